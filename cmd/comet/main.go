@@ -1,0 +1,37 @@
+// Command comet is the one binary of Comet: the provider's dataset, training and proving
+// tools, the registry server, and the client's lookup and verification.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRootCmd().ExecuteContext(ctx)
+	stop()
+	os.Exit(exitCode(err))
+}
+
+// errCheckFailed marks a verification whose checks ran and did not all pass: exit status 1,
+// as opposed to 2 for input that could not be used at all.
+var errCheckFailed = errors.New("check failed")
+
+// exitCode prints err as one line on stderr and maps it to the exit status.
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	fmt.Fprintln(os.Stderr, "comet: "+msg)
+	if errors.Is(err, errCheckFailed) {
+		return 1
+	}
+	return 2
+}

@@ -1,0 +1,86 @@
+package commitment
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+)
+
+// ErrSaltFile means a salt file exists but does not hold a salt.
+var ErrSaltFile = errors.New("invalid salt file")
+
+// Salt is the provider's 256-bit secret that makes the commitment hiding.
+type Salt [32]byte
+
+// NewSalt draws a salt from the operating system's cryptographic random source.
+func NewSalt() (Salt, error) {
+	var s Salt
+	if _, err := rand.Read(s[:]); err != nil {
+		return Salt{}, fmt.Errorf("draw salt: %w", err)
+	}
+	return s, nil
+}
+
+// Elements splits the salt into the two 128-bit field elements the hash absorbs.
+func (s Salt) Elements() (hi, lo fr.Element) {
+	hi.SetBytes(s[:16])
+	lo.SetBytes(s[16:])
+	return hi, lo
+}
+
+// MarshalText encodes the salt as 64 lower-case hex characters.
+func (s Salt) MarshalText() ([]byte, error) { return []byte(hex.EncodeToString(s[:])), nil }
+
+// UnmarshalText decodes 64 hex characters.
+func (s *Salt) UnmarshalText(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) != 2*len(s) {
+		return fmt.Errorf("%w: want %d hex characters, got %d", ErrSaltFile, 2*len(s), len(b))
+	}
+	if _, err := hex.Decode(s[:], b); err != nil {
+		return fmt.Errorf("%w: %w", ErrSaltFile, err)
+	}
+	return nil
+}
+
+// LoadOrCreateSalt reads the salt at path, or creates the file with a new salt and mode 0600
+// when it does not exist. created tells which happened. The file is created exclusively so
+// that two concurrent runs cannot each write a different salt.
+func LoadOrCreateSalt(path string) (s Salt, created bool, err error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if err := s.UnmarshalText(b); err != nil {
+			return Salt{}, false, fmt.Errorf("salt file %s: %w", path, err)
+		}
+		return s, false, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return Salt{}, false, fmt.Errorf("read salt file: %w", err)
+	}
+	if s, err = NewSalt(); err != nil {
+		return Salt{}, false, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return Salt{}, false, fmt.Errorf("create salt file: %w", err)
+	}
+	text, _ := s.MarshalText()
+	if _, err := f.Write(append(text, '\n')); err != nil {
+		f.Close()
+		return Salt{}, false, fmt.Errorf("write salt file %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return Salt{}, false, fmt.Errorf("sync salt file %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return Salt{}, false, fmt.Errorf("close salt file %s: %w", path, err)
+	}
+	return s, true, nil
+}
