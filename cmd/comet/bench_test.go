@@ -80,3 +80,29 @@ func BenchmarkDatasetCommit(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTrain measures `comet train` end to end (CSV, SHA-256 check, exact XᵀX, QR with
+// refinement, fixed-point weight search, model file) on n × 8 synthetic rows. -benchtime=1x.
+func BenchmarkTrain(b *testing.B) {
+	const n, d = 1_000_000, 8
+	dir := b.TempDir()
+	data := filepath.Join(dir, "data.csv")
+	manifest := filepath.Join(dir, "m.json")
+	writeSyntheticCSV(b, data, n, d)
+	commit := newRootCmd()
+	commit.SetArgs([]string{"dataset", "commit", data, "--label", "y", "--salt-file", filepath.Join(dir, "s.salt"), "--out", manifest})
+	commit.SetOut(io.Discard)
+	if err := commit.Execute(); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		cmd := newRootCmd()
+		cmd.SetArgs([]string{"train", data, "--manifest", manifest, "--lambda", "1", "--out", filepath.Join(dir, "model.json")})
+		cmd.SetOut(io.Discard)
+		if err := cmd.Execute(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/comet-attest/comet/internal/shareddata"
 	"github.com/comet-attest/comet/prover/commitment"
+	"github.com/comet-attest/comet/prover/model"
 )
 
 // runComet runs the CLI in-process and returns its exit status, stdout and stderr.
@@ -75,6 +76,33 @@ func TestDatasetCommitFJC(t *testing.T) {
 	code, out, errOut = runComet(t, "dataset", "inspect", manifest)
 	if code != 0 || !strings.Contains(out, m.Commitment.String()) || !strings.Contains(out, "4548") {
 		t.Errorf("inspect: exit %d:\n%s%s", code, out, errOut)
+	}
+
+	modelPath := filepath.Join(dir, "fjc.model.json")
+	code, out, errOut = runComet(t, "train", data, "--manifest", manifest, "--lambda", "10", "--out", modelPath)
+	if code != 0 {
+		t.Fatalf("train: exit %d: %s", code, errOut)
+	}
+	mod, err := model.Load(context.Background(), modelPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mod.Kind != "ridge" || mod.DatasetCommitment != m.Commitment.String() || mod.Metrics.N != 4548 || len(mod.WeightsFixed) != 13 {
+		t.Errorf("model: kind %s, commitment %s, n %d, %d weights", mod.Kind, mod.DatasetCommitment, mod.Metrics.N, len(mod.WeightsFixed))
+	}
+	if !strings.Contains(out, mod.SHA256) || !strings.Contains(out, "optimality residual "+mod.OptimalityResidual) {
+		t.Errorf("train output:\n%s", out)
+	}
+
+	// A file that differs from the committed one by a single byte is refused.
+	b, err := os.ReadFile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := writeFile(t, dir, "edited.csv", strings.Replace(string(b), ",9\n", ",8\n", 1))
+	code, _, errOut = runComet(t, "train", edited, "--manifest", manifest, "--out", filepath.Join(dir, "x.json"))
+	if code != 2 || !strings.Contains(errOut, "does not match the manifest") {
+		t.Errorf("edited dataset: exit %d: %s", code, errOut)
 	}
 }
 
