@@ -1,0 +1,55 @@
+package starknettest
+
+import (
+	"errors"
+	"testing"
+)
+
+func loadSpec(t testing.TB) *Spec {
+	t.Helper()
+	dir, err := SpecDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := LoadSpec(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestSpecRejects(t *testing.T) {
+	s := loadSpec(t)
+	tests := []struct {
+		name string
+		err  error
+	}{
+		{"unknown method", s.CheckParams("starknet_nope", nil)},
+		{"missing param", s.CheckParams("starknet_getNonce", []byte(`["latest"]`))},
+		{"extra param", s.CheckParams("starknet_chainId", []byte(`[1]`))},
+		{"bad block tag", s.CheckParams("starknet_getNonce", []byte(`["pending","0x1"]`))},
+		{"bad felt", s.CheckParams("starknet_getNonce", []byte(`["latest","0x01"]`))},
+		{"named unknown", s.CheckParams("starknet_getNonce", []byte(`{"block_id":"latest","contract_address":"0x1","x":1}`))},
+		{"result type", s.CheckResult("starknet_blockNumber", []byte(`"0x1"`))},
+		{"pre-confirmed with hash", s.CheckResult("starknet_getBlockWithTxHashes", []byte(`{"block_hash":"0x1","transactions":[]}`))},
+		{"status enum", s.CheckResult("starknet_getTransactionStatus", []byte(`{"finality_status":"REJECTED"}`))},
+		{"error not listed", s.CheckError("starknet_getNonce", 29, "Transaction hash not found")},
+		{"error message", s.CheckError("starknet_getTransactionReceipt", 29, "not found")},
+	}
+	for _, tc := range tests {
+		if !errors.Is(tc.err, ErrSpec) {
+			t.Errorf("%s: got %v, want ErrSpec", tc.name, tc.err)
+		}
+	}
+	for name, err := range map[string]error{
+		"positional": s.CheckParams("starknet_getNonce", []byte(`["latest","0x1"]`)),
+		"named":      s.CheckParams("starknet_getNonce", []byte(`{"block_id":{"block_number":3},"contract_address":"0x1"}`)),
+		"result":     s.CheckResult("starknet_blockNumber", []byte(`7`)),
+		"error":      s.CheckError("starknet_getTransactionReceipt", 29, "Transaction hash not found"),
+		"jsonrpc":    s.CheckError("starknet_call", -32603, "Internal error"),
+	} {
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
