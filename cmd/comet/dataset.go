@@ -26,7 +26,7 @@ func newDatasetCmd() *cobra.Command {
 		Use:   "dataset",
 		Short: "Commit to a training dataset and inspect manifests",
 	}
-	cmd.AddCommand(newDatasetCommitCmd(), newDatasetInspectCmd())
+	cmd.AddCommand(newDatasetFeaturizeCmd(), newDatasetCommitCmd(), newDatasetInspectCmd())
 	return cmd
 }
 

@@ -1,0 +1,249 @@
+package featurize
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/comet-attest/comet/prover/dataset"
+	"github.com/comet-attest/comet/prover/fixedpoint"
+)
+
+// CSVOptions names the roles of the input columns of TransformCSV.
+type CSVOptions struct {
+	// Text is the column holding the document text; required.
+	Text string
+	// Label is the label column, copied after the features; empty for unlabelled documents.
+	Label string
+	// Keep are identifier columns copied verbatim before the features, in this order.
+	Keep []string
+}
+
+// CSVResult describes a finished TransformCSV.
+type CSVResult struct {
+	// Rows is the number of data rows read and written.
+	Rows int
+	// Columns is the output header: Keep, the feature names, then Label if any.
+	Columns []string
+}
+
+// TransformCSV reads a CSV of documents from src and writes to dst a CSV of the kept
+// columns, the features of the text column and the label, one output row per input row in
+// the same order, with LF line ends. It holds one record at a time, so its memory does not
+// depend on the number of rows, and checks ctx between rows.
+//
+// The input follows prover/dataset's rules (RFC 4180, a header of unique names, an optional
+// UTF-8 byte-order mark, equal field counts). Text cells must be valid UTF-8; label cells,
+// after trimming spaces and tabs, must be decimal numbers and are copied trimmed. Problems
+// are reported as a *dataset.ParseError naming the row and column, or as errors wrapping
+// dataset's and this package's sentinels. On error dst holds a partial output.
+func (f *Featurizer) TransformCSV(ctx context.Context, dst io.Writer, src io.Reader, opts CSVOptions) (CSVResult, error) {
+	if opts.Text == "" {
+		return CSVResult{}, ErrNoText
+	}
+	br := bufio.NewReader(src)
+	if head, _ := br.Peek(3); bytes.HasPrefix(head, []byte("\xEF\xBB\xBF")) {
+		_, _ = br.Discard(3)
+	}
+	cr := csv.NewReader(br)
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	switch {
+	case err == io.EOF:
+		return CSVResult{}, dataset.ErrEmptyFile
+	case err != nil:
+		return CSVResult{}, csvError(0, nil, len(header), err)
+	}
+	header = slices.Clone(header)
+	headerLine, _ := cr.FieldPos(0)
+	cols, err := resolveColumns(header, headerLine, opts)
+	if err != nil {
+		return CSVResult{}, err
+	}
+	out := append(append(slices.Clone(opts.Keep), f.names...), optional(opts.Label)...)
+	if err := uniqueNames(out); err != nil {
+		return CSVResult{}, err
+	}
+	w := csv.NewWriter(dst)
+	if err := w.Write(out); err != nil {
+		return CSVResult{}, fmt.Errorf("writing header: %w", err)
+	}
+	res := CSVResult{Columns: out}
+	rec := make([]string, len(out))
+	vals := make([]int64, 0, f.D())
+	var num []byte // digits of all values of one row; rec's strings point into one copy
+	ends := make([]int, 0, f.D())
+	for {
+		if res.Rows%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
+		}
+		row := res.Rows + 1
+		in, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return res, csvError(row, header, len(in), err)
+		}
+		for k, j := range cols.keep {
+			rec[k] = in[j]
+		}
+		text := in[cols.text]
+		if !utf8.ValidString(text) {
+			return res, cellError(cr, row, header, cols.text, ErrTextEncoding)
+		}
+		vals = f.Append(vals[:0], text)
+		num, ends = num[:0], ends[:0]
+		for _, v := range vals {
+			num = strconv.AppendInt(num, v, 10)
+			ends = append(ends, len(num))
+		}
+		all := string(num)
+		prev := 0
+		for k, e := range ends {
+			rec[len(cols.keep)+k] = all[prev:e]
+			prev = e
+		}
+		if cols.label >= 0 {
+			label := strings.Trim(in[cols.label], " \t")
+			if err := checkLabel(label); err != nil {
+				return res, cellError(cr, row, header, cols.label, err)
+			}
+			rec[len(rec)-1] = label
+		}
+		if err := w.Write(rec); err != nil {
+			return res, fmt.Errorf("writing row %d: %w", row, err)
+		}
+		res.Rows = row
+	}
+	if res.Rows == 0 {
+		return res, dataset.ErrNoRows
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return res, fmt.Errorf("writing features: %w", err)
+	}
+	return res, nil
+}
+
+func optional(name string) []string {
+	if name == "" {
+		return nil
+	}
+	return []string{name}
+}
+
+// inputColumns are the header indexes of the columns TransformCSV reads.
+type inputColumns struct {
+	text, label int // label is -1 when there is none
+	keep        []int
+}
+
+func resolveColumns(header []string, line int, opts CSVOptions) (inputColumns, error) {
+	pos := make(map[string]int, len(header))
+	for i, name := range header {
+		name = strings.Trim(name, " \t")
+		header[i] = name
+		switch {
+		case !utf8.ValidString(name):
+			return inputColumns{}, &dataset.ParseError{Line: line, Field: i + 1, Err: fmt.Errorf("%w: %q", dataset.ErrHeaderEncoding, name)}
+		case name == "":
+			return inputColumns{}, &dataset.ParseError{Line: line, Field: i + 1, Err: dataset.ErrEmptyColumnName}
+		}
+		if j, ok := pos[name]; ok {
+			return inputColumns{}, &dataset.ParseError{Line: line, Column: name, Field: i + 1,
+				Err: fmt.Errorf("%w: columns %d and %d", dataset.ErrDuplicateColumn, j+1, i+1)}
+		}
+		pos[name] = i
+	}
+	find := func(role, name string) (int, error) {
+		i, ok := pos[name]
+		if !ok {
+			return 0, fmt.Errorf("%w: %s %q (the header has %d columns: %s)", dataset.ErrMissingColumn, role, name, len(header), strings.Join(header, ", "))
+		}
+		return i, nil
+	}
+	var c inputColumns
+	var err error
+	if c.text, err = find("text column", opts.Text); err != nil {
+		return c, err
+	}
+	c.label = -1
+	if opts.Label != "" {
+		if opts.Label == opts.Text {
+			return c, fmt.Errorf("%w: %q is both the text and the label", ErrColumnClash, opts.Label)
+		}
+		if c.label, err = find("label", opts.Label); err != nil {
+			return c, err
+		}
+	}
+	for _, name := range opts.Keep {
+		i, err := find("kept column", name)
+		if err != nil {
+			return c, err
+		}
+		c.keep = append(c.keep, i)
+	}
+	return c, nil
+}
+
+// uniqueNames refuses an output header in which a kept or label column has a feature's
+// name, or a column is kept twice.
+func uniqueNames(names []string) error {
+	seen := make(map[string]bool, len(names))
+	for _, n := range names {
+		if seen[n] {
+			return fmt.Errorf("%w: %q would appear twice in the output header", ErrColumnClash, n)
+		}
+		seen[n] = true
+	}
+	return nil
+}
+
+// checkLabel only checks that a label is a decimal number; the dataset commitment later
+// rounds it to the declared format and checks its range there.
+func checkLabel(s string) error {
+	if s == "" {
+		return dataset.ErrEmptyCell
+	}
+	syntax := fixedpoint.Format{FractionBits: 0, ValueBits: fixedpoint.MaxValueBits}
+	if _, err := syntax.Parse(s); err != nil && !errors.Is(err, fixedpoint.ErrOverflow) {
+		return err
+	}
+	return nil
+}
+
+func cellError(cr *csv.Reader, row int, header []string, field int, err error) error {
+	line, _ := cr.FieldPos(field)
+	return &dataset.ParseError{Row: row, Line: line, Column: header[field], Field: field + 1, Err: err}
+}
+
+// csvError turns an encoding/csv error in data row row (0 for the header) into a
+// *dataset.ParseError; fields is the number of fields encoding/csv returned.
+func csvError(row int, header []string, fields int, err error) error {
+	var ce *csv.ParseError
+	if !errors.As(err, &ce) {
+		return fmt.Errorf("reading row %d: %w", row, err)
+	}
+	pe := &dataset.ParseError{Row: row, Line: ce.StartLine}
+	if errors.Is(ce.Err, csv.ErrFieldCount) {
+		pe.Field = min(fields, len(header)) + 1
+		if fields < len(header) {
+			pe.Column = header[fields]
+		}
+		pe.Err = fmt.Errorf("%w: %d fields, the header has %d", dataset.ErrFieldCount, fields, len(header))
+		return pe
+	}
+	pe.Err = fmt.Errorf("%w: %w (line %d, byte %d)", dataset.ErrQuote, ce.Err, ce.Line, ce.Column)
+	return pe
+}

@@ -1,0 +1,79 @@
+package featurize
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzTokenize checks the tokeniser's invariants on arbitrary bytes: tokens are non-empty
+// valid UTF-8 made only of token runes, re-tokenising the tokens joined by spaces gives
+// them back, and lower-casing commutes with tokenising.
+func FuzzTokenize(f *testing.F) {
+	for _, s := range []string{"", "We may terminate at ANY time.", "bad\xffbyte", "cafe\u0301 ΣΟΦΊΑ İ 日本語", "a\u0300\u0300"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		for _, lower := range []bool{false, true} {
+			toks := Tokenize(text, lower)
+			for _, tok := range toks {
+				if tok == "" || !utf8.ValidString(tok) || strings.ContainsFunc(tok, func(r rune) bool { return !isTokenRune(r) }) {
+					t.Fatalf("bad token %q from %q", tok, text)
+				}
+			}
+			if again := Tokenize(strings.Join(toks, " "), lower); !slices.Equal(again, toks) {
+				t.Fatalf("re-tokenising %q gives %q", toks, again)
+			}
+		}
+		// Lower-casing while tokenising equals tokenising, then lower-casing the tokens.
+		if a, b := Tokenize(strings.Join(Tokenize(text, false), " "), true), Tokenize(text, true); !slices.Equal(a, b) {
+			t.Fatalf("%q: lower-case after tokenising %q, during %q", text, a, b)
+		}
+	})
+}
+
+// FuzzTransformCSV feeds arbitrary bytes through the CLI's input path. It must either fail
+// with an error or write one output row per input row, each field an integer, and give
+// the same bytes on a second run.
+func FuzzTransformCSV(f *testing.F) {
+	f.Add([]byte("id,text,y\n1,We may terminate at any time.,1\n2,\"a, \"\"b\"\"\",0\n"))
+	f.Add([]byte("\xEF\xBB\xBFid,text,y\r\n1,\"multi\r\nline\",0\r\n"))
+	f.Add([]byte("id,text,y\n1,a\n"))
+	f.Add([]byte("id,text,y\n1,caf\xe9,0\n"))
+	f.Add([]byte("text,y,id\n,-1e3,x\n"))
+	fz, err := New(Config{Buckets: 8, NGramMin: 1, NGramMax: 3, Weighting: Count, Lowercase: true, Lexicon: LexiconClaudetteEN1})
+	if err != nil {
+		f.Fatal(err)
+	}
+	opts := CSVOptions{Text: "text", Label: "y", Keep: []string{"id"}}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var out bytes.Buffer
+		res, err := fz.TransformCSV(context.Background(), &out, bytes.NewReader(in), opts)
+		if err != nil {
+			return
+		}
+		var again bytes.Buffer
+		if _, err := fz.TransformCSV(context.Background(), &again, bytes.NewReader(in), opts); err != nil || !bytes.Equal(out.Bytes(), again.Bytes()) {
+			t.Fatalf("second run differs: %v", err)
+		}
+		recs, err := csv.NewReader(&out).ReadAll()
+		if err != nil {
+			t.Fatalf("output is not CSV: %v", err)
+		}
+		if len(recs) != res.Rows+1 || !slices.Equal(recs[0], res.Columns) {
+			t.Fatalf("%d records for %d rows", len(recs), res.Rows)
+		}
+		for _, rec := range recs[1:] {
+			for _, v := range rec[1 : 1+fz.D()] {
+				if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+					t.Fatalf("feature %q is not an integer", v)
+				}
+			}
+		}
+	})
+}
