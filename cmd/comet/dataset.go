@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/comet-attest/comet/internal/atomicfile"
 	"github.com/comet-attest/comet/prover/commitment"
 	"github.com/comet-attest/comet/prover/dataset"
 	"github.com/comet-attest/comet/prover/fixedpoint"
@@ -113,7 +114,7 @@ func runDatasetCommit(ctx context.Context, cmd *cobra.Command, path string, f co
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(f.out, b, 0o644); err != nil {
+	if err := atomicfile.WriteFile(f.out, b, 0o644); err != nil {
 		return err
 	}
 	saltState := "reused"

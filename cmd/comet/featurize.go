@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/comet-attest/comet/internal/atomicfile"
 	"github.com/comet-attest/comet/prover/featurize"
 )
 
@@ -84,7 +85,7 @@ func runDatasetFeaturize(ctx context.Context, cmd *cobra.Command, path string, f
 	inDigest, outDigest := sha256.New(), sha256.New()
 	opts := featurize.CSVOptions{Text: f.text, Label: f.label, Keep: f.keep}
 	var res featurize.CSVResult
-	err = writeStreamAtomic(f.out, 0o644, func(w io.Writer) error {
+	err = atomicfile.Write(f.out, 0o644, func(w io.Writer) error {
 		var err error
 		res, err = fz.TransformCSV(ctx, io.MultiWriter(w, outDigest), io.TeeReader(progressReader(file, bar), inDigest), opts)
 		return err
@@ -105,7 +106,7 @@ func runDatasetFeaturize(ctx context.Context, cmd *cobra.Command, path string, f
 		return err
 	}
 	recPath := featurizeRecordPath(f.out)
-	if err := writeFileAtomic(recPath, b, 0o644); err != nil {
+	if err := atomicfile.WriteFile(recPath, b, 0o644); err != nil {
 		return err
 	}
 	out := cmd.OutOrStdout()
@@ -118,31 +119,6 @@ func runDatasetFeaturize(ctx context.Context, cmd *cobra.Command, path string, f
 			next += " --exclude " + strings.Join(f.keep, ",")
 		}
 		fmt.Fprintf(out, "next       %s --salt-file <private salt>\n", next)
-	}
-	return nil
-}
-
-// writeStreamAtomic is writeFileAtomic for output too large to hold in memory: write
-// streams into a temporary file beside path, which replaces path only once write succeeded
-// and the file is synced.
-func writeStreamAtomic(path string, perm os.FileMode, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	for _, step := range []func() error{func() error { return tmp.Chmod(perm) }, tmp.Sync, tmp.Close} {
-		if err := step(); err != nil {
-			tmp.Close()
-			return fmt.Errorf("write %s: %w", path, err)
-		}
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }

@@ -8,9 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/comet-attest/comet/internal/atomicfile"
 )
 
 // maxFileBytes bounds a model file; one with a few thousand features is well below it.
@@ -150,24 +151,8 @@ func Save(ctx context.Context, path string, m *Model) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
+	if err := atomicfile.WriteFile(path, data, 0o644); err != nil { // the model is public
 		return fmt.Errorf("writing model: %w", err)
-	}
-	defer os.Remove(tmp.Name())              // no-op after the rename
-	if err := tmp.Chmod(0o644); err != nil { // the model is public
-		tmp.Close()
-		return fmt.Errorf("writing model %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing model %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing model %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing model %s: %w", path, err)
 	}
 	return nil
 }
