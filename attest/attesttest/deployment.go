@@ -1,0 +1,233 @@
+package attesttest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/comet-attest/comet/attest/bundle"
+	"github.com/comet-attest/comet/attest/envelope"
+	"github.com/comet-attest/comet/attest/keys"
+	"github.com/comet-attest/comet/attest/leaf"
+	"github.com/comet-attest/comet/attest/statement"
+	"github.com/comet-attest/comet/attest/tlog"
+	"github.com/comet-attest/comet/attest/trustroot"
+	"github.com/secure-systems-lab/go-securesystemslib/dsse"
+	f_log "github.com/transparency-dev/formats/log"
+	"golang.org/x/mod/sumdb/note"
+)
+
+// Origin is the log origin of every virtual deployment.
+const Origin = "comet.test/log"
+
+// CircuitID and VerifyingKeySHA256 are the circuit that Sample attestations
+// name and that the trust root pins.
+const (
+	CircuitID          = "ridge-v1-n64-d4"
+	VerifyingKeySHA256 = "7f83b1657ff1fc53b92dc18148a1d65dfc2d4b1fa3d677284addd200126d9069"
+)
+
+// Options shape a deployment.
+type Options struct {
+	Witnesses int // number of witnesses; 0 for none
+	Quorum    int // cosignatures required; default all witnesses
+	// Log tunes the log; zero values use tlog's defaults except a 100 ms
+	// checkpoint interval, which keeps tests quick.
+	Log tlog.Options
+}
+
+// Deployment is a running virtual deployment.
+type Deployment struct {
+	Registry  *keys.Signer
+	Provider  *keys.Signer
+	LogKey    *keys.Signer
+	Witnesses []*Witness
+	Log       *tlog.Log
+	Root      *trustroot.Root
+	Dir       string
+}
+
+// New starts a deployment whose log lives in tb.TempDir() and which is shut
+// down by tb.Cleanup.
+func New(tb testing.TB, opts Options) *Deployment {
+	tb.Helper()
+	d, shutdown, err := Start(context.Background(), tb.TempDir(), opts)
+	if err != nil {
+		tb.Fatalf("attesttest: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := shutdown(context.Background()); err != nil {
+			tb.Errorf("attesttest shutdown: %v", err)
+		}
+	})
+	return d
+}
+
+// Start is New for callers without a testing.TB (benchmarks' helpers, the
+// CLI's demo): the log lives in dir and shutdown stops everything.
+func Start(ctx context.Context, dir string, opts Options) (*Deployment, func(context.Context) error, error) {
+	if opts.Quorum == 0 {
+		opts.Quorum = opts.Witnesses
+	}
+	d := &Deployment{Dir: dir}
+	var err error
+	if d.Registry, err = keys.Generate("comet.test/registry"); err != nil {
+		return nil, nil, err
+	}
+	if d.Provider, err = keys.Generate("comet.test/provider"); err != nil {
+		return nil, nil, err
+	}
+	if d.LogKey, err = keys.Generate(Origin); err != nil {
+		return nil, nil, err
+	}
+	var closers []func()
+	closeAll := func() {
+		for _, c := range closers {
+			c()
+		}
+	}
+	lo := opts.Log
+	if lo.CheckpointInterval == 0 {
+		lo.CheckpointInterval = 100 * time.Millisecond
+	}
+	if lo.Logger == nil {
+		lo.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	wit := &trustroot.WitnessEntry{Quorum: opts.Quorum}
+	for i := range opts.Witnesses {
+		w, err := NewWitness(fmt.Sprintf("comet.test/witness-%d", i), Origin, d.LogKey.Verifier())
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		closers = append(closers, w.Server.Close)
+		d.Witnesses = append(d.Witnesses, w)
+		lo.Witnesses = append(lo.Witnesses, tlog.Witness{Key: w.Key.Verifier().String(), URL: w.Server.URL})
+		wit.Keys = append(wit.Keys, w.Key.Verifier().String())
+	}
+	lo.WitnessQuorum = opts.Quorum
+	f := trustroot.File{
+		Version: trustroot.Version,
+		RegistryKeys: []trustroot.KeyEntry{{
+			Key:       d.Registry.Verifier().String(),
+			NotBefore: time.Now().Add(-24 * time.Hour).UTC().Truncate(time.Second),
+		}},
+		Log:      trustroot.LogEntry{Origin: Origin, Key: d.LogKey.Verifier().String()},
+		Circuits: map[string]string{CircuitID: VerifyingKeySHA256},
+		Starknet: &trustroot.Starknet{ChainID: "SN_SEPOLIA", Contract: "0x0"},
+	}
+	if opts.Witnesses > 0 {
+		f.Witnesses = wit
+	}
+	if d.Root, err = trustroot.New(f); err != nil {
+		closeAll()
+		return nil, nil, err
+	}
+	logCtx, cancel := context.WithCancel(ctx)
+	l, shutdownLog, err := tlog.Open(logCtx, dir, d.LogKey, d.LogKey.Verifier(), lo)
+	if err != nil {
+		cancel()
+		closeAll()
+		return nil, nil, err
+	}
+	d.Log = l
+	shutdown := func(ctx context.Context) error {
+		err := shutdownLog(ctx)
+		cancel()
+		closeAll()
+		return err
+	}
+	return d, shutdown, nil
+}
+
+// Sample returns a valid subject and training predicate; i varies every
+// digest so that samples are distinct attestations.
+func Sample(i int) (statement.Subject, statement.Training) {
+	h := func(what string) string {
+		s := sha256.Sum256(fmt.Appendf(nil, "%s-%d", what, i))
+		return hex.EncodeToString(s[:])
+	}
+	return statement.Subject{Name: fmt.Sprintf("model-%d.json", i), SHA256: h("model")},
+		statement.Training{
+			Dataset: statement.Dataset{
+				Commitment: h("commitment"),
+				Header:     statement.Header{N: 64, D: 4, FractionBits: 16, ValueBits: 32, ChunkRows: 16},
+				SHA256:     h("dataset"),
+			},
+			Model:      statement.Model{Kind: statement.ModelRidge, Lambda: "0.5", Intercept: true, Tau: "0.001"},
+			Proof:      statement.Proof{BundleSHA256: h("proof"), CircuitID: CircuitID, VerifyingKeySHA256: VerifyingKeySHA256},
+			Provider:   "provider-1",
+			Featurizer: &statement.Featurizer{Name: "hashing", Version: "1", Params: map[string]string{"buckets": "4"}},
+			IssuedAt:   time.Now().UTC().Truncate(time.Second),
+		}
+}
+
+// Sign builds the registry-signed envelope and its leaf for a claim.
+func (d *Deployment) Sign(ctx context.Context, subj statement.Subject, tr statement.Training) (*dsse.Envelope, []byte, error) {
+	return SignWith(ctx, d.Registry, subj, tr)
+}
+
+// SignWith is Sign with another registry key (for rotation and revocation
+// tests).
+func SignWith(ctx context.Context, k *keys.Signer, subj statement.Subject, tr statement.Training) (*dsse.Envelope, []byte, error) {
+	st, err := statement.NewTraining(subj, tr)
+	if err != nil {
+		return nil, nil, err
+	}
+	payload, err := statement.Marshal(st)
+	if err != nil {
+		return nil, nil, err
+	}
+	env, err := envelope.Sign(ctx, payload, k)
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := leaf.FromEnvelope(env, k.Verifier())
+	if err != nil {
+		return nil, nil, err
+	}
+	return env, l.Marshal(), nil
+}
+
+// Attest signs a claim, logs it and returns its bundle.
+func (d *Deployment) Attest(ctx context.Context, subj statement.Subject, tr statement.Training) (*bundle.Bundle, error) {
+	env, lb, err := d.Sign(ctx, subj, tr)
+	if err != nil {
+		return nil, err
+	}
+	return d.Publish(ctx, env, lb)
+}
+
+// Publish logs an already signed envelope and returns its bundle.
+func (d *Deployment) Publish(ctx context.Context, env *dsse.Envelope, leafBytes []byte) (*bundle.Bundle, error) {
+	idx, err := d.Log.Append(ctx, leafBytes)
+	if err != nil {
+		return nil, err
+	}
+	return bundle.Build(ctx, d.Log, env, leafBytes, idx)
+}
+
+// Revoke signs a revocation of the envelope with the given digest.
+func (d *Deployment) Revoke(ctx context.Context, digest [32]byte, reason string, at time.Time) (*dsse.Envelope, error) {
+	st, err := statement.NewRevocation(digest, statement.Revocation{Reason: reason, RevokedAt: at})
+	if err != nil {
+		return nil, err
+	}
+	payload, err := statement.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	return envelope.Sign(ctx, payload, d.Registry)
+}
+
+// ForgeCheckpoint signs an arbitrary checkpoint with the log's key, as a
+// misbehaving log would, for split-view tests.
+func (d *Deployment) ForgeCheckpoint(size uint64, root []byte) ([]byte, error) {
+	body := f_log.Checkpoint{Origin: Origin, Size: size, Hash: root}.Marshal()
+	return note.Sign(&note.Note{Text: string(body)}, d.LogKey)
+}

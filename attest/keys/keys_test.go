@@ -1,0 +1,93 @@
+package keys_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/comet-attest/comet/attest/keys"
+	"golang.org/x/mod/sumdb/note"
+)
+
+func TestGenerateSignVerify(t *testing.T) {
+	k, err := keys.Generate("comet.test/registry")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := k.Verifier()
+	if !strings.HasPrefix(k.KeyID(), "comet.test/registry+") || len(k.KeyID()) != len("comet.test/registry+")+8 || k.KeyID() != v.KeyID() {
+		t.Fatalf("key id %q / %q", k.KeyID(), v.KeyID())
+	}
+	// The key works as a signed-note signer and verifier, and our verifier
+	// text parses with sumdb/note itself.
+	n, err := note.Sign(&note.Note{Text: "hello\n"}, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nv, err := note.NewVerifier(v.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := note.Open(n, note.VerifierList(nv)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := note.Open(n, note.VerifierList(v)); err != nil {
+		t.Fatal(err)
+	}
+	v2, err := keys.ParseVerifier(v.String())
+	if err != nil || v2.Fingerprint() != v.Fingerprint() {
+		t.Fatal("verifier round trip")
+	}
+}
+
+func TestLoad(t *testing.T) {
+	k, err := keys.Generate("comet.test/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "log.key")
+	if err := k.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("key file mode %v", fi.Mode().Perm())
+	}
+	if err := k.WriteFile(path); err == nil {
+		t.Error("WriteFile overwrote an existing key")
+	}
+	got, err := keys.LoadFile(path)
+	if err != nil || got.KeyID() != k.KeyID() {
+		t.Fatalf("LoadFile: %v", err)
+	}
+	t.Setenv("COMET_TEST_KEY", k.PrivateKey())
+	if got, err := keys.LoadEnv("COMET_TEST_KEY"); err != nil || got.KeyID() != k.KeyID() {
+		t.Fatalf("LoadEnv: %v", err)
+	}
+	if _, err := keys.LoadEnv("COMET_TEST_UNSET_KEY"); !errors.Is(err, keys.ErrNoKey) {
+		t.Fatalf("unset env: %v", err)
+	}
+	empty := filepath.Join(t.TempDir(), "empty")
+	_ = os.WriteFile(empty, []byte("\n"), 0o600)
+	if _, err := keys.LoadFile(empty); !errors.Is(err, keys.ErrNoKey) {
+		t.Fatalf("empty file: %v", err)
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	k, _ := keys.Generate("a")
+	for name, s := range map[string]string{
+		"empty":            "",
+		"verifier as skey": k.Verifier().String(),
+		"bad hash":         strings.Replace(k.PrivateKey(), "+"+k.KeyID()[2:]+"+", "+00000000+", 1),
+		"truncated":        k.PrivateKey()[:len(k.PrivateKey())-4],
+	} {
+		if _, err := keys.ParseSigner(s); !errors.Is(err, keys.ErrMalformedKey) {
+			t.Errorf("ParseSigner %s: %v", name, err)
+		}
+	}
+	if _, err := keys.ParseVerifier(k.PrivateKey()); !errors.Is(err, keys.ErrMalformedKey) {
+		t.Errorf("ParseVerifier accepted a private key")
+	}
+}

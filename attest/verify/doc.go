@@ -1,0 +1,22 @@
+// Package verify is the offline verifier: given a client bundle, the model
+// file's digest and a trust root, it checks that the registry signed this
+// claim with a key valid at the time, that the claim is about this model,
+// that the log holds exactly this claim at the stated index, and that the
+// log's checkpoint is signed by the log and cosigned by enough witnesses.
+//
+// Trust comes only from the trustroot.Root given to NewVerifier, never from
+// the bundle. What the caller expects of this one attestation (the model
+// digest, the provider, the revocations it knows of, an older checkpoint it
+// already trusts) is a Policy. Verify returns a Report with one line per
+// check, each passed, failed or not checked; a check that was not performed
+// is never reported as passed, and Verify returns a non-nil error whenever a
+// required check fails.
+//
+// Two checkpoints of one log that cannot both be honest (same size with
+// different roots, or a consistency proof that does not hold) are returned
+// as *SplitView, which keeps both signed checkpoints and the proof as
+// evidence.
+//
+// The verifier does not fetch anything and does not check the zero-knowledge
+// proof or the Starknet anchor itself; an AnchorChecker can be plugged in.
+package verify

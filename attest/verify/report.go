@@ -1,0 +1,93 @@
+package verify
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/comet-attest/comet/attest/statement"
+	f_log "github.com/transparency-dev/formats/log"
+)
+
+// Status is the outcome of one check.
+type Status string
+
+const (
+	Passed     Status = "passed"
+	Failed     Status = "failed"
+	NotChecked Status = "not checked"
+)
+
+// Names of the checks, in the order Verify reports them.
+const (
+	CheckEnvelopeSignature = "envelope signature"
+	CheckStatement         = "statement"
+	CheckKeyValidity       = "registry key valid at signing"
+	CheckSubject           = "subject is the model"
+	CheckProvider          = "provider"
+	CheckVerifyingKey      = "verifying key pinned"
+	CheckRevocation        = "attestation not revoked"
+	CheckLeaf              = "leaf matches envelope"
+	CheckCheckpoint        = "checkpoint signature"
+	CheckWitnesses         = "witness quorum"
+	CheckInclusion         = "inclusion in log"
+	CheckConsistency       = "consistency with bundled checkpoint"
+	CheckPrior             = "consistency with prior checkpoint"
+	CheckAnchor            = "anchor"
+)
+
+// Line is one check in a report.
+type Line struct {
+	Name   string
+	Status Status
+	Detail string
+}
+
+// Report is what Verify found.
+type Report struct {
+	Lines []Line
+
+	// Filled as far as the checks got.
+	EnvelopeDigest [32]byte
+	SignedBy       string // registry key id
+	Subject        statement.Subject
+	Training       *statement.Training
+	Index          uint64
+	Checkpoint     *f_log.Checkpoint
+	WitnessedAt    time.Time // zero unless a witness quorum cosigned
+	// Evidence holds proof of log misbehaviour found on the way.
+	Evidence []*SplitView
+}
+
+// Line returns the line of the named check.
+func (r *Report) Line(name string) (Line, bool) {
+	for _, l := range r.Lines {
+		if l.Name == name {
+			return l, true
+		}
+	}
+	return Line{}, false
+}
+
+// Passed reports whether no check failed.
+func (r *Report) Passed() bool {
+	for _, l := range r.Lines {
+		if l.Status == Failed {
+			return false
+		}
+	}
+	return true
+}
+
+// String renders one check per line.
+func (r *Report) String() string {
+	var sb strings.Builder
+	for _, l := range r.Lines {
+		fmt.Fprintf(&sb, "%-38s %-11s %s\n", l.Name, l.Status, l.Detail)
+	}
+	return sb.String()
+}
+
+func (r *Report) add(name string, s Status, detail string) {
+	r.Lines = append(r.Lines, Line{Name: name, Status: s, Detail: detail})
+}
