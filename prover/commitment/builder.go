@@ -20,9 +20,10 @@ type Result struct {
 // Builder commits to rows as they stream in: it fills one chunk at a time and hashes full
 // chunks on a bounded pool of workers, so memory stays at a few chunks whatever n is.
 type Builder struct {
-	ctx    context.Context
-	header Header
-	salt   Salt
+	ctx   context.Context
+	shape Header // read by the workers; N stays 0 there
+	rows  int
+	salt  Salt
 
 	current []int64 // rows of the chunk being filled
 	next    int     // index of the chunk being filled
@@ -53,7 +54,7 @@ func NewBuilder(ctx context.Context, header Header, salt Salt, workers int) (*Bu
 	}
 	b := &Builder{
 		ctx:     ctx,
-		header:  header,
+		shape:   header,
 		salt:    salt,
 		jobs:    make(chan chunkJob, workers),
 		results: make(map[int]fr.Element),
@@ -69,7 +70,7 @@ func NewBuilder(ctx context.Context, header Header, salt Salt, workers int) (*Bu
 
 func (b *Builder) work() {
 	for job := range b.jobs {
-		c, err := ChunkCommitment(b.header, b.salt, job.index, job.values)
+		c, err := ChunkCommitment(b.shape, b.salt, job.index, job.values)
 		b.buffers.Put(job.values[:0])
 		b.mu.Lock()
 		if err != nil && b.err == nil {
@@ -82,11 +83,11 @@ func (b *Builder) work() {
 
 // Add appends one row of d+1 values (features, then the label). It copies the row.
 func (b *Builder) Add(row []int64) error {
-	if len(row) != b.header.RowWidth() {
-		return fmt.Errorf("%w: row of %d values, want %d", ErrChunk, len(row), b.header.RowWidth())
+	if len(row) != b.shape.RowWidth() {
+		return fmt.Errorf("%w: row of %d values, want %d", ErrChunk, len(row), b.shape.RowWidth())
 	}
 	b.current = append(b.current, row...)
-	b.header.N++
+	b.rows++
 	if len(b.current) == cap(b.current) {
 		return b.dispatch()
 	}
@@ -127,18 +128,20 @@ func (b *Builder) Finish() (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if b.header.N == 0 {
+	if b.rows == 0 {
 		return Result{}, fmt.Errorf("%w: no rows", ErrHeader)
 	}
-	chunks := make([]fr.Element, b.header.Chunks())
+	header := b.shape
+	header.N = b.rows
+	chunks := make([]fr.Element, header.Chunks())
 	digests := make([]Digest, len(chunks))
 	for i := range chunks {
 		chunks[i] = b.results[i]
 		digests[i] = DigestOf(chunks[i])
 	}
-	c, err := DatasetCommitment(b.header, chunks)
+	c, err := DatasetCommitment(header, chunks)
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{Header: b.header, Chunks: digests, Commitment: DigestOf(c)}, nil
+	return Result{Header: header, Chunks: digests, Commitment: DigestOf(c)}, nil
 }

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/comet-attest/comet/prover/proof"
+)
+
+// TestProveVerifyCLI runs the provider's and the client's commands on a small dataset:
+// commit, train, setup, prove, verify; then a tampered bundle, keys of another shape and a
+// wrong salt.
+func TestProveVerifyCLI(t *testing.T) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(1, 1))
+	var sb strings.Builder
+	sb.WriteString("a,b,y\n")
+	for range 20 {
+		a, b := rng.NormFloat64(), rng.NormFloat64()
+		fmt.Fprintf(&sb, "%.4f,%.4f,%.4f\n", a, b, 2*a-b+0.1*rng.NormFloat64())
+	}
+	data := writeFile(t, dir, "data.csv", sb.String())
+	at := func(name string) string { return filepath.Join(dir, name) }
+	must := func(args ...string) string {
+		t.Helper()
+		code, out, errOut := runComet(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut)
+		}
+		return out
+	}
+	must("dataset", "commit", data, "--label", "y", "--fraction-bits", "12", "--value-bits", "24", "--chunk-rows", "8",
+		"--salt-file", at("data.salt"), "--out", at("m.json"))
+	must("train", data, "--manifest", at("m.json"), "--lambda", "0.5", "--out", at("model.json"))
+	out := must("setup", "--manifest", at("m.json"), "--out", at("keys"))
+	if !strings.Contains(out, "chunk circuit") || !strings.Contains(out, "vk sha256") {
+		t.Errorf("setup output:\n%s", out)
+	}
+	prove := []string{"prove", data, "--manifest", at("m.json"), "--model", at("model.json"), "--salt-file", at("data.salt"),
+		"--keys", at("keys"), "--out", at("proof.json")}
+	if out := must(prove...); !strings.Contains(out, "3 chunks") {
+		t.Errorf("prove output:\n%s", out)
+	}
+	if _, err := os.Stat(at("proof.json.work")); !os.IsNotExist(err) {
+		t.Errorf("work directory left behind: %v", err)
+	}
+	verify := []string{"proof", "verify", at("proof.json"), "--model", at("model.json"), "--manifest", at("m.json"), "--keys", at("keys")}
+	out = must(verify...)
+	if strings.Contains(out, "FAIL") || strings.Count(out, "\nok ") < 9 {
+		t.Errorf("verify output:\n%s", out)
+	}
+
+	// A bundle with a smaller tau: exit 1, naming the failed check.
+	raw, err := os.ReadFile(at("proof.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := proof.ParseBundle(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Tau.Sub(b.Tau.Int, b.Tau.Int)
+	tampered, err := b.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, "proof.json", string(tampered))
+	code, out, errOut := runComet(t, verify...)
+	if code != 1 || !strings.Contains(out, "FAIL final proof verifies") || !strings.Contains(errOut, "final proof verifies") {
+		t.Errorf("tampered bundle: exit %d\n%s\n%s", code, out, errOut)
+	}
+
+	// Keys of another shape: refused before proving.
+	must("setup", "--d", "2", "--chunk-rows", "16", "--value-bits", "24", "--fraction-bits", "12", "--out", at("other"))
+	if err := os.Rename(filepath.Join(at("other"), "d2-r16-b24-f12-intercept"), filepath.Join(at("other"), "d2-r8-b24-f12-intercept")); err != nil {
+		t.Fatal(err)
+	}
+	other := append([]string(nil), prove...)
+	other[len(other)-3] = at("other")
+	if code, _, errOut := runComet(t, other...); code != 2 || !strings.Contains(errOut, "keys do not match") {
+		t.Errorf("keys of another shape: exit %d: %s", code, errOut)
+	}
+
+	// Another salt: the data no longer hashes to the manifest.
+	writeFile(t, dir, "other.salt", strings.Repeat("ab", 32)+"\n")
+	wrong := append([]string(nil), prove...)
+	wrong[7] = at("other.salt")
+	if code, _, errOut := runComet(t, wrong...); code != 2 || !strings.Contains(errOut, "data does not match the manifest") {
+		t.Errorf("wrong salt: exit %d: %s", code, errOut)
+	}
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	gnarklog "github.com/consensys/gnark/logger"
+	"github.com/spf13/cobra"
+
+	"github.com/comet-attest/comet/prover/circuit"
+	"github.com/comet-attest/comet/prover/commitment"
+	"github.com/comet-attest/comet/prover/setup"
+)
+
+type setupFlags struct {
+	manifest, out string
+	shape         circuit.Shape
+	force         bool
+}
+
+func newSetupCmd() *cobra.Command {
+	var f setupFlags
+	cmd := &cobra.Command{
+		Use:   "setup (--manifest data.manifest.json | --d 8 --chunk-rows 1024 ...) --out keys/",
+		Short: "Make the Groth16 proving and verifying keys of a circuit shape (single-party: local testing only)",
+		Long: `Compiles the chunk and final circuits of one shape (d, chunk rows, value bits, fraction bits,
+intercept) and runs a Groth16 setup for each, writing the keys under --out/<shape>/ with their
+circuit ids and verifying-key SHA-256 (docs/proof.md).
+
+This is a single-party setup: whoever runs it could forge proofs for these keys. Use it for
+local testing; production keys come from the registry (later a multi-party ceremony), and
+verifiers pin their verifying-key hashes.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runSetup(cmd, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.manifest, "manifest", "", "take d, chunk rows and the format from this dataset manifest")
+	fl.IntVar(&f.shape.Features, "d", 0, "number of features (without --manifest)")
+	fl.IntVar(&f.shape.ChunkRows, "chunk-rows", 0, "rows per chunk (without --manifest)")
+	fl.IntVar(&f.shape.ValueBits, "value-bits", 48, "fixed-point value bits b (without --manifest)")
+	fl.IntVar(&f.shape.FractionBits, "fraction-bits", 16, "fixed-point fraction bits f (without --manifest)")
+	fl.BoolVar(&f.shape.Intercept, "intercept", true, "the model has an intercept")
+	fl.StringVar(&f.out, "out", "", "keys directory (required)")
+	fl.BoolVar(&f.force, "force", false, "make new keys even when keys for the shape exist")
+	_ = cmd.MarkFlagRequired("out")
+	return cmd
+}
+
+func runSetup(cmd *cobra.Command, f setupFlags) error {
+	ctx := cmd.Context()
+	gnarklog.Disable() // gnark logs every compile and proof; comet reports progress itself
+	if f.manifest != "" {
+		if cmd.Flags().Changed("d") || cmd.Flags().Changed("chunk-rows") || cmd.Flags().Changed("value-bits") || cmd.Flags().Changed("fraction-bits") {
+			return usageErrorf("--manifest fixes the shape; leave out --d, --chunk-rows, --value-bits and --fraction-bits")
+		}
+		m, err := commitment.LoadManifest(f.manifest)
+		if err != nil {
+			return err
+		}
+		f.shape = circuit.ShapeOf(m.Header, f.shape.Intercept)
+	}
+	if err := f.shape.Validate(); err != nil {
+		return usageErrorf("%v", err)
+	}
+	out := cmd.OutOrStdout()
+	if !f.force {
+		if k, err := setup.Load(ctx, f.out, f.shape, setup.Verifying); err == nil {
+			fmt.Fprintf(out, "keys for %s already in %s (use --force to replace them)\n", f.shape, setup.Dir(f.out, f.shape))
+			printKeys(cmd, k)
+			return nil
+		}
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "warning: single-party setup; whoever runs it can forge proofs for these keys. For local testing only.\n")
+	start := time.Now()
+	k, err := setup.Generate(ctx, f.shape)
+	if err != nil {
+		return err
+	}
+	if err := k.Save(ctx, f.out); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "keys for %s written to %s in %v\n", f.shape, setup.Dir(f.out, f.shape), time.Since(start).Round(time.Millisecond))
+	printKeys(cmd, k)
+	return nil
+}
+
+func printKeys(cmd *cobra.Command, k *setup.Keys) {
+	for _, c := range []circuit.Circuit{circuit.ChunkCircuit, circuit.FinalCircuit} {
+		kc := k.Circuit(c)
+		fmt.Fprintf(cmd.OutOrStdout(), "%-5s circuit %s  vk sha256 %s  %d constraints\n", c, kc.ID, kc.VKSHA256, kc.Constraints)
+	}
+}

@@ -1,0 +1,201 @@
+package circuit
+
+import (
+	"fmt"
+	"math/big"
+
+	"github.com/consensys/gnark/frontend"
+	"github.com/consensys/gnark/std/multicommit"
+
+	"github.com/comet-attest/comet/prover/circuit/limbs"
+	"github.com/comet-attest/comet/prover/circuit/sponge"
+	"github.com/comet-attest/comet/prover/commitment"
+)
+
+// Chunk proves, for chunk Index of a committed dataset:
+//
+//   - the salt and the rows hash to Commitment with exactly the layout of docs/commitment.md,
+//     every value in its b-bit range, and rows Rows … R-1 all zero;
+//   - AccOut = H(TAG_ACC; BlindOut, S + g) where AccIn = H(TAG_ACC; BlindIn, S) and
+//     g = X^T(XW − 2^f Y) is this chunk's contribution to the gradient (with the intercept
+//     column 2^f on real rows when the shape has one).
+//
+// The accumulators chain the chunk proofs: chunk i's AccIn is chunk i−1's AccOut, chunk 0's
+// is ZeroAccumulator's, and the final circuit opens the last one. The contribution itself is
+// never public.
+type Chunk struct {
+	Commitment frontend.Variable   `gnark:",public"`
+	Index      frontend.Variable   `gnark:",public"`
+	Rows       frontend.Variable   `gnark:",public"`
+	Weights    []frontend.Variable `gnark:",public"`
+	AccIn      frontend.Variable   `gnark:",public"`
+	AccOut     frontend.Variable   `gnark:",public"`
+
+	SaltHi, SaltLo frontend.Variable
+	// Limbs holds every value's limbs: row by row, value by value, Layout().Count() each.
+	Limbs []frontend.Variable
+	// Padding is 1 on rows Rows … R-1 and 0 before.
+	Padding           []frontend.Variable
+	SumIn             []frontend.Variable
+	BlindIn, BlindOut frontend.Variable
+	// CommitBlind is a random scalar added to the values Groth16 commits to for the lookup
+	// challenge, so that the commitment in the proof hides the limbs (see hideCommitment).
+	CommitBlind frontend.Variable
+
+	shape Shape
+}
+
+// NewChunk returns the chunk circuit of shape s with its slices sized, for compiling.
+func NewChunk(s Shape) *Chunk {
+	return &Chunk{
+		Weights: make([]frontend.Variable, s.Columns()),
+		Limbs:   make([]frontend.Variable, s.ChunkRows*s.RowWidth()*s.Layout().Count()),
+		Padding: make([]frontend.Variable, s.ChunkRows),
+		SumIn:   make([]frontend.Variable, s.Columns()),
+		shape:   s,
+	}
+}
+
+// Define builds the constraints.
+func (c *Chunk) Define(api frontend.API) error {
+	s := c.shape
+	layout := s.Layout()
+	width, rows, cols := s.RowWidth(), s.ChunkRows, s.Columns()
+	if len(c.Limbs) != rows*width*layout.Count() || len(c.Padding) != rows || len(c.Weights) != cols || len(c.SumIn) != cols {
+		return fmt.Errorf("%w: chunk witness does not match shape %s", ErrShape, s)
+	}
+	checker, err := limbs.NewChecker(api, layout)
+	if err != nil {
+		return err
+	}
+	hash, err := sponge.New(api)
+	if err != nil {
+		return err
+	}
+
+	// Padding is a 0/1 step: Padding[0] ∈ {0,1}, every increment ∈ {0,1} and the last value
+	// ∈ {0,1}, so it is 0 up to some row and 1 after; its sum fixes the step at Rows.
+	api.AssertIsBoolean(c.Padding[0])
+	for r := 1; r < rows; r++ {
+		api.AssertIsBoolean(api.Sub(c.Padding[r], c.Padding[r-1]))
+	}
+	api.AssertIsBoolean(c.Padding[rows-1])
+	var padded frontend.Variable = 0
+	for r := range rows {
+		padded = api.Add(padded, c.Padding[r])
+	}
+	api.AssertIsEqual(padded, api.Sub(rows, c.Rows))
+
+	k, b := s.PerElement(), s.ValueBits
+	offset := new(big.Int).Lsh(big.NewInt(1), uint(b-1))
+	packed := make([]frontend.Variable, s.PackedLen())
+	for e := range packed {
+		packed[e] = 0
+	}
+	one := big.NewInt(1)
+	scale := new(big.Int).Lsh(one, uint(s.FractionBits))
+	grad := make([]frontend.Variable, cols)
+	colSum := make([]frontend.Variable, width)
+	for j := range grad {
+		grad[j] = 0
+	}
+	for j := range colSum {
+		colSum[j] = 0
+	}
+	x := make([]frontend.Variable, width)
+	n := layout.Count()
+	for r := range rows {
+		// group packs up to k consecutive values of the row, so that "this row is zero"
+		// costs one product per group rather than one per value.
+		var group frontend.Variable = 0
+		var zero big.Int
+		shift := 0
+		closeGroup := func() {
+			api.AssertIsEqual(api.Mul(c.Padding[r], api.Sub(group, new(big.Int).Set(&zero))), 0)
+			group, shift = 0, 0
+			zero.SetUint64(0)
+		}
+		for j := range width {
+			u, err := checker.Value(c.Limbs[(r*width+j)*n : (r*width+j+1)*n])
+			if err != nil {
+				return err
+			}
+			p := r*width + j
+			weight := new(big.Int).Lsh(one, uint(b*(p%k)))
+			packed[p/k] = api.Add(packed[p/k], api.Mul(u, weight))
+			x[j] = api.Sub(u, offset)
+			colSum[j] = api.Add(colSum[j], x[j])
+
+			group = api.Add(group, api.Mul(u, new(big.Int).Lsh(one, uint(b*shift))))
+			zero.Add(&zero, new(big.Int).Lsh(offset, uint(b*shift)))
+			if shift++; shift == k || j == width-1 {
+				closeGroup()
+			}
+		}
+		// e = Σ_k X_k W_k − 2^f Y; the intercept's share is added per chunk below.
+		var e frontend.Variable = api.Mul(x[s.Features], new(big.Int).Neg(scale))
+		for j := range s.Features {
+			e = api.Add(e, api.Mul(x[j], c.Weights[j]))
+		}
+		for j := range s.Features {
+			grad[j] = api.Add(grad[j], api.Mul(x[j], e))
+		}
+	}
+	if s.Intercept {
+		// With the column X_{r,d} = 2^f on real rows and zero rows elsewhere:
+		// g_j += 2^f W_d Σ_r X_rj, and g_d = 2^f (Σ_k W_k Σ_r X_rk − 2^f Σ_r Y_r + Rows 2^f W_d).
+		wd := c.Weights[s.Features]
+		scaledWd := api.Mul(wd, scale)
+		gd := api.Mul(c.Rows, scaledWd)
+		gd = api.Sub(gd, api.Mul(colSum[s.Features], scale))
+		for j := range s.Features {
+			grad[j] = api.Add(grad[j], api.Mul(colSum[j], scaledWd))
+			gd = api.Add(gd, api.Mul(colSum[j], c.Weights[j]))
+		}
+		grad[s.Features] = api.Mul(gd, scale)
+	}
+
+	if err := checker.Build(); err != nil {
+		return err
+	}
+	hideCommitment(api, c.CommitBlind)
+
+	hi, lo := c.SaltHi, c.SaltLo
+	chunkTag := commitment.ChunkTag()
+	digest, err := hash.Hash(chunkTag.BigInt(new(big.Int)), append([]frontend.Variable{hi, lo, c.Index, c.Rows}, packed...))
+	if err != nil {
+		return err
+	}
+	api.AssertIsEqual(digest, c.Commitment)
+
+	accIn, err := accumulate(api, hash, c.BlindIn, c.SumIn)
+	if err != nil {
+		return err
+	}
+	api.AssertIsEqual(accIn, c.AccIn)
+	sumOut := make([]frontend.Variable, cols)
+	for j := range sumOut {
+		sumOut[j] = api.Add(c.SumIn[j], grad[j])
+	}
+	accOut, err := accumulate(api, hash, c.BlindOut, sumOut)
+	if err != nil {
+		return err
+	}
+	api.AssertIsEqual(accOut, c.AccOut)
+	return nil
+}
+
+// accumulate is H(TAG_ACC; blind, sum…) in the circuit.
+func accumulate(api frontend.API, hash *sponge.Sponge, blind frontend.Variable, sum []frontend.Variable) (frontend.Variable, error) {
+	tag := AccumulatorTag()
+	return hash.Hash(tag.BigInt(new(big.Int)), append([]frontend.Variable{blind}, sum...))
+}
+
+// hideCommitment adds a random secret to the wires gnark's Groth16 commits to (BSB22). gnark's
+// Pedersen commitment carries no blinding of its own, so without it the proof would hold a
+// deterministic function of the limbs (or, in the final circuit, of G) that guesses could be
+// tested against; with it the commitment is perfectly hiding. All WithCommitment calls of a
+// circuit share one commitment, so this call only adds the secret to it.
+func hideCommitment(api frontend.API, blind frontend.Variable) {
+	multicommit.WithCommitment(api, func(frontend.API, frontend.Variable) error { return nil }, blind)
+}

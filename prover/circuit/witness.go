@@ -1,0 +1,144 @@
+package circuit
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/comet-attest/comet/prover/commitment"
+)
+
+// ErrWitness means the private inputs do not fit the shape.
+var ErrWitness = errors.New("invalid witness")
+
+// ChunkInput is what proving one chunk needs: its public position, its rows, the salt, the
+// weights, and the accumulator it continues.
+type ChunkInput struct {
+	Index  int
+	Values []int64 // m rows of d+1 values (features, then label), row-major, 1 ≤ m ≤ R
+	Salt   commitment.Salt
+	// Weights are the fixed-point weights W (Columns() of them, the intercept last).
+	Weights []*big.Int
+	In      Accumulator
+	// Blind blinds the accumulator this chunk hands on.
+	Blind fr.Element
+}
+
+// rows is m, the chunk's real rows, after checking the values fill whole rows.
+func (s Shape) rows(values []int64) (int, error) {
+	w := s.RowWidth()
+	if len(values) == 0 || len(values)%w != 0 || len(values)/w > s.ChunkRows {
+		return 0, fmt.Errorf("%w: %d values is not 1 to %d rows of %d", ErrWitness, len(values), s.ChunkRows, w)
+	}
+	return len(values) / w, nil
+}
+
+// Contribution is g = X^T(XW − 2^f Y) over the rows of values, in the field (exact for
+// parameters that pass CheckBounds). With an intercept, X has the column 2^f last.
+func (s Shape) Contribution(values []int64, weights []*big.Int) ([]fr.Element, error) {
+	m, err := s.rows(values)
+	if err != nil {
+		return nil, err
+	}
+	if len(weights) != s.Columns() {
+		return nil, fmt.Errorf("%w: %d weights, want %d", ErrWitness, len(weights), s.Columns())
+	}
+	w := make([]fr.Element, len(weights))
+	for j := range weights {
+		w[j].SetBigInt(weights[j])
+	}
+	var scale fr.Element
+	scale.SetBigInt(new(big.Int).Lsh(big.NewInt(1), uint(s.FractionBits)))
+	width, cols := s.RowWidth(), s.Columns()
+	g := make([]fr.Element, cols)
+	x := make([]fr.Element, cols)
+	for r := range m {
+		row := values[r*width : (r+1)*width]
+		for j := range s.Features {
+			x[j].SetInt64(row[j])
+		}
+		if s.Intercept {
+			x[s.Features] = scale
+		}
+		var e, t fr.Element
+		for j := range cols {
+			t.Mul(&x[j], &w[j])
+			e.Add(&e, &t)
+		}
+		t.SetInt64(row[s.Features])
+		t.Mul(&t, &scale)
+		e.Sub(&e, &t)
+		for j := range cols {
+			t.Mul(&x[j], &e)
+			g[j].Add(&g[j], &t)
+		}
+	}
+	return g, nil
+}
+
+// Assign builds the chunk circuit's full assignment and the accumulator it hands on.
+func (s Shape) Assign(in ChunkInput) (*Chunk, Accumulator, error) {
+	m, err := s.rows(in.Values)
+	if err != nil {
+		return nil, Accumulator{}, err
+	}
+	if len(in.In.Sum) != s.Columns() {
+		return nil, Accumulator{}, fmt.Errorf("%w: accumulator of %d sums, want %d", ErrWitness, len(in.In.Sum), s.Columns())
+	}
+	h := s.header()
+	c, err := commitment.ChunkCommitment(h, in.Salt, in.Index, in.Values)
+	if err != nil {
+		return nil, Accumulator{}, err
+	}
+	g, err := s.Contribution(in.Values, in.Weights)
+	if err != nil {
+		return nil, Accumulator{}, err
+	}
+	out := in.In.Add(g, in.Blind)
+
+	a := NewChunk(s)
+	a.Commitment = c
+	a.Index = in.Index
+	a.Rows = m
+	for j, wj := range in.Weights {
+		a.Weights[j] = new(big.Int).Set(wj)
+	}
+	a.AccIn = in.In.Commitment()
+	a.AccOut = out.Commitment()
+	hi, lo := in.Salt.Elements()
+	a.SaltHi, a.SaltLo = hi, lo
+	layout := s.Layout()
+	n := layout.Count()
+	offset := uint64(1) << (s.ValueBits - 1)
+	split := make([]uint64, n)
+	for p := range s.ChunkRows * s.RowWidth() {
+		u := offset // zero rows: v = 0
+		if p < len(in.Values) {
+			u = uint64(in.Values[p]) + offset // in range: ChunkCommitment checked it
+		}
+		layout.Split(u, split)
+		for t := range split {
+			a.Limbs[p*n+t] = split[t]
+		}
+	}
+	for r := range a.Padding {
+		a.Padding[r] = boolInt(r >= m)
+	}
+	for j := range a.SumIn {
+		a.SumIn[j] = in.In.Sum[j]
+	}
+	a.BlindIn, a.BlindOut = in.In.Blind, in.Blind
+	if a.CommitBlind, err = NewBlinding(); err != nil {
+		return nil, Accumulator{}, err
+	}
+	return a, out, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

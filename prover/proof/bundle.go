@@ -1,0 +1,272 @@
+package proof
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"regexp"
+
+	"github.com/consensys/gnark/backend/groth16"
+
+	"github.com/comet-attest/comet/prover/circuit"
+	"github.com/comet-attest/comet/prover/commitment"
+	"github.com/comet-attest/comet/prover/setup"
+)
+
+// BundleFormat names this version of the proof bundle (docs/proof.md, "Proof bundle").
+const BundleFormat = "comet.proof/v1"
+
+// ErrBundle means a bundle is malformed: not JSON of this format, a field missing or out of
+// range, or a proof that does not decode.
+var ErrBundle = errors.New("invalid proof bundle")
+
+// Bundle is the proof of training: every value a verifier needs besides the manifest, the
+// model and its own verifying keys. It holds nothing private.
+type Bundle struct {
+	Format            string              `json:"format"`
+	Backend           string              `json:"backend"`
+	Curve             string              `json:"curve"`
+	Shape             circuit.Shape       `json:"shape"`
+	Header            commitment.Header   `json:"header"`
+	DatasetCommitment commitment.Digest   `json:"dataset_commitment"`
+	ChunkCommitments  []commitment.Digest `json:"chunk_commitments"`
+	ModelSHA256       string              `json:"model_sha256"`
+	// Weights are W in the circuits' order: the features', then the intercept's.
+	Weights     []Int                `json:"weights"`
+	LambdaFixed Int                  `json:"lambda_fixed"`
+	Tau         Int                  `json:"tau"`
+	Circuits    map[string]CircuitID `json:"circuits"`
+	Chunks      []ChunkProof         `json:"chunks"`
+	Final       FinalProof           `json:"final"`
+}
+
+// CircuitID names the circuit and verifying key a proof was made for.
+type CircuitID struct {
+	ID       string `json:"id"`
+	VKSHA256 string `json:"vk_sha256"`
+}
+
+// ChunkProof is one chunk's proof with the public inputs that only the prover knows (the
+// accumulator commitments) and the full public input vector, in the circuit's order.
+type ChunkProof struct {
+	Index  int                 `json:"index"`
+	Rows   int                 `json:"rows"`
+	AccIn  commitment.Digest   `json:"acc_in"`
+	AccOut commitment.Digest   `json:"acc_out"`
+	Public []commitment.Digest `json:"public_inputs"`
+	Proof  Proof               `json:"proof"`
+}
+
+// FinalProof is the final circuit's proof.
+type FinalProof struct {
+	Acc    commitment.Digest   `json:"acc"`
+	Public []commitment.Digest `json:"public_inputs"`
+	Proof  Proof               `json:"proof"`
+}
+
+// Int is a signed integer written as a canonical decimal string.
+type Int struct{ *big.Int }
+
+var decimalRE = regexp.MustCompile(`^(0|-?[1-9][0-9]{0,99})$`)
+
+// MarshalText writes the decimal string.
+func (i Int) MarshalText() ([]byte, error) {
+	if i.Int == nil {
+		return nil, errors.New("nil integer")
+	}
+	return []byte(i.String()), nil
+}
+
+// UnmarshalText reads a canonical decimal integer of at most 100 digits.
+func (i *Int) UnmarshalText(b []byte) error {
+	if !decimalRE.Match(b) {
+		return fmt.Errorf("%q is not a canonical decimal integer", b)
+	}
+	i.Int, _ = new(big.Int).SetString(string(b), 10)
+	return nil
+}
+
+// MarshalJSON writes the decimal string, quoted (big.Int's own JSON form is a bare number,
+// which many JSON readers round to float64).
+func (i Int) MarshalJSON() ([]byte, error) {
+	t, err := i.MarshalText()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(string(t))
+}
+
+// UnmarshalJSON reads a quoted canonical decimal integer.
+func (i *Int) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("integer must be a decimal string: %w", err)
+	}
+	return i.UnmarshalText([]byte(s))
+}
+
+// Proof is a Groth16 proof over BN254 in gnark's compressed encoding, base64 in JSON.
+type Proof struct{ groth16.Proof }
+
+// MarshalText encodes the proof.
+func (p Proof) MarshalText() ([]byte, error) {
+	if p.Proof == nil {
+		return nil, errors.New("nil proof")
+	}
+	var buf bytes.Buffer
+	if _, err := p.Proof.WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	return []byte(base64.StdEncoding.EncodeToString(buf.Bytes())), nil
+}
+
+// maxProofBytes bounds an encoded proof: a compressed BN254 Groth16 proof with a commitment
+// is a few hundred bytes.
+const maxProofBytes = 4096
+
+// UnmarshalText decodes and checks a proof (points on the curve and in the subgroup).
+func (p *Proof) UnmarshalText(b []byte) error {
+	if len(b) > base64.StdEncoding.EncodedLen(maxProofBytes) {
+		return fmt.Errorf("proof of %d characters is too long", len(b))
+	}
+	raw, err := base64.StdEncoding.DecodeString(string(b))
+	if err != nil {
+		return fmt.Errorf("proof: %w", err)
+	}
+	// gnark's decoder allocates as many commitments as the count in the input says, before
+	// reading them; check the count against the length first (compressed: A 32, B 64, C 32
+	// bytes, a 4-byte count, 32 bytes per commitment, 32 for the proof of knowledge).
+	const fixed = 32 + 64 + 32 + 4 + 32
+	if len(raw) < fixed {
+		return fmt.Errorf("proof of %d bytes is too short", len(raw))
+	}
+	if count := binary.BigEndian.Uint32(raw[128:132]); uint64(len(raw)) != fixed+32*uint64(count) {
+		return fmt.Errorf("proof of %d bytes does not hold %d commitments", len(raw), count)
+	}
+	pr := groth16.NewProof(setup.Curve)
+	n, err := pr.ReadFrom(bytes.NewReader(raw))
+	if err != nil {
+		return fmt.Errorf("proof: %w", err)
+	}
+	if int(n) != len(raw) {
+		return fmt.Errorf("proof: %d trailing bytes", len(raw)-int(n))
+	}
+	p.Proof = pr
+	return nil
+}
+
+// maxBundleBytes bounds what ParseBundle reads: a million chunks' proofs is far more than any
+// dataset Comet proves.
+const maxBundleBytes = 1 << 30
+
+// ParseBundle decodes and checks a bundle's structure. It never panics on input; every
+// problem is an ErrBundle naming the field. It does not verify anything (see Verify).
+func ParseBundle(data []byte) (*Bundle, error) {
+	if len(data) > maxBundleBytes {
+		return nil, fmt.Errorf("%w: %d bytes", ErrBundle, len(data))
+	}
+	var b Bundle
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBundle, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: data after the bundle object", ErrBundle)
+	}
+	if err := b.validate(); err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// Marshal encodes the bundle as indented JSON with a final newline.
+func (b *Bundle) Marshal() ([]byte, error) {
+	if err := b.validate(); err != nil {
+		return nil, err
+	}
+	out, err := json.MarshalIndent(b, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBundle, err)
+	}
+	return append(out, '\n'), nil
+}
+
+var hexRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// validate checks the structure: the format, the shape against the header, one proof per
+// chunk, and every field present. The values themselves are checked by Verify.
+func (b *Bundle) validate() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", ErrBundle, fmt.Sprintf(format, a...))
+	}
+	switch {
+	case b.Format != BundleFormat:
+		return bad("format %q, want %q", b.Format, BundleFormat)
+	case b.Backend != "groth16" || b.Curve != "bn254":
+		return bad("backend %q over %q, want groth16 over bn254", b.Backend, b.Curve)
+	}
+	if err := b.Shape.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrBundle, err)
+	}
+	if err := b.Header.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrBundle, err)
+	}
+	if b.Header.N < 1 || circuit.ShapeOf(b.Header, b.Shape.Intercept) != b.Shape {
+		return bad("shape %s does not fit header n=%d d=%d f=%d b=%d R=%d", b.Shape, b.Header.N, b.Header.D, b.Header.FractionBits, b.Header.ValueBits, b.Header.ChunkRows)
+	}
+	k := b.Header.Chunks()
+	if len(b.ChunkCommitments) != k || len(b.Chunks) != k {
+		return bad("%d chunk commitments and %d chunk proofs for %d chunks", len(b.ChunkCommitments), len(b.Chunks), k)
+	}
+	if !hexRE.MatchString(b.ModelSHA256) {
+		return bad("model_sha256 %q is not 64 lower-case hex digits", b.ModelSHA256)
+	}
+	if len(b.Weights) != b.Shape.Columns() {
+		return bad("%d weights for %d columns", len(b.Weights), b.Shape.Columns())
+	}
+	for j, w := range b.Weights {
+		if w.Int == nil {
+			return bad("weight %d missing", j)
+		}
+	}
+	if b.LambdaFixed.Int == nil || b.Tau.Int == nil {
+		return bad("lambda_fixed or tau missing")
+	}
+	for _, c := range []circuit.Circuit{circuit.ChunkCircuit, circuit.FinalCircuit} {
+		id, ok := b.Circuits[string(c)]
+		if !ok || !hexRE.MatchString(id.ID) || !hexRE.MatchString(id.VKSHA256) {
+			return bad("circuit %q: id and vk_sha256 must be 64 lower-case hex digits", c)
+		}
+	}
+	if len(b.Circuits) != 2 {
+		return bad("%d circuits, want chunk and final", len(b.Circuits))
+	}
+	nChunk, nFinal := chunkPublicInputs(b.Shape), finalPublicInputs(b.Shape)
+	for i, c := range b.Chunks {
+		if c.Proof.Proof == nil {
+			return bad("chunk %d: proof missing", i)
+		}
+		if len(c.Public) != nChunk {
+			return bad("chunk %d: %d public inputs, want %d", i, len(c.Public), nChunk)
+		}
+	}
+	if b.Final.Proof.Proof == nil {
+		return bad("final proof missing")
+	}
+	if len(b.Final.Public) != nFinal {
+		return bad("final: %d public inputs, want %d", len(b.Final.Public), nFinal)
+	}
+	return nil
+}
+
+// chunkPublicInputs is the chunk circuit's public input count: c_i, i, m_i, W, AccIn, AccOut.
+func chunkPublicInputs(s circuit.Shape) int { return 5 + s.Columns() }
+
+// finalPublicInputs is the final circuit's: Acc, W, Λ, tau.
+func finalPublicInputs(s circuit.Shape) int { return 3 + s.Columns() }

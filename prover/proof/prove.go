@@ -1,0 +1,550 @@
+package proof
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"math/big"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark/backend"
+	"github.com/consensys/gnark/backend/groth16"
+	"github.com/consensys/gnark/backend/witness"
+	"github.com/consensys/gnark/constraint/solver"
+	"github.com/consensys/gnark/frontend"
+
+	"github.com/comet-attest/comet/internal/atomicfile"
+	"github.com/comet-attest/comet/prover/circuit"
+	"github.com/comet-attest/comet/prover/commitment"
+	"github.com/comet-attest/comet/prover/dataset"
+	"github.com/comet-attest/comet/prover/model"
+	"github.com/comet-attest/comet/prover/setup"
+)
+
+// Sentinel errors of Prove; callers test them with errors.Is.
+var (
+	// ErrData means the rows and salt do not hash to the manifest's chunk commitments.
+	ErrData = errors.New("data does not match the manifest")
+	// ErrTau means the weights' true residual max|G_j| is above the requested tau.
+	ErrTau = errors.New("tau is below the model's optimality residual on this data")
+)
+
+// RowReader yields a dataset's canonical rows in order, d+1 values each (the features, then
+// the label), and io.EOF after the last; *dataset.Reader is one.
+type RowReader interface {
+	Read(dst []int64) error
+}
+
+// Source opens the dataset's rows from the first; Prove reads them twice (a cheap check pass,
+// then the proving pass), so that it never holds the dataset in memory.
+type Source func(ctx context.Context) (RowReader, io.Closer, error)
+
+// CSVSource reads the rows of a CSV file with the manifest's column roles and format.
+func CSVSource(path string, man *commitment.Manifest) Source {
+	return func(ctx context.Context) (RowReader, io.Closer, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		r, err := dataset.NewReader(f, dataset.Options{Label: man.Label, Features: man.Features, Format: man.Format()})
+		if err != nil {
+			f.Close()
+			return nil, nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return r, f, nil
+	}
+}
+
+// Request is what a proof is about.
+type Request struct {
+	Manifest *commitment.Manifest
+	Model    *model.Model
+	Salt     commitment.Salt
+	Rows     Source
+	// Tau is the bound to prove on max_j |G_j|, in units of 2^(−3f); nil means the model's
+	// optimality_residual, the smallest bound these weights meet.
+	Tau *big.Int
+}
+
+// Progress reports proving progress: Done of Total proofs (chunk proofs and the final one)
+// are finished, Reused of them taken from an earlier run's work directory.
+type Progress struct {
+	Done, Total, Reused int
+}
+
+// DefaultMemoryLimit is the memory Prove plans for when Options.MemoryLimit is 0.
+const DefaultMemoryLimit = 4 << 30
+
+// Options tune proving; the zero value is usable.
+type Options struct {
+	// Workers is the number of chunks proven at once; 0 means GOMAXPROCS. It is lowered until
+	// the estimated peak memory fits MemoryLimit.
+	Workers int
+	// MemoryLimit is the memory, in bytes, that proving may use, keys included; 0 means
+	// DefaultMemoryLimit. Memory does not grow with n: at most Workers chunks are in flight.
+	MemoryLimit int64
+	// WorkDir keeps each chunk's proof as it is made, so that an interrupted run resumes from
+	// the chunks already proven. "" means a temporary directory, removed afterwards.
+	WorkDir string
+	// Progress, when set, is called after every finished proof, from one goroutine at a time.
+	Progress func(Progress)
+	Logger   *slog.Logger
+}
+
+// bytesPerConstraint estimates the memory of one proof in flight (witness, solver, FFT
+// domains and MSM buffers): the 100,000 × 16 run peaked at 857 MB with two proofs of 191,814
+// constraints in flight beside their keys, about 1.5 KiB per constraint each (docs/proof.md).
+const bytesPerConstraint = 1536
+
+// workers is the number of chunk proofs Prove runs at once with these keys.
+func (o Options) workers(k *setup.Keys) int {
+	w := o.Workers
+	if w <= 0 {
+		w = runtime.GOMAXPROCS(0)
+	}
+	limit := o.MemoryLimit
+	if limit <= 0 {
+		limit = DefaultMemoryLimit
+	}
+	keys := int64(k.Chunk.Constraints+k.Final.Constraints) * 1024 // proving keys and R1CS in memory
+	per := int64(k.Chunk.Constraints) * bytesPerConstraint
+	for w > 1 && keys+int64(w)*per > limit {
+		w--
+	}
+	return w
+}
+
+// Prove proves that req.Model's weights meet tau on exactly the rows req.Manifest commits to,
+// with the keys k. It first reads the data once to check it against the manifest and to
+// refuse a tau the weights do not meet, then proves the chunks in parallel and the final bound.
+func Prove(ctx context.Context, k *setup.Keys, req Request, opts Options) (*Bundle, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	st, err := newStatement(req.Manifest, req.Model, req.Tau)
+	if err != nil {
+		return nil, err
+	}
+	if k.Shape != st.shape {
+		return nil, fmt.Errorf("%w: keys are for %s, this proof needs %s", setup.ErrMismatch, k.Shape, st.shape)
+	}
+	if k.Chunk.PK == nil || k.Final.PK == nil {
+		return nil, errors.New("prove: proving keys not loaded")
+	}
+	final, err := check(ctx, st, req)
+	if err != nil {
+		return nil, err
+	}
+
+	work := opts.WorkDir
+	if work == "" {
+		if work, err = os.MkdirTemp("", "comet-prove-"); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(work)
+	}
+	seed, err := loadState(work, st, k, req.Model.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	b := &Bundle{
+		Format: BundleFormat, Backend: "groth16", Curve: "bn254",
+		Shape: st.shape, Header: st.header, DatasetCommitment: req.Manifest.Commitment,
+		ChunkCommitments: req.Manifest.ChunkCommitments, ModelSHA256: req.Model.SHA256,
+		LambdaFixed: Int{st.lambda}, Tau: Int{st.tau},
+		Circuits: map[string]CircuitID{
+			string(circuit.ChunkCircuit): {ID: k.Chunk.ID, VKSHA256: k.Chunk.VKSHA256},
+			string(circuit.FinalCircuit): {ID: k.Final.ID, VKSHA256: k.Final.VKSHA256},
+		},
+		Chunks: make([]ChunkProof, st.header.Chunks()),
+	}
+	for _, w := range st.weights {
+		b.Weights = append(b.Weights, Int{w})
+	}
+	workers := opts.workers(k)
+	log.Info("proving", "shape", st.shape.String(), "chunks", len(b.Chunks), "workers", workers, "work_dir", work)
+
+	p := &prover{st: st, keys: k, req: req, seed: seed, work: work, bundle: b, opts: opts,
+		progress: Progress{Total: len(b.Chunks) + 1}}
+	last, err := p.chunks(ctx, workers)
+	if err != nil {
+		return nil, err
+	}
+	if !equalSums(last.Sum, final.Sum) {
+		return nil, errors.New("prove: the proving pass read different data than the check pass")
+	}
+	if err := p.final(ctx, last); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func equalSums(a, b []fr.Element) bool {
+	for j := range a {
+		if !a[j].Equal(&b[j]) {
+			return false
+		}
+	}
+	return len(a) == len(b)
+}
+
+// readChunks calls fn with each chunk's values, in order, reusing one buffer; it checks the
+// row count against the header.
+func readChunks(ctx context.Context, h commitment.Header, src Source, fn func(i int, values []int64) error) error {
+	r, closer, err := src(ctx)
+	if err != nil {
+		return fmt.Errorf("open rows: %w", err)
+	}
+	defer closer.Close()
+	w := h.RowWidth()
+	buf := make([]int64, h.ChunkRows*w)
+	for i := range h.Chunks() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		m := h.ChunkLen(i)
+		for row := range m {
+			if err := r.Read(buf[row*w : (row+1)*w]); err != nil {
+				if err == io.EOF {
+					return fmt.Errorf("%w: %d rows, the manifest says %d", ErrData, i*h.ChunkRows+row, h.N)
+				}
+				return err
+			}
+		}
+		if err := fn(i, buf[:m*w]); err != nil {
+			return err
+		}
+	}
+	if err := r.Read(buf[:w]); err != io.EOF {
+		if err == nil {
+			return fmt.Errorf("%w: more than the manifest's %d rows", ErrData, h.N)
+		}
+		return err
+	}
+	return nil
+}
+
+// check is the first pass: every chunk must hash to the manifest's commitment, and the
+// weights' gradient on these rows must meet tau. It returns the unblinded total.
+func check(ctx context.Context, st *statement, req Request) (circuit.Accumulator, error) {
+	acc := circuit.ZeroAccumulator(st.shape)
+	err := readChunks(ctx, st.header, req.Rows, func(i int, values []int64) error {
+		c, err := commitment.ChunkCommitment(st.header, req.Salt, i, values)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrData, err)
+		}
+		if !c.Equal(&st.chunks[i]) {
+			return fmt.Errorf("%w: chunk %d (rows %d to %d) hashes to %s, the manifest has %s: another file, another row order or another salt",
+				ErrData, i, i*st.header.ChunkRows, i*st.header.ChunkRows+st.header.ChunkLen(i)-1, commitment.DigestOf(c), commitment.DigestOf(st.chunks[i]))
+		}
+		g, err := st.shape.Contribution(values, st.weights)
+		if err != nil {
+			return err
+		}
+		acc = acc.Add(g, fr.Element{})
+		return nil
+	})
+	if err != nil {
+		return circuit.Accumulator{}, err
+	}
+	grad := st.shape.Gradient(acc.Sum, st.weights, st.lambda)
+	for j, g := range grad {
+		if new(big.Int).Abs(g).Cmp(st.tau) > 0 {
+			return circuit.Accumulator{}, fmt.Errorf("%w: |G_%d| = %s > tau = %s", ErrTau, j, new(big.Int).Abs(g), st.tau)
+		}
+	}
+	return acc, nil
+}
+
+// prover holds one Prove call's state.
+type prover struct {
+	st     *statement
+	keys   *setup.Keys
+	req    Request
+	seed   []byte
+	work   string
+	bundle *Bundle
+	opts   Options
+
+	mu       sync.Mutex
+	progress Progress
+}
+
+// blinding derives chunk i's accumulator blinding from the run's secret seed, so that a
+// resumed run recomputes the same accumulators as the proofs already on disk. SHA-512 gives
+// 512 bits, reduced mod r with negligible bias.
+func (p *prover) blinding(i int) fr.Element {
+	h := sha512.New()
+	h.Write([]byte("comet/proof/v1/blinding"))
+	h.Write(p.seed)
+	var idx [8]byte
+	binary.BigEndian.PutUint64(idx[:], uint64(i))
+	h.Write(idx[:])
+	var e fr.Element
+	e.SetBigInt(new(big.Int).SetBytes(h.Sum(nil)))
+	return e
+}
+
+func (p *prover) report(reused bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.progress.Done++
+	if reused {
+		p.progress.Reused++
+	}
+	if p.opts.Progress != nil {
+		p.opts.Progress(p.progress)
+	}
+}
+
+type job struct {
+	index      int
+	assignment *circuit.Chunk
+	public     []fr.Element
+}
+
+// chunks is the proving pass: the reader computes each chunk's assignment in order (the
+// accumulators chain), workers prove them in parallel, and at most workers+1 assignments
+// are in memory at once. It returns the last accumulator.
+func (p *prover) chunks(ctx context.Context, workers int) (circuit.Accumulator, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	jobs := make(chan job)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				if err := p.proveChunk(ctx, j); err != nil {
+					cancel(err)
+				}
+			}
+		}()
+	}
+	acc := circuit.ZeroAccumulator(p.st.shape)
+	err := readChunks(ctx, p.st.header, p.req.Rows, func(i int, values []int64) error {
+		a, out, err := p.st.shape.Assign(circuit.ChunkInput{Index: i, Values: values, Salt: p.req.Salt,
+			Weights: p.st.weights, In: acc, Blind: p.blinding(i)})
+		if err != nil {
+			return err
+		}
+		public := p.st.chunkPublic(i, acc.Commitment(), out.Commitment())
+		acc = out
+		if p.reuse(i, public) {
+			p.report(true)
+			return nil
+		}
+		select {
+		case jobs <- job{index: i, assignment: a, public: public}:
+			return nil
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	})
+	close(jobs)
+	wg.Wait()
+	if cause := context.Cause(ctx); cause != nil {
+		return circuit.Accumulator{}, cause
+	}
+	if err != nil {
+		return circuit.Accumulator{}, err
+	}
+	return acc, nil
+}
+
+func chunkFile(work string, i int) string {
+	return filepath.Join(work, fmt.Sprintf("chunk-%07d.json", i))
+}
+
+// reuse loads chunk i's proof from the work directory when it exists, carries exactly the
+// expected public inputs and verifies; anything else is proven again.
+func (p *prover) reuse(i int, public []fr.Element) bool {
+	data, err := os.ReadFile(chunkFile(p.work, i))
+	if err != nil {
+		return false
+	}
+	var cp ChunkProof
+	if err := json.Unmarshal(data, &cp); err != nil || cp.Proof.Proof == nil || cp.Index != i {
+		return false
+	}
+	if !sameDigests(cp.Public, public) {
+		return false
+	}
+	if err := verifyProof(p.keys.Chunk.VK, cp.Proof.Proof, public); err != nil {
+		return false
+	}
+	p.bundle.Chunks[i] = cp
+	return true
+}
+
+func sameDigests(ds []commitment.Digest, es []fr.Element) bool {
+	if len(ds) != len(es) {
+		return false
+	}
+	for i := range ds {
+		if ds[i] != commitment.DigestOf(es[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func digests(es []fr.Element) []commitment.Digest {
+	out := make([]commitment.Digest, len(es))
+	for i := range es {
+		out[i] = commitment.DigestOf(es[i])
+	}
+	return out
+}
+
+func (p *prover) proveChunk(ctx context.Context, j job) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	pr, err := prove(p.keys.Chunk, j.assignment, j.public)
+	if err != nil {
+		return fmt.Errorf("prove chunk %d: %w", j.index, err)
+	}
+	n := len(j.public)
+	cp := ChunkProof{Index: j.index, Rows: p.st.header.ChunkLen(j.index),
+		AccIn: commitment.DigestOf(j.public[n-2]), AccOut: commitment.DigestOf(j.public[n-1]),
+		Public: digests(j.public), Proof: Proof{pr}}
+	data, err := json.Marshal(cp)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(chunkFile(p.work, j.index), data, 0o644); err != nil {
+		return err
+	}
+	p.bundle.Chunks[j.index] = cp // each index is written by one worker only
+	p.report(false)
+	return nil
+}
+
+func (p *prover) final(ctx context.Context, acc circuit.Accumulator) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	a, err := p.st.shape.AssignFinal(circuit.FinalInput{Acc: acc, Weights: p.st.weights, Lambda: p.st.lambda, Tau: p.st.tau})
+	if err != nil {
+		return err
+	}
+	public := p.st.finalPublic(acc.Commitment())
+	pr, err := prove(p.keys.Final, a, public)
+	if err != nil {
+		return fmt.Errorf("prove final bound: %w", err)
+	}
+	p.bundle.Final = FinalProof{Acc: commitment.DigestOf(public[0]), Public: digests(public), Proof: Proof{pr}}
+	p.report(false)
+	return nil
+}
+
+// prove runs Groth16 on one assignment and checks that its public part is what the verifier
+// will rebuild: a mismatch is a bug here, not a property of the data.
+func prove(k setup.Circuit, assignment frontend.Circuit, public []fr.Element) (groth16.Proof, error) {
+	w, err := frontend.NewWitness(assignment, setup.Curve.ScalarField())
+	if err != nil {
+		return nil, err
+	}
+	pw, err := w.Public()
+	if err != nil {
+		return nil, err
+	}
+	if got, ok := pw.Vector().(fr.Vector); !ok || !sameElements(got, public) {
+		return nil, errors.New("public inputs differ from the statement's")
+	}
+	return groth16.Prove(k.CS, k.PK, w, backend.WithSolverOptions(solver.WithHints(circuit.Hints()...)))
+}
+
+func sameElements(a, b []fr.Element) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !a[i].Equal(&b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// verifyProof checks a Groth16 proof against a public input vector.
+func verifyProof(vk groth16.VerifyingKey, pr groth16.Proof, public []fr.Element) error {
+	w, err := witness.New(setup.Curve.ScalarField())
+	if err != nil {
+		return err
+	}
+	values := make(chan any, len(public))
+	for i := range public {
+		values <- public[i]
+	}
+	close(values)
+	if err := w.Fill(len(public), 0, values); err != nil {
+		return err
+	}
+	return groth16.Verify(pr, vk, w)
+}
+
+// state is the work directory's record of a run: what it proves and the secret seed of the
+// accumulator blindings. It is private (mode 0600): with the seed and the public accumulators
+// one could test guesses of the partial gradient sums.
+type state struct {
+	Format      string `json:"format"`
+	Fingerprint string `json:"fingerprint"`
+	Seed        string `json:"seed"`
+}
+
+const stateFormat = "comet.prove-state/v1"
+
+// loadState returns the seed of an earlier run of the same statement in work, or starts a new
+// run with a fresh seed.
+func loadState(work string, st *statement, k *setup.Keys, modelSHA string) ([]byte, error) {
+	if err := os.MkdirAll(work, 0o700); err != nil {
+		return nil, fmt.Errorf("work directory: %w", err)
+	}
+	fp := sha256.New()
+	fmt.Fprintf(fp, "%s\n%s\n%s\n%s\n%s\n%s\n", k.Chunk.VKSHA256, k.Final.VKSHA256, modelSHA, st.tau, st.lambda, st.shape)
+	for _, c := range st.chunks {
+		fmt.Fprintf(fp, "%s\n", commitment.DigestOf(c))
+	}
+	fingerprint := hex.EncodeToString(fp.Sum(nil))
+	path := filepath.Join(work, "state.json")
+	data, err := os.ReadFile(path)
+	if err == nil {
+		var s state
+		if json.Unmarshal(data, &s) == nil && s.Format == stateFormat && s.Fingerprint == fingerprint {
+			if seed, err := hex.DecodeString(s.Seed); err == nil && len(seed) == 32 {
+				return seed, nil
+			}
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("work directory: %w", err)
+	}
+	seed := make([]byte, 32)
+	if _, err := rand.Read(seed); err != nil {
+		return nil, err
+	}
+	data, err = json.Marshal(state{Format: stateFormat, Fingerprint: fingerprint, Seed: hex.EncodeToString(seed)})
+	if err != nil {
+		return nil, err
+	}
+	if err := atomicfile.WriteFile(path, data, 0o600); err != nil {
+		return nil, err
+	}
+	return seed, nil
+}

@@ -1,0 +1,231 @@
+package proof
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"strings"
+
+	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+
+	"github.com/comet-attest/comet/prover/circuit"
+	"github.com/comet-attest/comet/prover/commitment"
+	"github.com/comet-attest/comet/prover/model"
+	"github.com/comet-attest/comet/prover/setup"
+)
+
+// ErrVerify means at least one required check failed; the Report says which.
+var ErrVerify = errors.New("proof verification failed")
+
+// Check is one line of a verification report.
+type Check struct {
+	Name   string
+	Passed bool
+	Detail string
+}
+
+// Report lists every check Verify made, in order. A check that could not run because an
+// earlier one failed is listed as not passed, never as passed.
+type Report struct {
+	Checks []Check
+	// DistanceBound is the ridge bound |w − w*|_2 ≤ sqrt(d)·tau/λ in real units, when the
+	// statement implies one (λ > 0 and no intercept); NaN otherwise.
+	DistanceBound float64
+}
+
+// OK reports whether every check passed.
+func (r *Report) OK() bool {
+	for _, c := range r.Checks {
+		if !c.Passed {
+			return false
+		}
+	}
+	return len(r.Checks) > 0
+}
+
+// Failed names the checks that did not pass.
+func (r *Report) Failed() []string {
+	var out []string
+	for _, c := range r.Checks {
+		if !c.Passed {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+func (r *Report) add(name string, err error, detail string) bool {
+	c := Check{Name: name, Passed: err == nil, Detail: detail}
+	if err != nil {
+		c.Detail = err.Error()
+	}
+	r.Checks = append(r.Checks, c)
+	return err == nil
+}
+
+// Verify checks the bundle b against the model and the manifest, with verifying keys the
+// caller trusts (never keys that came with the bundle). It needs no data and no salt. The
+// report lists each check; the error is nil only when all of them pass.
+func Verify(ctx context.Context, b *Bundle, m *model.Model, man *commitment.Manifest, keys *setup.Keys) (*Report, error) {
+	r := &Report{DistanceBound: math.NaN()}
+	done := func() (*Report, error) {
+		if r.OK() {
+			return r, nil
+		}
+		return r, fmt.Errorf("%w: %s", ErrVerify, strings.Join(r.Failed(), "; "))
+	}
+	if !r.add("bundle structure", b.validate(), BundleFormat) {
+		return done()
+	}
+	st, err := newStatement(man, m, b.Tau.Int)
+	if !r.add("statement: manifest, model and bounds", err, fmt.Sprintf("C = %s, model %s, n = %d, d = %d", man.Commitment, m.SHA256, man.N, man.D)) {
+		return done()
+	}
+	r.add("bit bounds: no wrap-around", nil, fmt.Sprintf("max |G_j| < 2^%d < 2^%d", st.boundBits, circuit.GapBits-1))
+	r.add("bundle names this model", equal("model sha256", b.ModelSHA256, m.SHA256), m.SHA256)
+	r.add("bundle names this dataset", bundleDataset(b, man), fmt.Sprintf("C recomputed from the header and %d chunk commitments", len(man.ChunkCommitments)))
+	r.add("bundle carries the model's weights, lambda and tau", bundleStatement(b, st), fmt.Sprintf("tau = %s (units 2^-%d)", st.tau, 3*st.shape.FractionBits))
+	r.add("circuit shape", shapeCheck(b, st, keys), st.shape.String())
+	vkErr := vkCheck(b, keys)
+	r.add("verifying keys are the trusted ones", vkErr, fmt.Sprintf("chunk %s, final %s", keys.Chunk.VKSHA256, keys.Final.VKSHA256))
+	chainErr := chain(b, st)
+	r.add("chunk proofs form one chain over every chunk in order", chainErr, fmt.Sprintf("%d chunks", len(st.chunks)))
+	if vkErr != nil || chainErr != nil || !r.OK() {
+		r.add("chunk proofs verify", errors.New("not checked: an earlier check failed"), "")
+		r.add("final proof verifies", errors.New("not checked: an earlier check failed"), "")
+		return done()
+	}
+	r.add("chunk proofs verify", chunkProofs(ctx, b, st, keys), fmt.Sprintf("%d Groth16 proofs", len(b.Chunks)))
+	acc, _ := b.Final.Acc.Element()
+	public := st.finalPublic(acc)
+	err = equalPublic("final", b.Final.Public, public)
+	if err == nil {
+		err = verifyProof(keys.Final.VK, b.Final.Proof.Proof, public)
+	}
+	r.add("final proof verifies", err, fmt.Sprintf("|X^T(Xw - y) + lambda w|_inf <= %s / 2^%d", st.tau, 3*st.shape.FractionBits))
+	if m.Lambda > 0 && !st.shape.Intercept {
+		tau, _ := new(big.Float).SetInt(st.tau).Float64()
+		r.DistanceBound = math.Sqrt(float64(st.shape.Features)) * math.Ldexp(tau, -3*st.shape.FractionBits) / m.Lambda
+	}
+	return done()
+}
+
+func equal(what, got, want string) error {
+	if got != want {
+		return fmt.Errorf("%s %s, want %s", what, got, want)
+	}
+	return nil
+}
+
+func bundleDataset(b *Bundle, man *commitment.Manifest) error {
+	if b.Header != man.Header {
+		return fmt.Errorf("bundle header %+v, manifest %+v", b.Header, man.Header)
+	}
+	if b.DatasetCommitment != man.Commitment {
+		return fmt.Errorf("bundle dataset %s, manifest %s", b.DatasetCommitment, man.Commitment)
+	}
+	for i := range man.ChunkCommitments {
+		if b.ChunkCommitments[i] != man.ChunkCommitments[i] {
+			return fmt.Errorf("chunk commitment %d differs from the manifest's", i)
+		}
+	}
+	// man.Validate (in newStatement) recomputed C from the manifest's header and chunks, and
+	// the bundle's are equal to them.
+	return nil
+}
+
+func bundleStatement(b *Bundle, st *statement) error {
+	for j := range st.weights {
+		if b.Weights[j].Cmp(st.weights[j]) != 0 {
+			return fmt.Errorf("weight %d is %s in the bundle, %s in the model", j, b.Weights[j], st.weights[j])
+		}
+	}
+	if b.LambdaFixed.Cmp(st.lambda) != 0 {
+		return fmt.Errorf("lambda_fixed %s in the bundle, %s in the model", b.LambdaFixed, st.lambda)
+	}
+	return nil
+}
+
+func shapeCheck(b *Bundle, st *statement, keys *setup.Keys) error {
+	switch {
+	case b.Shape != st.shape:
+		return fmt.Errorf("bundle shape %s, the manifest and model make %s", b.Shape, st.shape)
+	case keys.Shape != st.shape:
+		return fmt.Errorf("%w: trusted keys are for %s, the statement needs %s", setup.ErrMismatch, keys.Shape, st.shape)
+	}
+	return nil
+}
+
+func vkCheck(b *Bundle, keys *setup.Keys) error {
+	for _, c := range []circuit.Circuit{circuit.ChunkCircuit, circuit.FinalCircuit} {
+		got, want := b.Circuits[string(c)], keys.Circuit(c)
+		if got.ID != want.ID || got.VKSHA256 != want.VKSHA256 {
+			return fmt.Errorf("%s circuit: bundle names %s with vk %s, the trusted key is %s with vk %s", c, got.ID, got.VKSHA256, want.ID, want.VKSHA256)
+		}
+	}
+	return nil
+}
+
+// chain checks the accumulator chain: chunk i is at position i with m_i rows, chunk 0 starts
+// from the zero accumulator, each chunk starts where the one before ended, and the final
+// proof opens the last. With the proofs, this makes every chunk count exactly once.
+func chain(b *Bundle, st *statement) error {
+	prev := commitment.DigestOf(circuit.ZeroAccumulator(st.shape).Commitment())
+	for i, c := range b.Chunks {
+		switch {
+		case c.Index != i:
+			return fmt.Errorf("position %d holds chunk %d", i, c.Index)
+		case c.Rows != st.header.ChunkLen(i):
+			return fmt.Errorf("chunk %d claims %d rows, the header gives %d", i, c.Rows, st.header.ChunkLen(i))
+		case c.AccIn != prev:
+			return fmt.Errorf("chunk %d does not continue chunk %d's running sum", i, i-1)
+		}
+		prev = c.AccOut
+	}
+	if b.Final.Acc != prev {
+		return errors.New("the final proof does not open the last chunk's running sum")
+	}
+	return nil
+}
+
+// equalPublic compares a bundle's listed public inputs with the ones the verifier rebuilt.
+func equalPublic(what string, listed []commitment.Digest, public []fr.Element) error {
+	if !sameDigests(listed, public) {
+		return fmt.Errorf("%s: the bundle's public inputs differ from the statement's", what)
+	}
+	return nil
+}
+
+// chunkProofs verifies every chunk proof against public inputs rebuilt from the manifest, the
+// model and the chain; it reports every failing chunk.
+func chunkProofs(ctx context.Context, b *Bundle, st *statement, keys *setup.Keys) error {
+	var bad []string
+	for i, c := range b.Chunks {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		in, err1 := c.AccIn.Element()
+		out, err2 := c.AccOut.Element()
+		if err := errors.Join(err1, err2); err != nil {
+			bad = append(bad, fmt.Sprintf("chunk %d: %v", i, err))
+			continue
+		}
+		public := st.chunkPublic(i, in, out)
+		if err := equalPublic(fmt.Sprintf("chunk %d", i), c.Public, public); err != nil {
+			bad = append(bad, err.Error())
+			continue
+		}
+		if err := verifyProof(keys.Chunk.VK, c.Proof.Proof, public); err != nil {
+			bad = append(bad, fmt.Sprintf("chunk %d: %v", i, err))
+		}
+	}
+	if len(bad) > 0 {
+		if len(bad) > 5 {
+			bad = append(bad[:5], fmt.Sprintf("and %d more", len(bad)-5))
+		}
+		return errors.New(strings.Join(bad, "; "))
+	}
+	return nil
+}

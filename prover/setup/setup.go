@@ -1,0 +1,333 @@
+package setup
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/consensys/gnark-crypto/ecc"
+	"github.com/consensys/gnark/backend/groth16"
+	"github.com/consensys/gnark/constraint"
+	"github.com/consensys/gnark/frontend"
+	"github.com/consensys/gnark/frontend/cs/r1cs"
+
+	"github.com/comet-attest/comet/internal/atomicfile"
+	"github.com/comet-attest/comet/prover/circuit"
+)
+
+// Format names this version of keys.json.
+const Format = "comet.keys/v1"
+
+// Sentinel errors; callers test them with errors.Is.
+var (
+	// ErrNotFound means no keys exist for the shape in the directory.
+	ErrNotFound = errors.New("no keys for this circuit shape")
+	// ErrMismatch means the keys on disk were made for another shape, circuit version or
+	// gnark version, or a verifying key does not match its recorded hash.
+	ErrMismatch = errors.New("keys do not match the circuit shape")
+)
+
+// Curve is the curve every Comet circuit is proven over.
+const Curve = ecc.BN254
+
+// Need says how much of a key set to load.
+type Need int
+
+// What Load reads: verifying keys only (small, for verifiers), or everything a prover needs.
+const (
+	Verifying Need = iota
+	Proving
+)
+
+// Circuit is one circuit's keys.
+type Circuit struct {
+	ID          string
+	Constraints int
+	// VKSHA256 is the SHA-256 of the verifying key's canonical (compressed) encoding.
+	VKSHA256 string
+	VK       groth16.VerifyingKey
+	// CS and PK are nil when only verifying keys were loaded.
+	CS constraint.ConstraintSystem
+	PK groth16.ProvingKey
+}
+
+// Keys are the keys of both circuits of one shape.
+type Keys struct {
+	Shape circuit.Shape
+	Chunk Circuit
+	Final Circuit
+}
+
+// Circuit returns the keys of circuit c.
+func (k *Keys) Circuit(c circuit.Circuit) *Circuit {
+	if c == circuit.FinalCircuit {
+		return &k.Final
+	}
+	return &k.Chunk
+}
+
+// placeholder returns the circuit of shape s to compile.
+func placeholder(s circuit.Shape, c circuit.Circuit) frontend.Circuit {
+	if c == circuit.FinalCircuit {
+		return circuit.NewFinal(s)
+	}
+	return circuit.NewChunk(s)
+}
+
+// Compile compiles circuit c of shape s to R1CS.
+func Compile(s circuit.Shape, c circuit.Circuit) (constraint.ConstraintSystem, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	cs, err := frontend.Compile(Curve.ScalarField(), r1cs.NewBuilder, placeholder(s, c))
+	if err != nil {
+		return nil, fmt.Errorf("compile %s circuit of %s: %w", c, s, err)
+	}
+	return cs, nil
+}
+
+// Generate compiles both circuits of shape s and runs a single-party Groth16 setup for each
+// (see the package documentation for what that means for trust).
+func Generate(ctx context.Context, s circuit.Shape) (*Keys, error) {
+	k := &Keys{Shape: s}
+	for _, c := range []circuit.Circuit{circuit.ChunkCircuit, circuit.FinalCircuit} {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		cs, err := Compile(s, c)
+		if err != nil {
+			return nil, err
+		}
+		pk, vk, err := groth16.Setup(cs)
+		if err != nil {
+			return nil, fmt.Errorf("groth16 setup of %s circuit: %w", c, err)
+		}
+		sum, err := VKHash(vk)
+		if err != nil {
+			return nil, err
+		}
+		*k.Circuit(c) = Circuit{ID: s.ID(c), Constraints: cs.GetNbConstraints(), VKSHA256: sum, VK: vk, CS: cs, PK: pk}
+	}
+	return k, nil
+}
+
+// VKHash is the hex SHA-256 of vk's canonical compressed encoding.
+func VKHash(vk groth16.VerifyingKey) (string, error) {
+	h := sha256.New()
+	if _, err := vk.WriteTo(h); err != nil {
+		return "", fmt.Errorf("encode verifying key: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// meta is keys.json.
+type meta struct {
+	Format   string                 `json:"format"`
+	Shape    circuit.Shape          `json:"shape"`
+	Version  string                 `json:"circuit_version"`
+	Gnark    string                 `json:"gnark"`
+	Curve    string                 `json:"curve"`
+	Backend  string                 `json:"backend"`
+	Setup    string                 `json:"setup"`
+	Circuits map[string]metaCircuit `json:"circuits"`
+}
+
+type metaCircuit struct {
+	ID          string `json:"id"`
+	VKSHA256    string `json:"vk_sha256"`
+	Constraints int    `json:"constraints"`
+}
+
+// singleParty is what keys.json says about a key made by Generate.
+const singleParty = "single-party: whoever ran it can forge proofs; for local testing only"
+
+// Dir is the directory under root that holds the keys of shape s.
+func Dir(root string, s circuit.Shape) string { return filepath.Join(root, s.String()) }
+
+func file(dir string, c circuit.Circuit, ext string) string {
+	return filepath.Join(dir, string(c)+"."+ext)
+}
+
+// Save writes the keys under root (in Dir(root, k.Shape)); each file is written to a
+// temporary name and renamed, keys.json last, so that a crash never leaves a key set that
+// loads.
+func (k *Keys) Save(ctx context.Context, root string) error {
+	dir := Dir(root, k.Shape)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create keys directory: %w", err)
+	}
+	m := meta{Format: Format, Shape: k.Shape, Version: circuit.Version, Gnark: circuit.GnarkVersion,
+		Curve: "bn254", Backend: "groth16", Setup: singleParty, Circuits: map[string]metaCircuit{}}
+	for _, c := range []circuit.Circuit{circuit.ChunkCircuit, circuit.FinalCircuit} {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		kc := k.Circuit(c)
+		if kc.PK == nil || kc.CS == nil {
+			return fmt.Errorf("save %s keys: proving key not loaded", c)
+		}
+		if err := writeFile(file(dir, c, "vk"), kc.VK.WriteTo); err != nil {
+			return err
+		}
+		if err := writeFile(file(dir, c, "pk"), kc.PK.WriteRawTo); err != nil {
+			return err
+		}
+		if err := writeFile(file(dir, c, "r1cs"), kc.CS.WriteTo); err != nil {
+			return err
+		}
+		m.Circuits[string(c)] = metaCircuit{ID: kc.ID, VKSHA256: kc.VKSHA256, Constraints: kc.Constraints}
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFile(filepath.Join(dir, "keys.json"), func(w io.Writer) (int64, error) {
+		n, err := w.Write(append(b, '\n'))
+		return int64(n), err
+	})
+}
+
+// writeFile atomically writes a public key file through a buffer; write is one of gnark's
+// WriteTo methods.
+func writeFile(path string, write func(io.Writer) (int64, error)) error {
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<20)
+		if _, err := write(bw); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		return bw.Flush()
+	})
+}
+
+// Load reads the keys of shape s from Dir(root, s): verifying keys only, or everything for
+// proving. It refuses keys made for anything but exactly this shape and circuit version, and
+// a verifying key whose SHA-256 is not the one keys.json records.
+func Load(ctx context.Context, root string, s circuit.Shape, need Need) (*Keys, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	dir := Dir(root, s)
+	b, err := os.ReadFile(filepath.Join(dir, "keys.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s in %s (run comet setup)", ErrNotFound, s, root)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read keys: %w", err)
+	}
+	var m meta
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("%w: %s/keys.json: %w", ErrMismatch, dir, err)
+	}
+	switch {
+	case m.Format != Format:
+		return nil, fmt.Errorf("%w: %s/keys.json has format %q, want %q", ErrMismatch, dir, m.Format, Format)
+	case m.Shape != s:
+		return nil, fmt.Errorf("%w: keys in %s are for shape %s, not %s", ErrMismatch, dir, m.Shape, s)
+	case m.Version != circuit.Version || m.Gnark != circuit.GnarkVersion:
+		return nil, fmt.Errorf("%w: keys in %s are for %s with gnark %s, this build is %s with gnark %s",
+			ErrMismatch, dir, m.Version, m.Gnark, circuit.Version, circuit.GnarkVersion)
+	}
+	k := &Keys{Shape: s}
+	for _, c := range []circuit.Circuit{circuit.ChunkCircuit, circuit.FinalCircuit} {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		mc, ok := m.Circuits[string(c)]
+		if !ok || mc.ID != s.ID(c) {
+			return nil, fmt.Errorf("%w: %s/keys.json: %s circuit id %q, want %s", ErrMismatch, dir, c, mc.ID, s.ID(c))
+		}
+		kc := Circuit{ID: mc.ID, Constraints: mc.Constraints, VKSHA256: mc.VKSHA256, VK: groth16.NewVerifyingKey(Curve)}
+		if err := readVK(file(dir, c, "vk"), mc.VKSHA256, kc.VK); err != nil {
+			return nil, fmt.Errorf("%w: %s circuit: %w", ErrMismatch, c, err)
+		}
+		if need == Proving {
+			kc.PK = groth16.NewProvingKey(Curve)
+			// The proving key cannot make a false proof verify, only a true one fail, so it is
+			// read without the (slow) subgroup checks.
+			if err := readFile(file(dir, c, "pk"), kc.PK.UnsafeReadFrom); err != nil {
+				return nil, err
+			}
+			kc.CS = groth16.NewCS(Curve)
+			if err := readFile(file(dir, c, "r1cs"), kc.CS.ReadFrom); err != nil {
+				return nil, err
+			}
+			if kc.CS.GetNbConstraints() != mc.Constraints {
+				return nil, fmt.Errorf("%w: %s constraint system has %d constraints, keys.json says %d", ErrMismatch, c, kc.CS.GetNbConstraints(), mc.Constraints)
+			}
+		}
+		*k.Circuit(c) = kc
+	}
+	return k, nil
+}
+
+// maxVKBytes bounds a verifying key file; a Comet verifying key is about a kilobyte plus
+// 32 bytes per public input.
+const maxVKBytes = 1 << 20
+
+// readVK decodes a verifying key only after its bytes hash to the recorded SHA-256: gnark's
+// decoder allocates what length prefixes in its input ask for, so bytes that are not the
+// recorded key are never decoded. It also checks that the encoding is canonical (the decoded
+// key re-encodes to the same hash).
+func readVK(path, sha string, vk groth16.VerifyingKey) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, maxVKBytes+1))
+	if err != nil {
+		return err
+	}
+	if len(raw) > maxVKBytes {
+		return fmt.Errorf("%s is larger than %d bytes", path, maxVKBytes)
+	}
+	if sum := sha256.Sum256(raw); hex.EncodeToString(sum[:]) != sha {
+		return fmt.Errorf("%s hashes to %x, keys.json says %s", path, sum, sha)
+	}
+	if _, err := vk.ReadFrom(bytes.NewReader(raw)); err != nil {
+		return fmt.Errorf("decode %s: %w", path, err)
+	}
+	if again, err := VKHash(vk); err != nil || again != sha {
+		return fmt.Errorf("%s is not in canonical encoding", path)
+	}
+	return nil
+}
+
+func readFile(path string, read func(io.Reader) (int64, error)) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrMismatch, err)
+	}
+	defer f.Close()
+	if _, err := read(bufio.NewReaderSize(f, 1<<20)); err != nil {
+		return fmt.Errorf("%w: read %s: %w", ErrMismatch, path, err)
+	}
+	return nil
+}
+
+// Ensure loads the keys of shape s from root, or generates and saves them when there are none
+// (a single-party setup, see the package documentation). generated tells which happened.
+func Ensure(ctx context.Context, root string, s circuit.Shape, need Need) (k *Keys, generated bool, err error) {
+	k, err = Load(ctx, root, s, need)
+	if !errors.Is(err, ErrNotFound) {
+		return k, false, err
+	}
+	if k, err = Generate(ctx, s); err != nil {
+		return nil, false, err
+	}
+	if err := k.Save(ctx, root); err != nil {
+		return nil, false, err
+	}
+	return k, true, nil
+}
