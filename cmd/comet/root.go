@@ -28,6 +28,10 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		newDatasetCmd(),
 		newTrainCmd(),
+		newKeysCmd(),
+		newServeCmd(),
+		newAdminCmd(), newProviderCmd(), newSubmitCmd(), newLookupCmd(), newVerifyCmd(), newWorkerCmd(),
+		newSetupCmd(), newProveCmd(), newProofCmd(),
 	)
 	return root
 }

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+
+	"github.com/comet-attest/comet/internal/config"
+	"github.com/comet-attest/comet/registry/server"
+	gnarklog "github.com/consensys/gnark/logger"
+	"github.com/spf13/cobra"
+)
+
+// configFlag adds --config to a command that reads the registry configuration.
+func configFlag(cmd *cobra.Command) *string {
+	return cmd.Flags().String("config", "config.yaml", "registry configuration file; COMET_<SECTION>_<KEY> variables override it (skipped when absent)")
+}
+
+// loadConfig reads the configuration; the default file may be missing (built-in defaults and
+// the environment apply), a file named explicitly may not.
+func loadConfig(cmd *cobra.Command, path string) (config.Config, error) {
+	if !cmd.Flags().Changed("config") {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			path = ""
+		}
+	}
+	c, err := config.Load(path, os.Getenv)
+	if err != nil {
+		return config.Config{}, usageErrorf("%v", err)
+	}
+	return c, nil
+}
+
+func newServeCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the registry (embedded default: SQLite, log on local disk, jobs in the same database)",
+		Args:  cobra.NoArgs,
+	}
+	cfgPath := configFlag(cmd)
+	addr := cmd.Flags().String("addr", "", "listen address (overrides server.addr)")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := loadConfig(cmd, *cfgPath)
+		if err != nil {
+			return err
+		}
+		if *addr != "" {
+			cfg.Server.Addr = *addr
+		}
+		gnarklog.Disable() // gnark logs every proof the jobs check; the registry logs outcomes
+		ctx := cmd.Context()
+		s, err := server.Open(ctx, cfg, server.Options{Logger: slog.Default()})
+		if err != nil {
+			return err
+		}
+		if err := s.Start(ctx); err != nil {
+			return errors.Join(err, s.Close(ctx))
+		}
+		ln, err := net.Listen("tcp", cfg.Server.Addr)
+		if err != nil {
+			return errors.Join(fmt.Errorf("listen: %w", err), s.Close(ctx))
+		}
+		return s.Serve(ctx, ln)
+	}
+	return cmd
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/comet-attest/comet/internal/atomicfile"
+	"github.com/comet-attest/comet/registry/api"
+	"github.com/spf13/cobra"
+)
+
+func newProviderCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "provider", Short: "A model provider's account with a registry"}
+	reg := &cobra.Command{
+		Use:   "register ID --contact EMAIL",
+		Short: "Register as a provider (pending until an admin approves) and save the API key",
+		Args:  cobra.ExactArgs(1),
+	}
+	f := addRegistryFlags(reg, false)
+	name := reg.Flags().String("name", "", "display name (default: the id)")
+	contact := reg.Flags().String("contact", "", "contact address (required)")
+	keyOut := reg.Flags().String("key-out", "", "write the API key to this file (0600) instead of printing it")
+	reg.RunE = func(cmd *cobra.Command, args []string) error {
+		if *contact == "" {
+			return usageErrorf("--contact is required")
+		}
+		c, err := f.client(false)
+		if err != nil {
+			return err
+		}
+		r, err := c.Register(cmd.Context(), api.RegisterRequest{ID: args[0], DisplayName: *name, Contact: *contact})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "provider %s registered (%s); an admin must approve it before it can submit\n", r.Provider.ID, r.Provider.Status)
+		if *keyOut != "" {
+			if err := atomicfile.WriteFile(*keyOut, []byte(r.Key+"\n"), 0o600); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "API key written to %s\n", *keyOut)
+			return nil
+		}
+		fmt.Fprintln(cmd.OutOrStdout(), r.Key)
+		return nil
+	}
+	cmd.AddCommand(reg)
+	return cmd
+}
+
+// readJSONFile reads a file that must hold one JSON object, for a submission part.
+func readJSONFile(flag, path string) (json.RawMessage, error) {
+	if path == "" {
+		return nil, usageErrorf("--%s is required", flag)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usageErrorf("--%s: %v", flag, err)
+	}
+	if !json.Valid(b) {
+		return nil, usageErrorf("--%s: %s is not JSON", flag, path)
+	}
+	return b, nil
+}
+
+func newSubmitCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "submit --model model.json --manifest data.manifest.json --proof model.proof.json",
+		Short: "Submit a model, its dataset manifest and its proof (never the data or the salt) for attestation",
+		Args:  cobra.NoArgs,
+	}
+	f := addRegistryFlags(cmd, true)
+	modelPath := cmd.Flags().String("model", "", "model file (comet train)")
+	manifestPath := cmd.Flags().String("manifest", "", "dataset manifest (comet dataset commit)")
+	proofPath := cmd.Flags().String("proof", "", "proof bundle (comet prove)")
+	wait := cmd.Flags().Bool("wait", false, "follow the submission until it is logged or rejected")
+	timeout := cmd.Flags().Duration("timeout", 10*time.Minute, "with --wait, give up after this long")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		model, err := readJSONFile("model", *modelPath)
+		if err != nil {
+			return err
+		}
+		manifest, err := readJSONFile("manifest", *manifestPath)
+		if err != nil {
+			return err
+		}
+		proof, err := readJSONFile("proof", *proofPath)
+		if err != nil {
+			return err
+		}
+		c, err := f.client(true)
+		if err != nil {
+			return err
+		}
+		ctx := cmd.Context()
+		s, err := c.Submit(ctx, api.SubmitRequest{ModelName: filepath.Base(*modelPath), Model: model, Manifest: manifest, Proof: proof})
+		if err != nil {
+			return err
+		}
+		out := cmd.OutOrStdout()
+		fmt.Fprintf(out, "submission %s %s (model %s)\n", s.ID, s.Status, s.ModelSHA256)
+		if !*wait {
+			return nil
+		}
+		wctx, cancel := context.WithTimeout(ctx, *timeout)
+		defer cancel()
+		final, err := c.Wait(wctx, s.ID, 250*time.Millisecond, func(s *api.Submission) {
+			fmt.Fprintf(cmd.ErrOrStderr(), "submission %s: %s\n", s.ID, s.Status)
+		})
+		if err != nil {
+			return err
+		}
+		return reportSubmission(cmd, final)
+	}
+	return cmd
+}
+
+func reportSubmission(cmd *cobra.Command, s *api.Submission) error {
+	out := cmd.OutOrStdout()
+	if s.Status == "rejected" {
+		fmt.Fprintf(out, "rejected: %s: %s\n", s.FailedCheck, s.Message)
+		return fmt.Errorf("%w: submission %s rejected: %s", errCheckFailed, s.ID, s.FailedCheck)
+	}
+	idx := "?"
+	if s.LogIndex != nil {
+		idx = fmt.Sprint(*s.LogIndex)
+	}
+	fmt.Fprintf(out, "logged: attestation %s at log index %s\n", s.AttestationID, idx)
+	return nil
+}

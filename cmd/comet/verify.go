@@ -1,0 +1,420 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/comet-attest/comet/attest/bundle"
+	"github.com/comet-attest/comet/attest/envelope"
+	"github.com/comet-attest/comet/attest/trustroot"
+	"github.com/comet-attest/comet/attest/verify"
+	"github.com/comet-attest/comet/internal/atomicfile"
+	"github.com/comet-attest/comet/prover/circuit"
+	"github.com/comet-attest/comet/prover/commitment"
+	"github.com/comet-attest/comet/prover/model"
+	"github.com/comet-attest/comet/prover/proof"
+	"github.com/comet-attest/comet/prover/setup"
+	"github.com/comet-attest/comet/registry/client"
+	gnarklog "github.com/consensys/gnark/logger"
+	"github.com/secure-systems-lab/go-securesystemslib/dsse"
+	"github.com/spf13/cobra"
+	f_log "github.com/transparency-dev/formats/log"
+)
+
+// checkProof is the report line of the zero-knowledge proof, checked here rather than by
+// attest/verify, which does not know the prover.
+const checkProof = "zero-knowledge proof"
+
+type verifyFlags struct {
+	reg        *registryFlags
+	trustRoot  string
+	stateDir   string
+	offline    bool
+	bundle     string
+	revocation string
+	proof      string
+	manifest   string
+	keys       string
+}
+
+func newVerifyCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "verify MODEL_FILE",
+		Short: "Verify a model's attestation locally: proof, signature, log inclusion, consistency, revocation",
+		Long: `verify fetches the model's client bundle, its revocation (if any), its proof and manifest and
+the circuit's verifying keys from the registry, and checks everything itself against a trust root:
+--trust-root FILE, or the one pinned in the state directory on first use. It prints one line per
+check and exits 0 only when none failed (1 when one did). It remembers the newest checkpoint it
+has verified and checks that every later one is consistent with it.
+
+With --offline --bundle FILE --trust-root FILE nothing is fetched; the proof is checked when
+--proof, --manifest and --keys are given, the revocation when --revocation is.`,
+		Args: cobra.ExactArgs(1),
+	}
+	f := &verifyFlags{reg: addRegistryFlags(cmd, false)}
+	cmd.Flags().StringVar(&f.trustRoot, "trust-root", "", "trust root file (default: pinned on first use in the state directory)")
+	cmd.Flags().StringVar(&f.stateDir, "state-dir", defaultStateDir(), "where the pinned trust root, the last seen checkpoint and fetched verifying keys are kept")
+	cmd.Flags().BoolVar(&f.offline, "offline", false, "use no network: needs --bundle and --trust-root")
+	cmd.Flags().StringVar(&f.bundle, "bundle", "", "client bundle file (offline)")
+	cmd.Flags().StringVar(&f.revocation, "revocation", "", "signed revocation envelope file to apply (offline)")
+	cmd.Flags().StringVar(&f.proof, "proof", "", "proof bundle file (offline)")
+	cmd.Flags().StringVar(&f.manifest, "manifest", "", "dataset manifest file (offline)")
+	cmd.Flags().StringVar(&f.keys, "keys", "", "verifying keys directory (offline)")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error { return runVerify(cmd, f, args[0]) }
+	return cmd
+}
+
+func defaultStateDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "comet")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "state", "comet")
+	}
+	return ".comet-state"
+}
+
+// verification gathers what one run of verify has found.
+type verification struct {
+	root      *trustroot.Root
+	bundle    *bundle.Bundle
+	policy    []verify.PolicyOption
+	proofLine verify.Line
+	notes     []string
+}
+
+func runVerify(cmd *cobra.Command, f *verifyFlags, modelFile string) error {
+	gnarklog.Disable() // gnark logs every proof it checks; verify reports each check itself
+	ctx := cmd.Context()
+	m, err := model.Load(ctx, modelFile)
+	if err != nil {
+		return usageErrorf("model %s: %v", modelFile, err)
+	}
+	v := &verification{policy: []verify.PolicyOption{verify.WithModelSHA256(m.SHA256)}}
+	var c *client.Client
+	if f.offline {
+		err = v.offline(f)
+	} else {
+		if c, err = f.reg.client(false); err == nil {
+			err = v.online(ctx, f, c, m)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if c == nil {
+		v.proofLine = v.offlineProof(ctx, f, m)
+	}
+	verifier, err := verify.NewVerifier(v.root)
+	if err != nil {
+		return err
+	}
+	policy, err := verify.NewPolicy(v.policy...)
+	if err != nil {
+		return err
+	}
+	rep, verr := verifier.Verify(ctx, v.bundle, policy)
+	if rep == nil {
+		return verr
+	}
+	if c != nil {
+		v.proofLine = v.onlineProof(ctx, f, c, m, rep)
+	}
+	lines := append([]verify.Line{v.proofLine}, rep.Lines...)
+	out := cmd.OutOrStdout()
+	for _, n := range v.notes {
+		fmt.Fprintln(out, n)
+	}
+	failed := []string{}
+	for _, l := range lines {
+		fmt.Fprintf(out, "%-38s %-11s %s\n", l.Name, l.Status, l.Detail)
+		if l.Status == verify.Failed {
+			failed = append(failed, l.Name+": "+l.Detail)
+		}
+	}
+	if cp, ok := rep.Line(verify.CheckCheckpoint); ok && cp.Status == verify.Passed {
+		if pr, _ := rep.Line(verify.CheckPrior); pr.Status != verify.Failed {
+			if err := v.rememberCheckpoint(f.stateDir); err != nil {
+				return err
+			}
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%w: %s", errCheckFailed, strings.Join(failed, "; "))
+	}
+	fmt.Fprintf(out, "model %s: every check passed\n", m.SHA256)
+	return nil
+}
+
+func (v *verification) offline(f *verifyFlags) error {
+	if f.bundle == "" || f.trustRoot == "" {
+		return usageErrorf("--offline needs --bundle and --trust-root")
+	}
+	root, err := trustroot.Load(f.trustRoot)
+	if err != nil {
+		return usageErrorf("--trust-root: %v", err)
+	}
+	v.root = root
+	raw, err := os.ReadFile(f.bundle)
+	if err != nil {
+		return usageErrorf("--bundle: %v", err)
+	}
+	if v.bundle, err = bundle.Parse(raw); err != nil {
+		return usageErrorf("--bundle %s: %v", f.bundle, err)
+	}
+	if f.revocation != "" {
+		raw, err := os.ReadFile(f.revocation)
+		if err != nil {
+			return usageErrorf("--revocation: %v", err)
+		}
+		env, err := envelope.Parse(raw)
+		if err != nil {
+			return usageErrorf("--revocation %s: %v", f.revocation, err)
+		}
+		v.policy = append(v.policy, verify.WithRevocations(env))
+	}
+	return nil
+}
+
+// online fetches what verification needs; the trust root comes from --trust-root or the
+// state directory, and is fetched from the registry only the first time (and said so).
+func (v *verification) online(ctx context.Context, f *verifyFlags, c *client.Client, m *model.Model) error {
+	var err error
+	if v.root, err = v.loadRoot(ctx, f, c); err != nil {
+		return err
+	}
+	l, err := c.Lookup(ctx, m.SHA256)
+	if client.IsStatus(err, 404) {
+		return fmt.Errorf("%w: the registry has no model %s", errCheckFailed, m.SHA256)
+	}
+	if err != nil {
+		return err
+	}
+	if l.Attestation == nil {
+		return fmt.Errorf("%w: model %s has no attestation (status %s %s)", errCheckFailed, m.SHA256, l.Status, l.FailedCheck)
+	}
+	raw, err := c.Bundle(ctx, l.Attestation.ID)
+	if err != nil {
+		return err
+	}
+	if v.bundle, err = bundle.Parse(raw); err != nil {
+		return fmt.Errorf("%w: the registry's bundle: %w", errCheckFailed, err)
+	}
+	var revs []*dsse.Envelope
+	r, err := c.Revocation(ctx, l.Attestation.ID)
+	switch {
+	case client.IsStatus(err, 404):
+	case err != nil:
+		return err
+	default:
+		env, err := envelope.Parse(r.Envelope)
+		if err != nil {
+			return fmt.Errorf("%w: the registry's revocation: %w", errCheckFailed, err)
+		}
+		revs = append(revs, env)
+	}
+	v.policy = append(v.policy, verify.WithRevocations(revs...))
+	prior, err := os.ReadFile(v.checkpointFile(f.stateDir))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	from, err1 := checkpointSize(prior)
+	to, err2 := checkpointSize(v.bundle.Checkpoint)
+	if err1 != nil || err2 != nil {
+		return fmt.Errorf("%w: checkpoint: %w", errCheckFailed, errors.Join(err1, err2))
+	}
+	var hashes [][]byte
+	if lo, hi := min(from, to), max(from, to); lo > 0 && lo != hi {
+		if hashes, err = c.Consistency(ctx, lo, hi); err != nil {
+			return err
+		}
+	}
+	v.policy = append(v.policy, verify.WithPriorCheckpoint(prior, hashes))
+	return nil
+}
+
+func (v *verification) loadRoot(ctx context.Context, f *verifyFlags, c *client.Client) (*trustroot.Root, error) {
+	if f.trustRoot != "" {
+		r, err := trustroot.Load(f.trustRoot)
+		if err != nil {
+			return nil, usageErrorf("--trust-root: %v", err)
+		}
+		return r, nil
+	}
+	pinned := filepath.Join(f.stateDir, "trustroots", hashName(f.reg.url)+".json")
+	if r, err := trustroot.Load(pinned); err == nil {
+		return r, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	raw, err := c.TrustRoot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := trustroot.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the registry's trust root: %w", errCheckFailed, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(pinned), 0o700); err != nil {
+		return nil, err
+	}
+	if err := atomicfile.WriteFile(pinned, raw, 0o644); err != nil {
+		return nil, err
+	}
+	v.notes = append(v.notes, fmt.Sprintf("trust root pinned on first use from %s into %s (pass --trust-root to choose your own)", f.reg.url, pinned))
+	return r, nil
+}
+
+func hashName(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:8])
+}
+
+func (v *verification) checkpointFile(stateDir string) string {
+	return filepath.Join(stateDir, "checkpoints", hashName(v.root.LogOrigin))
+}
+
+// rememberCheckpoint keeps the bundle's checkpoint when it is newer than the one stored.
+func (v *verification) rememberCheckpoint(stateDir string) error {
+	path := v.checkpointFile(stateDir)
+	if old, err := os.ReadFile(path); err == nil {
+		if a, err1 := checkpointSize(old); err1 == nil {
+			if b, err2 := checkpointSize(v.bundle.Checkpoint); err2 == nil && b <= a {
+				return nil
+			}
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(path, v.bundle.Checkpoint, 0o644)
+}
+
+// checkpointSize reads a signed checkpoint's tree size without verifying it (the verifier
+// does that); it only picks the consistency proof to ask for.
+func checkpointSize(raw []byte) (uint64, error) {
+	body, _, ok := strings.Cut(string(raw), "\n\n")
+	if !ok {
+		return 0, errors.New("checkpoint has no signature block")
+	}
+	var cp f_log.Checkpoint
+	if _, err := cp.Unmarshal([]byte(body + "\n")); err != nil {
+		return 0, err
+	}
+	return cp.Size, nil
+}
+
+func (v *verification) offlineProof(ctx context.Context, f *verifyFlags, m *model.Model) verify.Line {
+	if f.proof == "" || f.manifest == "" || f.keys == "" {
+		return verify.Line{Name: checkProof, Status: verify.NotChecked, Detail: "offline: give --proof, --manifest and --keys to check it"}
+	}
+	pb, err := os.ReadFile(f.proof)
+	if err != nil {
+		return failLine(err)
+	}
+	mb, err := os.ReadFile(f.manifest)
+	if err != nil {
+		return failLine(err)
+	}
+	return v.checkProof(ctx, m, pb, mb, f.keys, nil)
+}
+
+// onlineProof fetches the proof, the manifest and the verifying keys and checks the proof.
+func (v *verification) onlineProof(ctx context.Context, f *verifyFlags, c *client.Client, m *model.Model, rep *verify.Report) verify.Line {
+	pb, err := c.Do(ctx, "GET", "/v1/models/"+m.SHA256+"/proof", nil, nil)
+	if err != nil {
+		return failLine(err)
+	}
+	mb, err := c.Do(ctx, "GET", "/v1/models/"+m.SHA256+"/manifest", nil, nil)
+	if err != nil {
+		return failLine(err)
+	}
+	keysDir := filepath.Join(f.stateDir, "keys")
+	fetch := func(b *proof.Bundle) error { return fetchKeys(ctx, c, keysDir, b) }
+	line := v.checkProof(ctx, m, pb, mb, keysDir, fetch)
+	if line.Status == verify.Passed && rep.Training != nil {
+		sum := sha256.Sum256(pb)
+		if got := hex.EncodeToString(sum[:]); got != rep.Training.Proof.BundleSHA256 {
+			return failLine(fmt.Errorf("the registry served proof %s, the attestation names %s", got, rep.Training.Proof.BundleSHA256))
+		}
+	}
+	return line
+}
+
+func failLine(err error) verify.Line {
+	return verify.Line{Name: checkProof, Status: verify.Failed, Detail: strings.Join(strings.Fields(err.Error()), " ")}
+}
+
+// checkProof verifies the proof against verifying keys whose hashes the trust root pins.
+func (v *verification) checkProof(ctx context.Context, m *model.Model, proofJSON, manifestJSON []byte, keysDir string, fetch func(*proof.Bundle) error) verify.Line {
+	pb, err := proof.ParseBundle(proofJSON)
+	if err != nil {
+		return failLine(err)
+	}
+	man, err := commitment.ParseManifest(manifestJSON)
+	if err != nil {
+		return failLine(err)
+	}
+	for name, id := range pb.Circuits {
+		pin, ok := v.root.Circuits[id.ID]
+		if !ok {
+			return failLine(fmt.Errorf("%s circuit %s is not pinned by the trust root", name, id.ID))
+		}
+		if pin != id.VKSHA256 {
+			return failLine(fmt.Errorf("%s circuit %s: verifying key %s, the trust root pins %s", name, id.ID, id.VKSHA256, pin))
+		}
+	}
+	keys, err := setup.Load(ctx, keysDir, pb.Shape, setup.Verifying)
+	if errors.Is(err, setup.ErrNotFound) && fetch != nil {
+		if err = fetch(pb); err == nil {
+			keys, err = setup.Load(ctx, keysDir, pb.Shape, setup.Verifying)
+		}
+	}
+	if err != nil {
+		return failLine(err)
+	}
+	for _, k := range []*setup.Circuit{&keys.Chunk, &keys.Final} {
+		if v.root.Circuits[k.ID] != k.VKSHA256 {
+			return failLine(fmt.Errorf("verifying key %s of circuit %s is not the one the trust root pins", k.VKSHA256, k.ID))
+		}
+	}
+	rep, err := proof.Verify(ctx, pb, m, man, keys)
+	if err != nil {
+		return failLine(err)
+	}
+	return verify.Line{Name: checkProof, Status: verify.Passed, Detail: strconv.Itoa(len(rep.Checks)) + " checks, " + strconv.Itoa(len(pb.Chunks)) + " chunk proofs and the final proof, keys pinned by the trust root"}
+}
+
+// fetchKeys downloads a shape's verifying keys into dir in prover/setup's layout; setup.Load
+// then checks them against keys.json and checkProof against the trust root.
+func fetchKeys(ctx context.Context, c *client.Client, dir string, b *proof.Bundle) error {
+	shapeDir := setup.Dir(dir, b.Shape)
+	if err := os.MkdirAll(shapeDir, 0o755); err != nil {
+		return err
+	}
+	final := b.Circuits[string(circuit.FinalCircuit)].ID
+	files := map[string]string{"keys.json": "/v1/keys/" + final + "/keys.json"}
+	for name, id := range b.Circuits {
+		files[name+".vk"] = "/v1/keys/" + id.ID + "/vk"
+	}
+	for name, path := range files {
+		body, err := c.Do(ctx, "GET", path, nil, nil)
+		if err != nil {
+			return fmt.Errorf("fetch %s: %w", name, err)
+		}
+		if err := atomicfile.WriteFile(filepath.Join(shapeDir, name), body, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"errors"
+	"log/slog"
+
+	"github.com/comet-attest/comet/registry/server"
+	gnarklog "github.com/consensys/gnark/logger"
+	"github.com/spf13/cobra"
+)
+
+func newWorkerCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "worker",
+		Short: "Work the registry's jobs (proof verification, logging, anchoring) without serving HTTP; PostgreSQL only",
+		Long: `worker pulls jobs from the registry's PostgreSQL database beside any number of comet serve
+replicas and other workers. The log directory must be the one comet serve uses. On the embedded
+SQLite set-up comet serve works its own jobs and a second process is refused.`,
+		Args: cobra.NoArgs,
+	}
+	cfgPath := configFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := loadConfig(cmd, *cfgPath)
+		if err != nil {
+			return err
+		}
+		if !cfg.Postgres() {
+			return usageErrorf("comet worker needs database.dsn (PostgreSQL); on SQLite, comet serve works the jobs")
+		}
+		gnarklog.Disable() // gnark logs every proof the jobs check; the registry logs outcomes
+		ctx := cmd.Context()
+		s, err := server.Open(ctx, cfg, server.Options{Logger: slog.Default()})
+		if err != nil {
+			return err
+		}
+		if err := s.Start(ctx); err != nil {
+			return errors.Join(err, s.Close(ctx))
+		}
+		slog.Info("working jobs", slog.Int("workers", cfg.Jobs.Workers))
+		<-ctx.Done()
+		slog.Info("shutting down")
+		return s.Close(cmd.Context())
+	}
+	return cmd
+}

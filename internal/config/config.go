@@ -1,0 +1,280 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// ErrInvalid reports a configuration that cannot be used.
+var ErrInvalid = errors.New("invalid configuration")
+
+// Config is everything the registry needs to run.
+type Config struct {
+	Server   Server   `yaml:"server"`
+	DataDir  string   `yaml:"data_dir"`
+	Database Database `yaml:"database"`
+	Log      Log      `yaml:"log"`
+	Registry Registry `yaml:"registry"`
+	Jobs     Jobs     `yaml:"jobs"`
+	Anchor   Anchor   `yaml:"anchor"`
+}
+
+// Server is the HTTP listener and its limits.
+type Server struct {
+	Addr            string        `yaml:"addr"`
+	MaxBodyBytes    int64         `yaml:"max_body_bytes"`
+	ReadTimeout     time.Duration `yaml:"read_timeout"`
+	WriteTimeout    time.Duration `yaml:"write_timeout"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// RatePerSecond and RateBurst bound the requests of one API key (or, without a key, one
+	// client address): a token bucket per caller.
+	RatePerSecond float64 `yaml:"rate_per_second"`
+	RateBurst     int     `yaml:"rate_burst"`
+}
+
+// Database selects SQLite (the default) or PostgreSQL (when DSN is set).
+type Database struct {
+	// SQLitePath is the SQLite file, relative to DataDir unless absolute.
+	SQLitePath string `yaml:"sqlite_path"`
+	// DSN is a PostgreSQL connection string; when set, PostgreSQL is used.
+	DSN string `yaml:"dsn"`
+	// Schema is the PostgreSQL schema holding every table (created if missing); empty means
+	// the connection's search_path.
+	Schema string `yaml:"schema"`
+	// SQLiteSynchronous is SQLite's synchronous pragma: "full" makes every acknowledged
+	// write survive power loss; "normal" (WAL) survives a crash of the process only.
+	SQLiteSynchronous string `yaml:"sqlite_synchronous"`
+}
+
+// Log is the transparency log on local disk.
+type Log struct {
+	Dir    string `yaml:"dir"`
+	Origin string `yaml:"origin"`
+	// KeyFile or KeyEnv hold the checkpoint signing key (signed-note private key whose name
+	// is Origin). When both are empty, KeyFile defaults to keys/log.key under DataDir and
+	// is generated on first start.
+	KeyFile string `yaml:"key_file"`
+	KeyEnv  string `yaml:"key_env"`
+	// CheckpointInterval is how often a checkpoint is published.
+	CheckpointInterval time.Duration `yaml:"checkpoint_interval"`
+}
+
+// Registry is the registry's own identity and published key set.
+type Registry struct {
+	// Name is the signed-note name of the attestation key generated on first start.
+	Name string `yaml:"name"`
+	// KeyFile or KeyEnv hold the attestation signing key, as for Log.
+	KeyFile string `yaml:"key_file"`
+	KeyEnv  string `yaml:"key_env"`
+	// CircuitKeysDir holds the published proving and verifying keys, one directory per
+	// circuit id. Proofs are verified only against these keys.
+	CircuitKeysDir string `yaml:"circuit_keys_dir"`
+}
+
+// Jobs tunes the River job queue.
+type Jobs struct {
+	Workers      int           `yaml:"workers"`
+	PollInterval time.Duration `yaml:"poll_interval"`
+	MaxAttempts  int           `yaml:"max_attempts"`
+	JobTimeout   time.Duration `yaml:"job_timeout"`
+	RescueAfter  time.Duration `yaml:"rescue_after"`
+}
+
+// Anchor configures anchoring on Starknet; it is off unless RPCURL is set.
+type Anchor struct {
+	RPCURL     string        `yaml:"rpc_url"`
+	ChainID    string        `yaml:"chain_id"`
+	Contract   string        `yaml:"contract"`
+	Account    string        `yaml:"account"`
+	KeyFile    string        `yaml:"key_file"`
+	KeyEnv     string        `yaml:"key_env"`
+	Interval   time.Duration `yaml:"interval"`
+	MaxEntries int           `yaml:"max_entries"`
+}
+
+// Default is the configuration before any file or environment variable is applied.
+func Default() Config {
+	return Config{
+		Server: Server{
+			Addr:            "127.0.0.1:8080",
+			MaxBodyBytes:    8 << 20,
+			ReadTimeout:     30 * time.Second,
+			WriteTimeout:    60 * time.Second,
+			ShutdownTimeout: 15 * time.Second,
+			RatePerSecond:   50,
+			RateBurst:       100,
+		},
+		DataDir:  "./comet-data",
+		Database: Database{SQLitePath: "comet.db", SQLiteSynchronous: "full"},
+		Log: Log{
+			Dir:                "log",
+			Origin:             "comet.localhost/log",
+			CheckpointInterval: 200 * time.Millisecond,
+		},
+		Registry: Registry{Name: "comet.localhost", CircuitKeysDir: "circuits"},
+		Jobs: Jobs{
+			Workers:      4,
+			PollInterval: 50 * time.Millisecond,
+			MaxAttempts:  10,
+			JobTimeout:   5 * time.Minute,
+			RescueAfter:  10 * time.Minute,
+		},
+		Anchor: Anchor{Interval: 10 * time.Minute, MaxEntries: 1000},
+	}
+}
+
+// Load reads the defaults, the YAML file at path (skipped when path is empty) and the
+// environment (through getenv, normally os.Getenv), and validates the result.
+func Load(path string, getenv func(string) string) (Config, error) {
+	c := Default()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("read config: %w", err)
+		}
+		if err := c.parseYAML(b); err != nil {
+			return Config{}, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(reflect.ValueOf(&c).Elem(), "COMET", getenv); err != nil {
+		return Config{}, err
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+func (c *Config) parseYAML(b []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return nil
+}
+
+// Validate rejects settings that cannot work together.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, a...)...))
+	}
+	if c.Server.Addr == "" {
+		bad("server.addr is empty")
+	}
+	if c.Server.MaxBodyBytes < 1024 {
+		bad("server.max_body_bytes %d is below 1024", c.Server.MaxBodyBytes)
+	}
+	if c.Server.RatePerSecond <= 0 || c.Server.RateBurst < 1 {
+		bad("server.rate_per_second and server.rate_burst must be positive")
+	}
+	if c.DataDir == "" {
+		bad("data_dir is empty")
+	}
+	switch c.Database.SQLiteSynchronous {
+	case "full", "normal":
+	default:
+		bad("database.sqlite_synchronous %q is neither full nor normal", c.Database.SQLiteSynchronous)
+	}
+	if c.Log.Origin == "" || strings.ContainsAny(c.Log.Origin, " +\n") {
+		bad("log.origin %q must be non-empty with no spaces or '+'", c.Log.Origin)
+	}
+	if c.Log.CheckpointInterval < 100*time.Millisecond {
+		bad("log.checkpoint_interval %s is below tessera's 100ms minimum", c.Log.CheckpointInterval)
+	}
+	if c.Registry.Name == "" || strings.ContainsAny(c.Registry.Name, " +\n") {
+		bad("registry.name %q must be non-empty with no spaces or '+'", c.Registry.Name)
+	}
+	if c.Jobs.Workers < 1 || c.Jobs.MaxAttempts < 1 || c.Jobs.PollInterval <= 0 {
+		bad("jobs.workers, jobs.max_attempts and jobs.poll_interval must be positive")
+	}
+	if c.Jobs.RescueAfter <= c.Jobs.JobTimeout {
+		bad("jobs.rescue_after %s must be longer than jobs.job_timeout %s", c.Jobs.RescueAfter, c.Jobs.JobTimeout)
+	}
+	if c.Anchor.RPCURL != "" && (c.Anchor.Contract == "" || c.Anchor.Account == "" || (c.Anchor.KeyFile == "" && c.Anchor.KeyEnv == "")) {
+		bad("anchor.rpc_url is set: anchor.contract, anchor.account and anchor.key_file or anchor.key_env are needed too")
+	}
+	return errors.Join(errs...)
+}
+
+// Postgres reports whether the registry uses PostgreSQL.
+func (c *Config) Postgres() bool { return c.Database.DSN != "" }
+
+// Path resolves p against DataDir: absolute paths are kept, relative ones are under it.
+func (c *Config) Path(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.DataDir, p)
+}
+
+// applyEnv overrides every field of v whose variable is set: prefix_YAMLKEY, upper-cased,
+// recursing into sections.
+func applyEnv(v reflect.Value, prefix string, getenv func(string) string) error {
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		key := strings.Split(f.Tag.Get("yaml"), ",")[0]
+		name := prefix + "_" + strings.ToUpper(key)
+		fv := v.Field(i)
+		if f.Type.Kind() == reflect.Struct {
+			if err := applyEnv(fv, name, getenv); err != nil {
+				return err
+			}
+			continue
+		}
+		s := getenv(name)
+		if s == "" {
+			continue
+		}
+		if err := setValue(fv, s); err != nil {
+			return fmt.Errorf("%w: %s=%q: %w", ErrInvalid, name, s, err)
+		}
+	}
+	return nil
+}
+
+func setValue(v reflect.Value, s string) error {
+	switch {
+	case v.Type() == reflect.TypeFor[time.Duration]():
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		v.SetInt(int64(d))
+	case v.Kind() == reflect.String:
+		v.SetString(s)
+	case v.Kind() == reflect.Int || v.Kind() == reflect.Int64:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return err
+		}
+		v.SetInt(n)
+	case v.Kind() == reflect.Float64:
+		x, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return err
+		}
+		v.SetFloat(x)
+	case v.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return err
+		}
+		v.SetBool(b)
+	default:
+		return fmt.Errorf("unsupported type %s", v.Type())
+	}
+	return nil
+}

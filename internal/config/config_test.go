@@ -1,0 +1,85 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestRepositoryDefaultLoads(t *testing.T) {
+	c, err := Load(filepath.Join("..", "..", "config.yaml"), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Postgres() || c.Anchor.RPCURL != "" {
+		t.Errorf("the embedded default must use SQLite and no anchoring: %+v", c)
+	}
+	if got := c.Path(c.Database.SQLitePath); got != filepath.Join("comet-data", "comet.db") {
+		t.Errorf("sqlite path %q", got)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	write := func(s string) string {
+		p := filepath.Join(dir, "c.yaml")
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		name, file string
+		env        map[string]string
+		check      func(Config) bool
+		wantErr    bool
+	}{
+		{name: "defaults", check: func(c Config) bool { return c.Server.Addr == "127.0.0.1:8080" }},
+		{name: "file", file: "server:\n  addr: 127.0.0.1:9\njobs:\n  poll_interval: 2s\n",
+			check: func(c Config) bool { return c.Server.Addr == "127.0.0.1:9" && c.Jobs.PollInterval == 2*time.Second }},
+		{name: "env beats file", file: "server:\n  addr: 127.0.0.1:9\n",
+			env: map[string]string{"COMET_SERVER_ADDR": "127.0.0.1:10", "COMET_DATA_DIR": "/x", "COMET_SERVER_RATE_PER_SECOND": "2.5", "COMET_DATABASE_DSN": "postgres://h/db"},
+			check: func(c Config) bool {
+				return c.Server.Addr == "127.0.0.1:10" && c.DataDir == "/x" && c.Server.RatePerSecond == 2.5 && c.Postgres()
+			}},
+		{name: "unknown key", file: "server:\n  adr: x\n", wantErr: true},
+		{name: "bad env value", env: map[string]string{"COMET_JOBS_WORKERS": "many"}, wantErr: true},
+		{name: "bad duration", env: map[string]string{"COMET_JOBS_POLL_INTERVAL": "soon"}, wantErr: true},
+		{name: "rescue not after timeout", env: map[string]string{"COMET_JOBS_RESCUE_AFTER": "1s"}, wantErr: true},
+		{name: "anchoring half configured", env: map[string]string{"COMET_ANCHOR_RPC_URL": "http://127.0.0.1:1"}, wantErr: true},
+		{name: "bad origin", env: map[string]string{"COMET_LOG_ORIGIN": "a b"}, wantErr: true},
+		{name: "bad synchronous", env: map[string]string{"COMET_DATABASE_SQLITE_SYNCHRONOUS": "off"}, wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := ""
+			if tc.file != "" {
+				path = write(tc.file)
+			}
+			c, err := Load(path, env(tc.env))
+			if tc.wantErr {
+				if !errors.Is(err, ErrInvalid) {
+					t.Fatalf("err = %v, want ErrInvalid", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.check(c) {
+				t.Errorf("unexpected config %+v", c)
+			}
+		})
+	}
+}
+
+func TestPath(t *testing.T) {
+	c := Default()
+	c.DataDir = "/d"
+	if c.Path("x") != "/d/x" || c.Path("/abs") != "/abs" || c.Path("") != "" {
+		t.Error("Path does not resolve relative paths under data_dir")
+	}
+}

@@ -1,0 +1,108 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/comet-attest/comet/attest/bundle"
+	"github.com/comet-attest/comet/registry/jobs"
+	"github.com/comet-attest/comet/registry/keyset"
+	"github.com/comet-attest/comet/registry/service"
+	"github.com/comet-attest/comet/registry/store"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// Registry is what the handlers ask of the registry's rules; *service.Service provides it.
+type Registry interface {
+	Authenticate(ctx context.Context, raw string) (*service.Principal, error)
+	Register(ctx context.Context, r service.Registration) (*store.Provider, string, error)
+	SetProvider(ctx context.Context, by *service.Principal, id string, action service.ProviderAction, reason string) (*store.Provider, error)
+	IssueKey(ctx context.Context, by *service.Principal, providerID, label string) (string, *store.APIKey, error)
+	RevokeKey(ctx context.Context, by *service.Principal, keyID string) error
+	Submit(ctx context.Context, by *service.Principal, s service.Submission) (*store.Submission, error)
+	Revoke(ctx context.Context, by *service.Principal, attestationID, reason string) (*store.Revocation, error)
+	Bundle(ctx context.Context, attestationID string) (*bundle.Bundle, error)
+	Consistency(ctx context.Context, from, to uint64) ([][]byte, error)
+	Checkpoint(ctx context.Context) ([]byte, error)
+}
+
+// Records is what the handlers read directly; *store.Store provides it.
+type Records interface {
+	Ping(ctx context.Context) error
+	ModelView(ctx context.Context, sha256 string) (*store.ModelView, error)
+	Model(ctx context.Context, sha256 string) (*store.Model, error)
+	Attestation(ctx context.Context, id string) (*store.Attestation, error)
+	AttestationBySubmission(ctx context.Context, submissionID string) (*store.Attestation, error)
+	Revocation(ctx context.Context, attestationID string) (*store.Revocation, error)
+	Submission(ctx context.Context, id string) (*store.Submission, error)
+	Submissions(ctx context.Context, f store.SubmissionFilter, p store.Page) ([]store.Submission, string, error)
+	Provider(ctx context.Context, id string) (*store.Provider, error)
+	Providers(ctx context.Context, status store.ProviderStatus, p store.Page) ([]store.Provider, string, error)
+	APIKeys(ctx context.Context, providerID string) ([]store.APIKey, error)
+	AuditEvents(ctx context.Context, subject string, p store.Page) ([]store.AuditEvent, string, error)
+	Anchors(ctx context.Context, limit int) ([]store.Anchor, error)
+}
+
+// Jobs shows the job queue; *jobs.Queue provides it.
+type Jobs interface {
+	Job(ctx context.Context, id int64) (*rivertype.JobRow, error)
+	List(ctx context.Context, p jobs.ListParams) ([]*rivertype.JobRow, string, error)
+}
+
+// CircuitKeys is the registry's published key set; *keyset.Set provides it.
+type CircuitKeys interface {
+	// Circuits lists every published circuit.
+	Circuits() []keyset.Circuit
+	// File returns the path of one file of a circuit's keys ("vk", "pk", "r1cs" or
+	// "keys.json"), or "" when there is none.
+	File(circuitID, name string) string
+}
+
+// Config gathers what New needs.
+type Config struct {
+	Registry Registry
+	Records  Records
+	Jobs     Jobs
+	Keys     CircuitKeys
+	// TrustRoot is the registry's trust root JSON (attest/trustroot), served for clients to
+	// pin on first use.
+	TrustRoot []byte
+	// LogDir is the tessera log directory whose public files are served under /v1/log/.
+	LogDir string
+	// MaxBodyBytes bounds request bodies.
+	MaxBodyBytes int64
+	// RatePerSecond and RateBurst bound each API key's (and each unauthenticated client
+	// address's registrations).
+	RatePerSecond float64
+	RateBurst     int
+	// BundleWait bounds how long a bundle request waits for a checkpoint (default 5s).
+	BundleWait time.Duration
+	// Ready reports whether background parts (jobs, log) are running, for /readyz.
+	Ready func(ctx context.Context) error
+	// Metrics is the registry the request metrics are added to; /metrics serves it.
+	Metrics *prometheus.Registry
+	Logger  *slog.Logger
+	Now     func() time.Time
+}
+
+// API holds the handlers.
+type API struct {
+	reg        Registry
+	rec        Records
+	jobs       Jobs
+	keys       CircuitKeys
+	trustRoot  []byte
+	logDir     string
+	maxBody    int64
+	bundleWait time.Duration
+	ready      func(ctx context.Context) error
+	limiter    *limiter
+	metrics    *metrics
+	promReg    *prometheus.Registry
+	logger     *slog.Logger
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

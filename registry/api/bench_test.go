@@ -1,0 +1,234 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/comet-attest/comet/internal/config"
+	"github.com/comet-attest/comet/registry/api"
+	"github.com/comet-attest/comet/registry/registrytest"
+	"github.com/comet-attest/comet/registry/server"
+	"github.com/comet-attest/comet/registry/service"
+	"github.com/comet-attest/comet/registry/store"
+)
+
+// benchRegistry opens a registry on SQLite without starting its jobs, served on loopback,
+// closed by b's cleanup.
+func benchRegistry(b *testing.B) (*server.Server, string) {
+	b.Helper()
+	srv, url, closeFn := openBenchRegistry(b, b.TempDir())
+	b.Cleanup(closeFn)
+	return srv, url
+}
+
+func openBenchRegistry(b *testing.B, dir string) (*server.Server, string, func()) {
+	cfg := config.Default()
+	cfg.DataDir = dir
+	cfg.Registry.CircuitKeysDir = registrytest.Get(b).KeysDir
+	cfg.Server.RatePerSecond, cfg.Server.RateBurst = 1e9, 1<<30
+	if s := os.Getenv("COMET_BENCH_SQLITE_SYNCHRONOUS"); s != "" {
+		cfg.Database.SQLiteSynchronous = s
+	}
+	srv, err := server.Open(context.Background(), cfg, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler)
+	return srv, ts.URL, func() { ts.Close(); srv.Close(context.Background()) }
+}
+
+// seedModels writes n attested, logged models straight into the store.
+func seedModels(b *testing.B, st *store.Store, n int) []string {
+	b.Helper()
+	ctx := context.Background()
+	now := st.Now()
+	shas := make([]string, n)
+	err := st.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.Create(ctx, &store.Provider{ID: "bench-co", DisplayName: "Bench", Contact: "b@example.org", Status: store.ProviderApproved}); err != nil {
+			return err
+		}
+		return tx.Create(ctx, &store.Dataset{Commitment: hex64(0), SHA256: hex64(1), N: 1, D: 1, FractionBits: 8, ValueBits: 24, ChunkRows: 1, Manifest: []byte("{}")})
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const batch = 200
+	for start := 0; start < n; start += batch {
+		end := min(n, start+batch)
+		models := make([]store.Model, 0, batch)
+		subs := make([]store.Submission, 0, batch)
+		atts := make([]store.Attestation, 0, batch)
+		for i := start; i < end; i++ {
+			sha := hex64(uint64(i) + 100)
+			shas[i] = sha
+			idx := int64(i)
+			id := fmt.Sprintf("sub_%028x", i)
+			models = append(models, store.Model{SHA256: sha, Name: "model.json", ProviderID: "bench-co", DatasetCommitment: hex64(0), Body: []byte("{}"), CreatedAt: now})
+			subs = append(subs, store.Submission{ID: id, ProviderID: "bench-co", ModelSHA256: sha, DatasetCommitment: hex64(0), Manifest: []byte("{}"),
+				ProofSHA256: sha, Proof: []byte("{}"), Status: store.StatusLogged, CreatedAt: now, UpdatedAt: now})
+			atts = append(atts, store.Attestation{ID: hex64(uint64(i) + 1<<40), SubmissionID: id, ModelSHA256: sha, ProviderID: "bench-co",
+				Envelope: []byte("{}"), Leaf: []byte{1}, KeyID: "k+1", LogIndex: &idx, IssuedAt: now, CreatedAt: now, LoggedAt: &now})
+		}
+		if err := st.InTx(ctx, func(tx *store.Tx) error {
+			for _, v := range []any{&models, &subs, &atts} {
+				if err := tx.Create(ctx, v); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return shas
+}
+
+func hex64(i uint64) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "%d", i))
+	return hex.EncodeToString(h[:])
+}
+
+// load runs b.N requests from `clients` concurrent keep-alive clients on loopback and reports
+// requests per second and latency percentiles.
+func load(b *testing.B, clients int, do func(c *http.Client, i int) error) {
+	b.Helper()
+	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
+	hc := &http.Client{Transport: tr}
+	defer tr.CloseIdleConnections()
+	lat := make([]time.Duration, b.N)
+	var next atomic.Int64
+	var failed atomic.Value
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= b.N {
+					return
+				}
+				t0 := time.Now()
+				if err := do(hc, i); err != nil {
+					failed.Store(err)
+					return
+				}
+				lat[i] = time.Since(t0)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if err, _ := failed.Load().(error); err != nil {
+		b.Fatal(err)
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// seeded is the lookup benchmark's registry, kept across its runs and closed by TestMain.
+var seeded struct {
+	sync.Once
+	srv   *server.Server
+	url   string
+	shas  []string
+	close func()
+}
+
+// BenchmarkLookup: GET /v1/models/{sha256} on SQLite with 100,000 attested models, 16
+// concurrent clients on loopback (the load generator shares the machine's cores).
+func BenchmarkLookup(b *testing.B) {
+	seeded.Do(func() {
+		dir, err := os.MkdirTemp("", "comet-bench-lookup-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		var closeFn func()
+		seeded.srv, seeded.url, closeFn = openBenchRegistry(b, dir)
+		seeded.close = func() { closeFn(); os.RemoveAll(dir) }
+		seeded.shas = seedModels(b, seeded.srv.Store, 100_000)
+	})
+	if b.N == 1 {
+		return // the sizing run: seeding was the work
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	order := make([]int, b.N)
+	for i := range order {
+		order[i] = rng.IntN(len(seeded.shas))
+	}
+	load(b, 16, func(hc *http.Client, i int) error {
+		resp, err := hc.Get(seeded.url + "/v1/models/" + seeded.shas[order[i]])
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return err
+	})
+}
+
+// BenchmarkSubmit: POST /v1/submissions up to the 202 (checks, transaction with the job
+// insert), without the jobs that verify proofs, 16 concurrent clients on loopback.
+func BenchmarkSubmit(b *testing.B) {
+	srv, url := benchRegistry(b)
+	ctx := context.Background()
+	admin, _, err := service.InitAdmin(ctx, srv.Store, "bench", false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, key, err := srv.Service.Register(ctx, service.Registration{ID: "bench-co", Contact: "b@example.org"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, _ := srv.Service.Authenticate(ctx, admin)
+	if _, err := srv.Service.SetProvider(ctx, p, "bench-co", service.Approve, ""); err != nil {
+		b.Fatal(err)
+	}
+	fix := registrytest.Get(b)
+	bodies := make([][]byte, b.N)
+	for i := range bodies {
+		m, pr, _, err := fix.Variant(i + 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bodies[i], _ = json.Marshal(api.SubmitRequest{ModelName: "model.json", Model: m, Manifest: fix.Manifest, Proof: pr})
+	}
+	load(b, 16, func(hc *http.Client, i int) error {
+		req, _ := http.NewRequest("POST", url+"/v1/submissions", bytes.NewReader(bodies[i]))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			return fmt.Errorf("status %d: %s", resp.StatusCode, body)
+		}
+		return nil
+	})
+}

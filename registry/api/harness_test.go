@@ -1,0 +1,140 @@
+package api_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/comet-attest/comet/internal/config"
+	"github.com/comet-attest/comet/registry/api"
+	"github.com/comet-attest/comet/registry/client"
+	"github.com/comet-attest/comet/registry/internal/pgtest"
+	"github.com/comet-attest/comet/registry/registrytest"
+	"github.com/comet-attest/comet/registry/server"
+	"github.com/comet-attest/comet/registry/service"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if seeded.close != nil {
+		seeded.close()
+	}
+	registrytest.Cleanup()
+	os.Exit(code)
+}
+
+// testRegistry is a real registry (server.Open, as comet serve runs it) on a loopback HTTP
+// server, with an admin key and clients whose every response is checked against the
+// OpenAPI document.
+type testRegistry struct {
+	t     *testing.T
+	srv   *server.Server
+	url   string
+	hc    *http.Client
+	admin *client.Client
+	anon  *client.Client
+	fix   *registrytest.Material
+}
+
+type dbKind string
+
+const (
+	sqliteDB   dbKind = "sqlite"
+	postgresDB dbKind = "postgres"
+)
+
+func newRegistry(t *testing.T, db dbKind, k *contract, tweak func(*config.Config)) *testRegistry {
+	t.Helper()
+	fix := registrytest.Get(t)
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Registry.CircuitKeysDir = fix.KeysDir
+	cfg.Log.CheckpointInterval = 100 * time.Millisecond
+	cfg.Jobs.PollInterval = 20 * time.Millisecond
+	cfg.Server.RatePerSecond, cfg.Server.RateBurst = 10000, 10000
+	if db == postgresDB {
+		cfg.Database.DSN, cfg.Database.Schema = pgtest.DSN(), pgtest.Schema(t)
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	srv, err := server.Open(ctx, cfg, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(ctx); err != nil {
+		srv.Close(ctx)
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler)
+	t.Cleanup(func() {
+		ts.Close()
+		if err := srv.Close(context.Background()); err != nil {
+			t.Errorf("close registry: %v", err)
+		}
+	})
+	r := &testRegistry{t: t, srv: srv, url: ts.URL, fix: fix,
+		hc: &http.Client{Transport: transport{t: t, k: k, base: http.DefaultTransport}, Timeout: 30 * time.Second}}
+	raw, _, err := service.InitAdmin(ctx, srv.Store, "test admin", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.admin = r.client(raw)
+	r.anon = r.client("")
+	return r
+}
+
+func (r *testRegistry) client(key string) *client.Client {
+	c, err := client.New(r.url, key, r.hc)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return c
+}
+
+// provider registers and approves a provider and returns its client.
+func (r *testRegistry) provider(id string) *client.Client {
+	r.t.Helper()
+	ctx := context.Background()
+	reg, err := r.anon.Register(ctx, api.RegisterRequest{ID: id, Contact: id + "@example.org"})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if _, err := r.admin.ProviderAction(ctx, id, "approve", "test"); err != nil {
+		r.t.Fatal(err)
+	}
+	return r.client(reg.Key)
+}
+
+// submission is the fixture's i-th variant as a request.
+func (r *testRegistry) submission(i int) (api.SubmitRequest, string) {
+	r.t.Helper()
+	m, p, sha, err := r.fix.Variant(i)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return api.SubmitRequest{ModelName: "model.json", Model: m, Manifest: r.fix.Manifest, Proof: p}, sha
+}
+
+func (r *testRegistry) wait(c *client.Client, id string) *api.Submission {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s, err := c.Wait(ctx, id, 20*time.Millisecond, nil)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return s
+}
+
+func (r *testRegistry) path(p string) string { return filepath.Join(r.srv.Config.DataDir, p) }

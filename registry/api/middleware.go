@@ -1,0 +1,166 @@
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/comet-attest/comet/registry/service"
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+const principalKey = "comet.principal"
+
+// authenticate requires a valid API key (Authorization: Bearer <key>) and rate-limits it.
+func (a *API) authenticate(c *gin.Context) {
+	raw, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	if !ok || raw == "" {
+		c.Header("WWW-Authenticate", `Bearer realm="comet"`)
+		abort(c, http.StatusUnauthorized, CodeUnauthorized, "", "an API key is required: Authorization: Bearer <key>")
+		return
+	}
+	// Limit before checking, so that guessing keys is rate-limited too; the bucket is named
+	// by the key's public id, never by its secret.
+	id := service.KeyID(raw)
+	if id == "" {
+		id = "addr:" + c.ClientIP()
+	}
+	if !a.limiter.allow(id) {
+		abort(c, http.StatusTooManyRequests, CodeRateLimited, "", "rate limit exceeded; retry later")
+		return
+	}
+	p, err := a.reg.Authenticate(c.Request.Context(), raw)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.Set(principalKey, p)
+}
+
+// rateLimitByAddress limits unauthenticated writes (registration) per client address.
+func (a *API) rateLimitByAddress(c *gin.Context) {
+	if !a.limiter.allow("addr:" + c.ClientIP()) {
+		abort(c, http.StatusTooManyRequests, CodeRateLimited, "", "rate limit exceeded; retry later")
+	}
+}
+
+func principal(c *gin.Context) *service.Principal {
+	p, _ := c.Get(principalKey)
+	pp, _ := p.(*service.Principal)
+	return pp
+}
+
+// limitBody caps request bodies; reading past the cap fails with *http.MaxBytesError.
+func (a *API) limitBody(c *gin.Context) {
+	if c.Request.ContentLength > a.maxBody {
+		abort(c, http.StatusRequestEntityTooLarge, CodeTooLarge, "", "request body is over the limit of "+itoa(a.maxBody)+" bytes")
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, a.maxBody)
+}
+
+// limiter is a token bucket per caller. Idle buckets are dropped so that the map stays
+// bounded by the number of active callers.
+type limiter struct {
+	rate  float64
+	burst float64
+	now   func() time.Time
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+	swept   time.Time
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newLimiter(rate float64, burst int, now func() time.Time) *limiter {
+	return &limiter{rate: rate, burst: float64(burst), now: now, buckets: map[string]*bucket{}}
+}
+
+func (l *limiter) allow(key string) bool {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.swept) > time.Minute {
+		for k, b := range l.buckets {
+			if now.Sub(b.last) > time.Minute {
+				delete(l.buckets, k)
+			}
+		}
+		l.swept = now
+	}
+	b, ok := l.buckets[key]
+	if !ok {
+		b = &bucket{tokens: l.burst, last: now}
+		l.buckets[key] = b
+	}
+	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+type metrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newMetrics(reg *prometheus.Registry) (*metrics, error) {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "comet_http_requests_total", Help: "HTTP requests by route, method and status.",
+		}, []string{"route", "method", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "comet_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route", "method"}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.duration} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// observe records metrics and logs failures; routes are the patterns, never raw paths, so
+// that the label sets stay bounded.
+func (a *API) observe(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	status := c.Writer.Status()
+	a.metrics.requests.WithLabelValues(route, c.Request.Method, itoa(int64(status))).Inc()
+	a.metrics.duration.WithLabelValues(route, c.Request.Method).Observe(time.Since(start).Seconds())
+	if status >= 500 {
+		a.logger.WarnContext(c.Request.Context(), "request", slog.String("method", c.Request.Method),
+			slog.String("route", route), slog.Int("status", status), slog.Duration("took", time.Since(start)))
+	}
+}
+
+// recoverJSON turns a panic into a 500 in the error format; a panic is a bug, logged with
+// its value.
+func (a *API) recoverJSON(c *gin.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			if r == http.ErrAbortHandler {
+				panic(r)
+			}
+			a.logger.ErrorContext(c.Request.Context(), "panic in handler", slog.String("route", c.FullPath()), slog.Any("panic", r))
+			abort(c, http.StatusInternalServerError, CodeInternal, "", "internal error")
+		}
+	}()
+	c.Next()
+}

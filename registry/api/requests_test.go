@@ -1,0 +1,279 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/comet-attest/comet/internal/config"
+	"github.com/comet-attest/comet/registry/api"
+	"github.com/comet-attest/comet/registry/client"
+	"github.com/comet-attest/comet/registry/store"
+)
+
+// send posts a raw body with a key and returns status and decoded error.
+func send(t *testing.T, r *testRegistry, method, path, key string, body []byte) (int, api.ErrorDetail) {
+	t.Helper()
+	req, err := http.NewRequest(method, r.url+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := r.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var eb api.ErrorBody
+	if resp.StatusCode >= 400 {
+		if err := json.Unmarshal(b, &eb); err != nil {
+			t.Errorf("%s %s → %d with a body that is not the error format: %s", method, path, resp.StatusCode, b)
+		}
+	}
+	return resp.StatusCode, eb.Error
+}
+
+func marshal(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Bad bodies get a 4xx that names what is wrong, never a 500, and write nothing.
+func TestBadSubmissions(t *testing.T) {
+	k := loadContract(t)
+	r := newRegistry(t, sqliteDB, k, func(c *config.Config) { c.Server.MaxBodyBytes = 256 << 10 })
+	prov := r.provider("acme-legal")
+	provKey := providerKey(t, r, "other-legal")
+	good, _ := r.submission(1)
+	other, _ := r.submission(2)
+	edit := func(f func(m map[string]any)) []byte {
+		var m map[string]any
+		if err := json.Unmarshal(marshal(t, good), &m); err != nil {
+			t.Fatal(err)
+		}
+		f(m)
+		return marshal(t, m)
+	}
+	editPart := func(part string, f func(m map[string]any)) []byte {
+		return edit(func(m map[string]any) { f(m[part].(map[string]any)) })
+	}
+	for _, tc := range []struct {
+		name   string
+		body   []byte
+		status int
+		code   string
+		field  string
+	}{
+		{"empty", nil, 400, api.CodeBadRequest, ""},
+		{"malformed", []byte(`{"model_name": "m.json",`), 400, api.CodeBadRequest, ""},
+		{"not an object", []byte(`[1,2,3]`), 400, api.CodeBadRequest, ""},
+		{"trailing data", append(marshal(t, good), []byte(` {}`)...), 400, api.CodeBadRequest, ""},
+		{"unknown field", edit(func(m map[string]any) { m["salt"] = "secret" }), 400, api.CodeBadRequest, "salt"},
+		{"wrong type", edit(func(m map[string]any) { m["model_name"] = 7 }), 400, api.CodeBadRequest, "model_name"},
+		{"model not an object", edit(func(m map[string]any) { m["model"] = "x" }), 400, api.CodeBadRequest, "model"},
+		{"proof null", edit(func(m map[string]any) { m["proof"] = nil }), 400, api.CodeBadRequest, "proof"},
+		{"huge", bytes.Repeat([]byte(" "), 300<<10), 413, api.CodeTooLarge, ""},
+		{"model name with a directory", edit(func(m map[string]any) { m["model_name"] = "../etc/passwd" }), 422, api.CodeInvalid, "model_name"},
+		{"model edited", editPart("model", func(m map[string]any) { m["lambda"] = 0.75 }), 422, api.CodeInvalid, "model"},
+		{"manifest edited", editPart("manifest", func(m map[string]any) { m["n"] = 99 }), 422, api.CodeInvalid, "manifest"},
+		{"proof malformed", editPart("proof", func(m map[string]any) { m["chunks"] = "no" }), 422, api.CodeInvalid, "proof"},
+		{"proof for another model", edit(func(m map[string]any) {
+			var p map[string]any
+			json.Unmarshal(other.Proof, &p)
+			m["proof"] = p
+		}), 422, api.CodeInvalid, "proof"},
+		{"proof declaring a billion commitments", editPart("proof", func(m map[string]any) {
+			final := m["final"].(map[string]any)
+			raw, _ := base64.StdEncoding.DecodeString(final["proof"].(string))
+			binary.BigEndian.PutUint32(raw[128:], 1<<30)
+			final["proof"] = base64.StdEncoding.EncodeToString(raw)
+		}), 422, api.CodeInvalid, "proof"},
+		{"proof for an unpublished circuit", editPart("proof", func(m map[string]any) {
+			for _, c := range m["circuits"].(map[string]any) {
+				c.(map[string]any)["vk_sha256"] = strings.Repeat("0", 64)
+			}
+		}), 422, api.CodeInvalid, "proof"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, e := send(t, r, "POST", "/v1/submissions", provKey, tc.body)
+			if status != tc.status || e.Code != tc.code || (tc.field != "" && e.Field != tc.field) {
+				t.Errorf("got %d %+v, want %d %s field %q", status, e, tc.status, tc.code, tc.field)
+			}
+			if e.Message == "" {
+				t.Error("no message")
+			}
+		})
+	}
+	// Nothing of those was written.
+	subs, _, err := r.srv.Store.Submissions(context.Background(), store.SubmissionFilter{}, store.Page{})
+	if err != nil || len(subs) != 0 {
+		t.Fatalf("bad submissions left records: %+v %v", subs, err)
+	}
+	// A replayed submission is refused while the first is live.
+	s, err := prov.Submit(context.Background(), good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = prov.Submit(context.Background(), good)
+	if !client.IsStatus(err, http.StatusConflict) || !strings.Contains(err.Error(), s.ID) {
+		t.Errorf("replay: %v", err)
+	}
+	// Another provider cannot take over the model.
+	status, e := send(t, r, "POST", "/v1/submissions", provKey, marshal(t, good))
+	if status != http.StatusConflict {
+		t.Errorf("other provider's replay: %d %+v", status, e)
+	}
+}
+
+func providerKey(t *testing.T, r *testRegistry, id string) string {
+	t.Helper()
+	reg, err := r.anon.Register(context.Background(), api.RegisterRequest{ID: id, Contact: "x@example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.admin.ProviderAction(context.Background(), id, "approve", ""); err != nil {
+		t.Fatal(err)
+	}
+	return reg.Key
+}
+
+// Keys: admin routes need the admin key, providers submit only when approved and only for
+// themselves, revoked keys stop working, and checks name no secret.
+func TestAuthorization(t *testing.T) {
+	k := loadContract(t)
+	r := newRegistry(t, sqliteDB, k, nil)
+	ctx := context.Background()
+	reg, err := r.anon.Register(ctx, api.RegisterRequest{ID: "pending-co", Contact: "p@example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reg.Provider.Status != "pending" {
+		t.Fatalf("registration %+v", reg)
+	}
+	pending := r.client(reg.Key)
+	req, _ := r.submission(3)
+	if _, err := pending.Submit(ctx, req); !client.IsStatus(err, http.StatusForbidden) {
+		t.Errorf("pending provider submitted: %v", err)
+	}
+	if _, err := pending.Providers(ctx, ""); !client.IsStatus(err, http.StatusForbidden) {
+		t.Errorf("provider key on an admin route: %v", err)
+	}
+	if _, err := r.admin.Submit(ctx, req); !client.IsStatus(err, http.StatusForbidden) {
+		t.Errorf("admin key submitted: %v", err)
+	}
+	for _, key := range []string{"", "nonsense", "comet_0123456789abcdef_" + strings.Repeat("0", 64)} {
+		if status, _ := send(t, r, "GET", "/v1/providers", key, nil); status != http.StatusUnauthorized {
+			t.Errorf("key %q: %d", key, status)
+		}
+	}
+	// Registration rules and duplicate ids.
+	if _, err := r.anon.Register(ctx, api.RegisterRequest{ID: "pending-co", Contact: "x"}); !client.IsStatus(err, http.StatusConflict) {
+		t.Errorf("duplicate registration: %v", err)
+	}
+	if _, err := r.anon.Register(ctx, api.RegisterRequest{ID: "Bad Id", Contact: "x"}); !client.IsStatus(err, http.StatusUnprocessableEntity) {
+		t.Errorf("bad id: %v", err)
+	}
+
+	// Approve, submit, then suspend: submissions stop; reinstate: they resume.
+	if _, err := r.admin.ProviderAction(ctx, "pending-co", "approve", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.admin.ProviderAction(ctx, "pending-co", "approve", ""); !client.IsStatus(err, http.StatusConflict) {
+		t.Errorf("approving twice: %v", err)
+	}
+	sub, err := pending.Submit(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another provider does not see it.
+	other := r.client(providerKey(t, r, "other-co"))
+	if _, err := other.Submission(ctx, sub.ID); !client.IsStatus(err, http.StatusNotFound) {
+		t.Errorf("other provider read a submission: %v", err)
+	}
+	if _, err := r.admin.Submission(ctx, sub.ID); err != nil {
+		t.Errorf("admin reads a submission: %v", err)
+	}
+	if _, err := r.admin.ProviderAction(ctx, "pending-co", "suspend", "audit"); err != nil {
+		t.Fatal(err)
+	}
+	req2, _ := r.submission(4)
+	if _, err := pending.Submit(ctx, req2); !client.IsStatus(err, http.StatusForbidden) {
+		t.Errorf("suspended provider submitted: %v", err)
+	}
+	if _, err := r.admin.ProviderAction(ctx, "pending-co", "reinstate", ""); err != nil {
+		t.Fatal(err)
+	}
+	// Keys: issue a second one, revoke the first.
+	issued, err := r.admin.IssueKey(ctx, "pending-co", "ci")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.admin.RevokeKey(ctx, serviceKeyID(reg.Key)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pending.Submit(ctx, req2); !client.IsStatus(err, http.StatusUnauthorized) {
+		t.Errorf("revoked key submitted: %v", err)
+	}
+	if _, err := r.client(issued.Key).Submit(ctx, req2); err != nil {
+		t.Errorf("new key: %v", err)
+	}
+	var keys api.List[api.APIKey]
+	if _, err := r.admin.Do(ctx, "GET", "/v1/providers/pending-co/keys", nil, &keys); err != nil || len(keys.Items) != 2 {
+		t.Errorf("keys %+v %v", keys, err)
+	}
+	// Lists paginate.
+	var page api.List[api.Submission]
+	if _, err := r.admin.Do(ctx, "GET", "/v1/submissions?limit=1", nil, &page); err != nil || len(page.Items) != 1 || page.NextCursor == "" {
+		t.Fatalf("page 1: %+v %v", page, err)
+	}
+	first, cursor := page.Items[0].ID, page.NextCursor
+	page = api.List[api.Submission]{}
+	if _, err := r.admin.Do(ctx, "GET", "/v1/submissions?limit=1&cursor="+cursor, nil, &page); err != nil || len(page.Items) != 1 || page.Items[0].ID == first || page.NextCursor != "" {
+		t.Errorf("page 2: %+v %v", page, err)
+	}
+	for _, q := range []string{"limit=0", "limit=x", "status=odd"} {
+		if status, _ := send(t, r, "GET", "/v1/submissions?"+q, issued.Key, nil); status != http.StatusBadRequest {
+			t.Errorf("?%s: %d", q, status)
+		}
+	}
+}
+
+func serviceKeyID(raw string) string { return strings.Split(raw, "_")[1] }
+
+// Each key has its own bucket: one caller over its limit gets 429, another does not.
+func TestRateLimit(t *testing.T) {
+	k := loadContract(t)
+	r := newRegistry(t, sqliteDB, k, func(c *config.Config) { c.Server.RatePerSecond, c.Server.RateBurst = 0.01, 5 })
+	ctx := context.Background()
+	limited := 0
+	for range 8 {
+		if _, err := r.admin.Providers(ctx, ""); client.IsStatus(err, http.StatusTooManyRequests) {
+			limited++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if limited != 3 {
+		t.Errorf("%d of 8 requests limited, want 3 (burst 5)", limited)
+	}
+	// Unauthenticated lookups are not limited per key.
+	for range 8 {
+		if status, _ := send(t, r, "GET", "/healthz", "", nil); status != http.StatusOK {
+			t.Fatalf("healthz %d", status)
+		}
+	}
+}

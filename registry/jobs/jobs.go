@@ -1,0 +1,263 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/comet-attest/comet/registry/migrate"
+	"github.com/comet-attest/comet/registry/store"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// SubmissionArgs is the job that verifies, signs and logs one submission.
+type SubmissionArgs struct {
+	SubmissionID string `json:"submission_id"`
+}
+
+// Kind is stable: it is stored with every job.
+func (SubmissionArgs) Kind() string { return "verify_submission" }
+
+// RevocationArgs is the job that appends one revocation to the log.
+type RevocationArgs struct {
+	RevocationID string `json:"revocation_id"`
+}
+
+// Kind is stable: it is stored with every job.
+func (RevocationArgs) Kind() string { return "log_revocation" }
+
+// Processor does the work; *service.Service provides it.
+type Processor interface {
+	ProcessSubmission(ctx context.Context, id string) error
+	LogRevocation(ctx context.Context, id string) error
+	Reject(ctx context.Context, id, check, message string) error
+}
+
+// Options tune the queue.
+type Options struct {
+	Workers      int
+	PollInterval time.Duration
+	MaxAttempts  int
+	JobTimeout   time.Duration
+	RescueAfter  time.Duration
+	// Anchor, when set, adds the periodic anchoring job (see anchor.go).
+	Anchor *AnchorOptions
+	Logger *slog.Logger
+}
+
+// Queue is the River client and what inserts into it.
+type Queue struct {
+	rc       riverClient
+	insertTx func(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	bind     *binding
+}
+
+// riverClient is the part of river.Client that does not depend on the driver's transaction
+// type.
+type riverClient interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	JobGet(ctx context.Context, id int64) (*rivertype.JobRow, error)
+	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
+}
+
+// binding lets the workers, registered before the service exists, reach it once Start has
+// been called.
+type binding struct{ p Processor }
+
+// New builds the queue over the store's database. Jobs can be inserted at once; they are
+// worked after Start.
+func New(st *store.Store, o Options) (*Queue, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	b := &binding{}
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &submissionWorker{b: b, logger: o.Logger}); err != nil {
+		return nil, err
+	}
+	if err := river.AddWorkerSafely(workers, &revocationWorker{b: b}); err != nil {
+		return nil, err
+	}
+	cfg := &river.Config{
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}},
+		Workers:              workers,
+		FetchPollInterval:    o.PollInterval,
+		FetchCooldown:        min(o.PollInterval, river.FetchCooldownDefault),
+		JobTimeout:           o.JobTimeout,
+		RescueStuckJobsAfter: o.RescueAfter,
+		MaxAttempts:          o.MaxAttempts,
+		Logger:               o.Logger,
+		Schema:               st.Schema(),
+	}
+	if o.Anchor != nil {
+		if err := addAnchoring(cfg, workers, st, *o.Anchor); err != nil {
+			return nil, err
+		}
+	}
+	q := &Queue{bind: b}
+	switch st.Dialect() {
+	case migrate.SQLite:
+		c, err := river.NewClient(riversqlite.New(st.SQLiteDB()), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("river client: %w", err)
+		}
+		q.rc = c
+		q.insertTx = func(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+			return insertWith(ctx, c, tx.SQL, args, opts)
+		}
+	case migrate.Postgres:
+		c, err := river.NewClient(riverpgxv5.New(st.PgxPool()), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("river client: %w", err)
+		}
+		q.rc = c
+		q.insertTx = func(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+			return insertWith(ctx, c, tx.PGX, args, opts)
+		}
+	default:
+		return nil, fmt.Errorf("jobs: unknown dialect %q", st.Dialect())
+	}
+	return q, nil
+}
+
+func insertWith[TTx comparable](ctx context.Context, c *river.Client[TTx], tx TTx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	var zero TTx
+	if tx == zero {
+		return nil, errors.New("insert job: the store transaction has no driver transaction for this database")
+	}
+	return c.InsertTx(ctx, tx, args, opts)
+}
+
+// Start works jobs with p until Stop.
+func (q *Queue) Start(ctx context.Context, p Processor) error {
+	q.bind.p = p
+	if err := q.rc.Start(ctx); err != nil {
+		return fmt.Errorf("start jobs: %w", err)
+	}
+	return nil
+}
+
+// Stop waits for running jobs to finish (as long as ctx allows) and stops.
+func (q *Queue) Stop(ctx context.Context) error { return q.rc.Stop(ctx) }
+
+// EnqueueSubmission inserts the verification job of a submission in tx.
+func (q *Queue) EnqueueSubmission(ctx context.Context, tx *store.Tx, submissionID string) (int64, error) {
+	r, err := q.insertTx(ctx, tx, SubmissionArgs{SubmissionID: submissionID}, nil)
+	if err != nil {
+		return 0, err
+	}
+	return r.Job.ID, nil
+}
+
+// EnqueueRevocation inserts the job that logs a revocation in tx.
+func (q *Queue) EnqueueRevocation(ctx context.Context, tx *store.Tx, revocationID string) (int64, error) {
+	r, err := q.insertTx(ctx, tx, RevocationArgs{RevocationID: revocationID}, nil)
+	if err != nil {
+		return 0, err
+	}
+	return r.Job.ID, nil
+}
+
+// ErrNotFound reports an unknown job id.
+var ErrNotFound = river.ErrNotFound
+
+// Job reads one job.
+func (q *Queue) Job(ctx context.Context, id int64) (*rivertype.JobRow, error) {
+	j, err := q.rc.JobGet(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("job %d: %w", id, err)
+	}
+	return j, nil
+}
+
+// ListParams narrows a list of jobs.
+type ListParams struct {
+	State  string // a River job state, or empty for all
+	Kind   string
+	Limit  int
+	Cursor string // from the previous page's next cursor
+}
+
+// List returns one page of jobs, newest first, and the cursor of the next page.
+func (q *Queue) List(ctx context.Context, p ListParams) ([]*rivertype.JobRow, string, error) {
+	limit := p.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	params := river.NewJobListParams().OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(limit)
+	if p.State != "" {
+		params = params.States(rivertype.JobState(p.State))
+	}
+	if p.Kind != "" {
+		params = params.Kinds(p.Kind)
+	}
+	if p.Cursor != "" {
+		var c river.JobListCursor
+		if err := c.UnmarshalText([]byte(p.Cursor)); err != nil {
+			return nil, "", fmt.Errorf("%w: cursor: %w", ErrBadCursor, err)
+		}
+		params = params.After(&c)
+	}
+	res, err := q.rc.JobList(ctx, params)
+	if err != nil {
+		return nil, "", fmt.Errorf("list jobs: %w", err)
+	}
+	next := ""
+	if len(res.Jobs) == limit && res.LastCursor != nil {
+		b, err := res.LastCursor.MarshalText()
+		if err != nil {
+			return nil, "", err
+		}
+		next = string(b)
+	}
+	return res.Jobs, next, nil
+}
+
+// ErrBadCursor reports a list cursor that this queue did not make.
+var ErrBadCursor = errors.New("bad cursor")
+
+// States lists River's job states, for validating a filter.
+func States() []string {
+	return []string{
+		string(rivertype.JobStateAvailable), string(rivertype.JobStateCancelled), string(rivertype.JobStateCompleted),
+		string(rivertype.JobStateDiscarded), string(rivertype.JobStatePending), string(rivertype.JobStateRetryable),
+		string(rivertype.JobStateRunning), string(rivertype.JobStateScheduled),
+	}
+}
+
+// checkInternal is the failed check of a submission whose job ran out of attempts; it is
+// service.CheckInternal, which this package does not import.
+const checkInternal = "internal"
+
+type submissionWorker struct {
+	river.WorkerDefaults[SubmissionArgs]
+	b      *binding
+	logger *slog.Logger
+}
+
+func (w *submissionWorker) Work(ctx context.Context, job *river.Job[SubmissionArgs]) error {
+	err := w.b.p.ProcessSubmission(ctx, job.Args.SubmissionID)
+	if err != nil && job.Attempt >= job.MaxAttempts {
+		// The last attempt: a submission must not stay "verifying" for ever.
+		w.logger.ErrorContext(ctx, "submission failed on its last attempt", slog.String("submission", job.Args.SubmissionID), slog.Any("error", err))
+		if rerr := w.b.p.Reject(ctx, job.Args.SubmissionID, checkInternal, "the registry could not process this submission: "+err.Error()); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+	}
+	return err
+}
+
+type revocationWorker struct {
+	river.WorkerDefaults[RevocationArgs]
+	b *binding
+}
+
+func (w *revocationWorker) Work(ctx context.Context, job *river.Job[RevocationArgs]) error {
+	return w.b.p.LogRevocation(ctx, job.Args.RevocationID)
+}

@@ -1,0 +1,93 @@
+package keyset
+
+import (
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/comet-attest/comet/prover/circuit"
+	"github.com/comet-attest/comet/registry/registrytest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	registrytest.Cleanup()
+	os.Exit(code)
+}
+
+func TestOpen(t *testing.T) {
+	fix := registrytest.Get(t)
+	set, err := Open(fix.KeysDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := set.Circuits()
+	if len(cs) != 2 {
+		t.Fatalf("circuits %+v", cs)
+	}
+	names := map[string]bool{}
+	for _, c := range cs {
+		names[c.Circuit] = true
+		if c.ID != fix.Shape.ID(circuit.Circuit(c.Circuit)) || c.Shape != fix.Shape.String() || len(c.VKSHA256) != 64 || c.Constraints <= 0 {
+			t.Errorf("circuit %+v", c)
+		}
+		if set.Pins()[c.ID] != c.VKSHA256 {
+			t.Errorf("pin of %s", c.ID)
+		}
+		for _, f := range []string{"vk", "pk", "r1cs", "keys.json"} {
+			if p := set.File(c.ID, f); p == "" || !strings.HasPrefix(p, fix.KeysDir) {
+				t.Errorf("file %s of %s: %q", f, c.Circuit, p)
+			}
+		}
+		if set.File(c.ID, "../../etc/passwd") != "" {
+			t.Error("a path outside the key set resolved")
+		}
+	}
+	if !names["chunk"] || !names["final"] {
+		t.Errorf("circuit names %v", names)
+	}
+	if set.File("nope", "vk") != "" {
+		t.Error("unknown circuit has files")
+	}
+
+	// A missing directory publishes nothing; a keys.json whose ids do not match its shape is
+	// refused.
+	empty, err := Open(filepath.Join(t.TempDir(), "none"))
+	if err != nil || len(empty.Circuits()) != 0 {
+		t.Errorf("missing dir: %+v %v", empty, err)
+	}
+	bad := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(bad, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(fix.KeysDir, fix.Shape.String(), "keys.json"))
+	b = []byte(strings.Replace(string(b), fix.Shape.ID(circuit.FinalCircuit), strings.Repeat("0", 64), 1))
+	if err := os.WriteFile(filepath.Join(bad, "x", "keys.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(bad); err == nil {
+		t.Error("keys.json with a wrong circuit id accepted")
+	}
+}
+
+func TestFixedDecimal(t *testing.T) {
+	for _, tc := range []struct {
+		v    int64
+		bits int
+		want string
+	}{
+		{0, 8, "0"}, {256, 8, "1"}, {1, 1, "0.5"}, {3, 2, "0.75"}, {1, 4, "0.0625"}, {513, 8, "2.00390625"},
+	} {
+		got, err := fixedDecimal(bigInt(tc.v), tc.bits)
+		if err != nil || got != tc.want {
+			t.Errorf("fixedDecimal(%d, %d) = %q, %v; want %q", tc.v, tc.bits, got, err, tc.want)
+		}
+	}
+	if _, err := fixedDecimal(bigInt(-1), 2); err == nil {
+		t.Error("negative tau accepted")
+	}
+}
+
+func bigInt(v int64) *big.Int { return big.NewInt(v) }

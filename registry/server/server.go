@@ -1,0 +1,277 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/comet-attest/comet/attest/keys"
+	"github.com/comet-attest/comet/attest/tlog"
+	"github.com/comet-attest/comet/attest/trustroot"
+	"github.com/comet-attest/comet/internal/config"
+	"github.com/comet-attest/comet/registry/api"
+	"github.com/comet-attest/comet/registry/jobs"
+	"github.com/comet-attest/comet/registry/keyset"
+	"github.com/comet-attest/comet/registry/service"
+	"github.com/comet-attest/comet/registry/store"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// ErrLocked reports a data directory another registry process is using.
+var ErrLocked = errors.New("data directory is in use by another registry process")
+
+// Server is an assembled registry.
+type Server struct {
+	Config    config.Config
+	Store     *store.Store
+	Log       *tlog.Log
+	Keys      *keyset.Set
+	Queue     *jobs.Queue
+	Service   *service.Service
+	TrustRoot *trustroot.Root
+	Handler   http.Handler
+
+	logger   *slog.Logger
+	started  atomic.Bool
+	closers  []func(context.Context) error
+	stopJobs func(context.Context) error
+}
+
+// Options are what the configuration does not say.
+type Options struct {
+	Logger *slog.Logger
+	Now    func() time.Time
+	// Anchorer, when set, is used for anchoring instead of a client built from the anchor
+	// configuration (tests pass one talking to a loopback node).
+	Anchorer jobs.Anchorer
+}
+
+// Open assembles the registry; nothing runs in the background until Start except the log's
+// own sequencing. Close releases everything.
+func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s := &Server{Config: cfg, logger: o.Logger}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, s.Close(context.WithoutCancel(ctx)))
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	if !cfg.Postgres() {
+		// The embedded set-up has one worker: this process. A second one on the same
+		// files would break Reconcile's assumption that running jobs died with their process.
+		if err := s.lock(filepath.Join(cfg.DataDir, "registry.lock")); err != nil {
+			return nil, err
+		}
+	}
+	s.Store, err = store.Open(ctx, store.Options{
+		SQLitePath: cfg.Path(cfg.Database.SQLitePath), SQLiteSynchronous: cfg.Database.SQLiteSynchronous,
+		DSN: cfg.Database.DSN, Schema: cfg.Database.Schema, Now: o.Now, Logger: o.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, func(context.Context) error { return s.Store.Close() })
+
+	regKey, err := loadOrCreateKey(cfg.Registry.KeyEnv, cfg.Registry.KeyFile, cfg.Path(filepath.Join("keys", "registry.key")), cfg.Registry.Name, cfg, o.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("registry key: %w", err)
+	}
+	logKey, err := loadOrCreateKey(cfg.Log.KeyEnv, cfg.Log.KeyFile, cfg.Path(filepath.Join("keys", "log.key")), cfg.Log.Origin, cfg, o.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("log key: %w", err)
+	}
+	if logKey.Name() != cfg.Log.Origin {
+		return nil, fmt.Errorf("log key is named %q but log.origin is %q", logKey.Name(), cfg.Log.Origin)
+	}
+	// The log's background work must outlive requests but not Close: it gets its own context.
+	logCtx, cancelLog := context.WithCancel(context.WithoutCancel(ctx))
+	l, shutdownLog, err := tlog.Open(logCtx, cfg.Path(cfg.Log.Dir), logKey, logKey.Verifier(), tlog.Options{
+		CheckpointInterval: cfg.Log.CheckpointInterval, Logger: o.Logger,
+	})
+	if err != nil {
+		cancelLog()
+		return nil, err
+	}
+	s.Log = l
+	s.closers = append(s.closers, func(ctx context.Context) error {
+		err := shutdownLog(ctx)
+		cancelLog()
+		return err
+	})
+
+	if s.Keys, err = keyset.Open(cfg.Path(cfg.Registry.CircuitKeysDir)); err != nil {
+		return nil, err
+	}
+	if s.TrustRoot, err = writeTrustRoot(cfg.Path("trustroot.json"), regKey, logKey, s.Keys, o.Now()); err != nil {
+		return nil, err
+	}
+
+	jo := jobs.Options{
+		Workers: cfg.Jobs.Workers, PollInterval: cfg.Jobs.PollInterval, MaxAttempts: cfg.Jobs.MaxAttempts,
+		JobTimeout: cfg.Jobs.JobTimeout, RescueAfter: cfg.Jobs.RescueAfter, Logger: o.Logger,
+	}
+	anchorer := o.Anchorer
+	if anchorer == nil && cfg.Anchor.RPCURL != "" {
+		if anchorer, err = newStarknetAnchorer(ctx, cfg, o.Logger); err != nil {
+			return nil, err
+		}
+	}
+	if anchorer != nil {
+		jo.Anchor = &jobs.AnchorOptions{Anchorer: anchorer, Log: l, Origin: cfg.Log.Origin, Interval: cfg.Anchor.Interval}
+	}
+	if s.Queue, err = jobs.New(s.Store, jo); err != nil {
+		return nil, err
+	}
+	s.Service, err = service.New(service.Config{
+		Store: s.Store, Log: l, Signer: regKey, Proofs: keyset.NewChecker(s.Keys), Jobs: s.Queue, Now: o.Now, Logger: o.Logger,
+		Chain: service.ChainInfo{Network: cfg.Anchor.ChainID, Contract: cfg.Anchor.Contract},
+	})
+	if err != nil {
+		return nil, err
+	}
+	rootJSON, err := s.TrustRoot.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.Handler, err = api.New(api.Config{
+		Registry: s.Service, Records: s.Store, Jobs: s.Queue, Keys: s.Keys, TrustRoot: rootJSON,
+		LogDir: cfg.Path(cfg.Log.Dir), MaxBodyBytes: cfg.Server.MaxBodyBytes,
+		RatePerSecond: cfg.Server.RatePerSecond, RateBurst: cfg.Server.RateBurst,
+		Ready: s.ready, Metrics: reg, Logger: o.Logger, Now: o.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) lock(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("lock data directory: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return fmt.Errorf("%w: %s", ErrLocked, path)
+	}
+	s.closers = append(s.closers, func(context.Context) error { return f.Close() })
+	return nil
+}
+
+func (s *Server) ready(ctx context.Context) error {
+	if !s.started.Load() {
+		return errors.New("jobs are not running")
+	}
+	if _, err := s.Service.Checkpoint(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Start reconciles the log with the database and starts the job workers.
+func (s *Server) Start(ctx context.Context) error {
+	// On SQLite this process is the only worker, so open submissions whose jobs were
+	// running in a previous process get fresh jobs.
+	if _, err := s.Service.Reconcile(ctx, !s.Config.Postgres()); err != nil {
+		return err
+	}
+	if err := s.Queue.Start(context.WithoutCancel(ctx), s.Service); err != nil {
+		return err
+	}
+	s.stopJobs = s.Queue.Stop
+	s.started.Store(true)
+	return nil
+}
+
+// Serve answers HTTP on ln until ctx ends, then shuts down gracefully: it stops accepting,
+// lets requests in flight finish (within the configured shutdown timeout), stops the jobs
+// and closes the log and the store.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       s.Config.Server.ReadTimeout,
+		WriteTimeout:      s.Config.Server.WriteTimeout,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.logger.Info("listening", slog.String("addr", "http://"+ln.Addr().String()), slog.String("data_dir", s.Config.DataDir),
+		slog.String("database", map[bool]string{true: "postgres", false: "sqlite"}[s.Config.Postgres()]),
+		slog.String("log_origin", s.Config.Log.Origin), slog.Int("circuits", len(s.Keys.Circuits())))
+	var serveErr error
+	select {
+	case serveErr = <-errc:
+	case <-ctx.Done():
+		s.logger.Info("shutting down")
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.Config.Server.ShutdownTimeout)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return errors.Join(serveErr, err, s.Close(sctx))
+}
+
+// Close stops the jobs and releases the log and the store, in that order.
+func (s *Server) Close(ctx context.Context) error {
+	var errs []error
+	if s.stopJobs != nil {
+		errs = append(errs, s.stopJobs(ctx))
+		s.stopJobs = nil
+		s.started.Store(false)
+	}
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		errs = append(errs, s.closers[i](ctx))
+	}
+	s.closers = nil
+	return errors.Join(errs...)
+}
+
+// loadOrCreateKey reads a signing key from the environment variable or file the
+// configuration names; with neither, it uses defaultPath, generating a key named name there
+// on first start.
+func loadOrCreateKey(envVar, file, defaultPath, name string, cfg config.Config, logger *slog.Logger) (*keys.Signer, error) {
+	switch {
+	case envVar != "":
+		return keys.LoadEnv(envVar)
+	case file != "":
+		return keys.LoadFile(cfg.Path(file))
+	}
+	k, err := keys.LoadFile(defaultPath)
+	if err == nil || !errors.Is(err, os.ErrNotExist) {
+		return k, err
+	}
+	if err := os.MkdirAll(filepath.Dir(defaultPath), 0o700); err != nil {
+		return nil, err
+	}
+	if k, err = keys.Generate(name); err != nil {
+		return nil, err
+	}
+	if err := k.WriteFile(defaultPath); err != nil {
+		return nil, err
+	}
+	logger.Info("generated signing key", slog.String("key_id", k.KeyID()), slog.String("file", defaultPath))
+	return k, nil
+}

@@ -1,0 +1,89 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/comet-attest/comet/attest/bundle"
+	"github.com/comet-attest/comet/attest/envelope"
+	"github.com/comet-attest/comet/registry/store"
+)
+
+// Bundle returns the client bundle of a logged attestation (package attest/bundle): the
+// envelope, the leaf, the inclusion proof and the latest checkpoint that covers it. It waits
+// for that checkpoint as long as ctx allows; ErrNotReady means not logged yet.
+func (s *Service) Bundle(ctx context.Context, attestationID string) (*bundle.Bundle, error) {
+	att, err := s.store.Attestation(ctx, attestationID)
+	if err != nil {
+		return nil, err
+	}
+	if att.LogIndex == nil {
+		return nil, fmt.Errorf("%w: attestation %s is not in the log yet", ErrNotReady, att.ID)
+	}
+	env, err := envelope.Parse(att.Envelope)
+	if err != nil {
+		return nil, fmt.Errorf("stored envelope of %s: %w", att.ID, err)
+	}
+	b, err := bundle.Build(ctx, s.log, env, att.Leaf, uint64(*att.LogIndex))
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil, fmt.Errorf("%w: no checkpoint covers index %d yet", ErrNotReady, *att.LogIndex)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return b, s.addAnchor(ctx, b)
+}
+
+// addAnchor puts into b the receipt of the newest accepted anchor that covers its entry and
+// the consistency proof from that anchored checkpoint to the bundle's.
+func (s *Service) addAnchor(ctx context.Context, b *bundle.Bundle) error {
+	a, err := s.store.AcceptedAnchorBetween(ctx, int64(b.Index), int64(b.Inclusion.TreeSize))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	hashes, err := s.log.ConsistencyProof(ctx, uint64(a.TreeSize), b.Inclusion.TreeSize)
+	if err != nil {
+		return err
+	}
+	receipt := map[string]any{
+		"chain": "starknet", "network": s.chain.Network, "contract": s.chain.Contract, "tx_hash": a.TxHash,
+		"tree_size": a.TreeSize, "root": a.Root, "finality": a.Finality,
+	}
+	if a.BlockNumber != nil {
+		receipt["block_number"] = *a.BlockNumber
+	}
+	if b.Anchor, err = json.Marshal(receipt); err != nil {
+		return err
+	}
+	b.Consistency = &bundle.Consistency{Checkpoint: []byte(a.Checkpoint), Hashes: hashes}
+	return nil
+}
+
+// Consistency returns the proof that the log at size from is a prefix of the log at size
+// to, for a client that holds an older checkpoint.
+func (s *Service) Consistency(ctx context.Context, from, to uint64) ([][]byte, error) {
+	_, cp, err := s.log.Checkpoint(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if from > to || to > cp.Size || from == 0 {
+		return nil, invalid("from", "want 0 < from <= to <= %d (the latest checkpoint), got %d and %d", cp.Size, from, to)
+	}
+	return s.log.ConsistencyProof(ctx, from, to)
+}
+
+// Checkpoint is the latest signed checkpoint.
+func (s *Service) Checkpoint(ctx context.Context) ([]byte, error) {
+	raw, _, err := s.log.Checkpoint(ctx)
+	return raw, err
+}
+
+// RevocationOf returns the revocation of an attestation.
+func (s *Service) RevocationOf(ctx context.Context, attestationID string) (*store.Revocation, error) {
+	return s.store.Revocation(ctx, attestationID)
+}

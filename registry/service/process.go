@@ -1,0 +1,165 @@
+package service
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/comet-attest/comet/attest/envelope"
+	"github.com/comet-attest/comet/attest/leaf"
+	"github.com/comet-attest/comet/attest/statement"
+	"github.com/comet-attest/comet/prover/commitment"
+	"github.com/comet-attest/comet/registry/store"
+)
+
+// Check names recorded on rejected submissions besides the proof checker's own.
+const CheckInternal = "internal"
+
+// ProcessSubmission runs a submission through verification, signing and logging:
+// received → verifying → logged, or rejected naming the failed check. It is idempotent: a
+// final submission is left alone, a stored attestation is reused rather than signed again,
+// and the log returns the existing index of a leaf appended before.
+func (s *Service) ProcessSubmission(ctx context.Context, id string) error {
+	sub, err := s.readSubmission(ctx, id)
+	if err != nil {
+		return err
+	}
+	if sub.Status.Final() {
+		return nil
+	}
+	if sub.Status == store.StatusReceived {
+		if err := s.store.InTx(ctx, func(tx *store.Tx) error {
+			_, err := tx.SetSubmissionStatus(ctx, id, []store.SubmissionStatus{store.StatusReceived}, store.StatusVerifying, "", "", s.clock())
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	att, err := s.store.AttestationBySubmission(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		att, err = s.verifyAndSign(ctx, sub)
+	}
+	if err != nil {
+		var ce *CheckError
+		if errors.As(err, &ce) {
+			return s.Reject(ctx, id, ce.Check, ce.Err.Error())
+		}
+		return err
+	}
+	return s.logAttestation(ctx, att, sub.ID)
+}
+
+// readSubmission reads through a transaction so that it sees the latest commit even where
+// the read pool lags (SQLite readers see the database as of their own last read).
+func (s *Service) readSubmission(ctx context.Context, id string) (*store.Submission, error) {
+	var sub *store.Submission
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		sub, err = tx.Submission(ctx, id)
+		return err
+	})
+	return sub, err
+}
+
+// Reject marks a submission rejected by a failed check (no-op when it is already final).
+func (s *Service) Reject(ctx context.Context, id, check, message string) error {
+	return s.store.InTx(ctx, func(tx *store.Tx) error {
+		now := s.clock()
+		ok, err := tx.SetSubmissionStatus(ctx, id, []store.SubmissionStatus{store.StatusReceived, store.StatusVerifying}, store.StatusRejected, check, message, now)
+		if err != nil || !ok {
+			return err
+		}
+		s.logger.InfoContext(ctx, "submission rejected", slog.String("submission", id), slog.String("check", check))
+		return audit(ctx, tx, now, "registry", "submission.reject", "submission:"+id, check+": "+message)
+	})
+}
+
+func (s *Service) verifyAndSign(ctx context.Context, sub *store.Submission) (*store.Attestation, error) {
+	model, err := s.store.Model(ctx, sub.ModelSHA256)
+	if err != nil {
+		return nil, err
+	}
+	claim, err := s.proofs.Verify(ctx, Submission{ModelName: model.Name, Model: model.Body, Manifest: sub.Manifest, Proof: sub.Proof})
+	if err != nil {
+		return nil, err
+	}
+	m, err := commitment.ParseManifest(sub.Manifest)
+	if err != nil {
+		return nil, &CheckError{Check: "manifest", Err: err}
+	}
+	if claim.DatasetCommitment != m.Commitment.String() {
+		return nil, &CheckError{Check: "dataset commitment", Err: fmt.Errorf("proof is for %s, manifest commits to %s", claim.DatasetCommitment, m.Commitment)}
+	}
+	subj := statement.Subject{Name: model.Name, SHA256: model.SHA256}
+	claim.Proof.BundleSHA256 = sub.ProofSHA256
+	tr := statement.Training{
+		Dataset: statement.Dataset{
+			Commitment: m.Commitment.String(),
+			Header: statement.Header{N: int64(m.N), D: int64(m.D), FractionBits: int64(m.FractionBits),
+				ValueBits: int64(m.ValueBits), ChunkRows: int64(m.ChunkRows)},
+			SHA256: m.SHA256,
+		},
+		Model:      claim.Model,
+		Proof:      claim.Proof,
+		Provider:   sub.ProviderID,
+		Featurizer: claim.Featurizer,
+		IssuedAt:   s.now().UTC().Truncate(1e9),
+	}
+	st, err := statement.NewTraining(subj, tr)
+	if err != nil {
+		return nil, &CheckError{Check: "statement", Err: err}
+	}
+	payload, err := statement.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	env, err := envelope.Sign(ctx, payload, s.signer)
+	if err != nil {
+		return nil, err
+	}
+	envJSON, err := envelope.Marshal(env)
+	if err != nil {
+		return nil, err
+	}
+	lf, err := leaf.FromEnvelope(env, s.signer.Verifier())
+	if err != nil {
+		return nil, err
+	}
+	att := &store.Attestation{
+		ID: hex.EncodeToString(lf.Envelope[:]), SubmissionID: sub.ID, ModelSHA256: model.SHA256, ProviderID: sub.ProviderID,
+		Envelope: envJSON, Leaf: lf.Marshal(), KeyID: s.signer.KeyID(), IssuedAt: tr.IssuedAt, CreatedAt: s.clock(),
+	}
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.Create(ctx, att); err != nil {
+			return err
+		}
+		return audit(ctx, tx, att.CreatedAt, "registry", "attestation.sign", "submission:"+sub.ID, "attestation "+att.ID)
+	})
+	if errors.Is(err, store.ErrConflict) {
+		// Another run of this job stored its attestation first: use that one, so that only
+		// one envelope for this submission ever reaches the log.
+		return s.store.AttestationBySubmission(ctx, sub.ID)
+	}
+	return att, err
+}
+
+// logAttestation appends the attestation's leaf and records the index and the final status.
+func (s *Service) logAttestation(ctx context.Context, att *store.Attestation, submissionID string) error {
+	idx, err := s.log.Append(ctx, att.Leaf)
+	if err != nil {
+		return fmt.Errorf("append attestation %s: %w", att.ID, err)
+	}
+	return s.store.InTx(ctx, func(tx *store.Tx) error {
+		now := s.clock()
+		if err := tx.SetAttestationLogged(ctx, att.ID, int64(idx), now); err != nil {
+			return err
+		}
+		ok, err := tx.SetSubmissionStatus(ctx, submissionID, []store.SubmissionStatus{store.StatusReceived, store.StatusVerifying}, store.StatusLogged, "", "", now)
+		if err != nil || !ok {
+			return err
+		}
+		return audit(ctx, tx, now, "registry", "attestation.log", "submission:"+submissionID, fmt.Sprintf("attestation %s at index %d", att.ID, idx))
+	})
+}

@@ -1,0 +1,102 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/comet-attest/comet/registry/store"
+)
+
+// providerIDRE is the shape of a provider id: it is part of every attestation the provider
+// gets, so it is short, lower-case and unambiguous.
+var providerIDRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$`)
+
+// Registration is a provider's request to join.
+type Registration struct {
+	ID          string
+	DisplayName string
+	Contact     string
+}
+
+// Register records a pending provider and returns it with its first API key (shown once;
+// it can submit only once an admin has approved the provider).
+func (s *Service) Register(ctx context.Context, r Registration) (*store.Provider, string, error) {
+	if !providerIDRE.MatchString(r.ID) {
+		return nil, "", invalid("id", "provider id %q must be 3 to 64 characters of a-z, 0-9 and '-', not starting or ending with '-'", r.ID)
+	}
+	r.DisplayName = strings.TrimSpace(r.DisplayName)
+	if r.DisplayName == "" {
+		r.DisplayName = r.ID
+	}
+	if utf8.RuneCountInString(r.DisplayName) > 200 {
+		return nil, "", invalid("display_name", "longer than 200 characters")
+	}
+	r.Contact = strings.TrimSpace(r.Contact)
+	if r.Contact == "" || utf8.RuneCountInString(r.Contact) > 200 {
+		return nil, "", invalid("contact", "must be 1 to 200 characters")
+	}
+	p := &store.Provider{ID: r.ID, DisplayName: r.DisplayName, Contact: r.Contact, Status: store.ProviderPending}
+	var raw string
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.Create(ctx, p); err != nil {
+			return fmt.Errorf("provider %s is already registered: %w", r.ID, err)
+		}
+		var k *store.APIKey
+		var err error
+		raw, k, err = s.createProviderKey(ctx, tx, p.ID, "registration")
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, p.CreatedAt, "provider:"+p.ID, "provider.register", "provider:"+p.ID, "key "+k.ID)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return p, raw, nil
+}
+
+// ProviderAction is an admin decision about a provider.
+type ProviderAction string
+
+const (
+	Approve   ProviderAction = "approve"
+	Suspend   ProviderAction = "suspend"
+	Reinstate ProviderAction = "reinstate"
+)
+
+var providerTransitions = map[ProviderAction]struct {
+	from []store.ProviderStatus
+	to   store.ProviderStatus
+}{
+	Approve:   {[]store.ProviderStatus{store.ProviderPending}, store.ProviderApproved},
+	Suspend:   {[]store.ProviderStatus{store.ProviderPending, store.ProviderApproved}, store.ProviderSuspended},
+	Reinstate: {[]store.ProviderStatus{store.ProviderSuspended}, store.ProviderApproved},
+}
+
+// SetProvider applies an admin decision (admin only).
+func (s *Service) SetProvider(ctx context.Context, by *Principal, id string, action ProviderAction, reason string) (*store.Provider, error) {
+	if err := RequireAdmin(by); err != nil {
+		return nil, err
+	}
+	tr, ok := providerTransitions[action]
+	if !ok {
+		return nil, invalid("action", "unknown action %q", action)
+	}
+	var p *store.Provider
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		now := s.clock()
+		if err := tx.SetProviderStatus(ctx, id, tr.from, tr.to, now); err != nil {
+			return fmt.Errorf("%s provider: %w", action, err)
+		}
+		if err := audit(ctx, tx, now, by.Actor(), "provider."+string(action), "provider:"+id, reason); err != nil {
+			return err
+		}
+		var err error
+		p, err = tx.Provider(ctx, id)
+		return err
+	})
+	return p, err
+}

@@ -1,0 +1,80 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/comet-attest/comet/registry/store"
+)
+
+// Reconciled counts what Reconcile repaired.
+type Reconciled struct {
+	Attestations int // signed but not recorded as logged: appended (or found) and recorded
+	Revocations  int
+	Requeued     int // open submissions given a fresh job
+}
+
+// Reconcile makes the log and the database agree after a crash: every stored attestation
+// and revocation without a log index is appended (the log returns the existing index of a
+// leaf it already holds, so nothing is logged twice) and recorded. With requeueOpen, every
+// submission that is neither logged nor rejected gets a fresh job: right for the embedded
+// set-up, where this process is the only worker and a job left "running" died with the last
+// one; duplicate jobs are harmless because the work is idempotent.
+func (s *Service) Reconcile(ctx context.Context, requeueOpen bool) (Reconciled, error) {
+	var r Reconciled
+	for {
+		atts, err := s.store.UnloggedAttestations(ctx, 100)
+		if err != nil {
+			return r, err
+		}
+		if len(atts) == 0 {
+			break
+		}
+		for i := range atts {
+			if err := s.logAttestation(ctx, &atts[i], atts[i].SubmissionID); err != nil {
+				return r, fmt.Errorf("reconcile: %w", err)
+			}
+			r.Attestations++
+		}
+	}
+	for {
+		revs, err := s.store.UnloggedRevocations(ctx, 100)
+		if err != nil {
+			return r, err
+		}
+		if len(revs) == 0 {
+			break
+		}
+		for i := range revs {
+			if err := s.logRevocation(ctx, &revs[i]); err != nil {
+				return r, fmt.Errorf("reconcile: %w", err)
+			}
+			r.Revocations++
+		}
+	}
+	if requeueOpen {
+		open, err := s.store.OpenSubmissions(ctx, 1_000_000)
+		if err != nil {
+			return r, err
+		}
+		for _, sub := range open {
+			err := s.store.InTx(ctx, func(tx *store.Tx) error {
+				id, err := s.jobs.EnqueueSubmission(ctx, tx, sub.ID)
+				if err != nil {
+					return err
+				}
+				return tx.SetSubmissionJob(ctx, sub.ID, id)
+			})
+			if err != nil {
+				return r, fmt.Errorf("reconcile: requeue %s: %w", sub.ID, err)
+			}
+			r.Requeued++
+		}
+	}
+	if r != (Reconciled{}) {
+		s.logger.InfoContext(ctx, "reconciled log and database", slog.Int("attestations", r.Attestations),
+			slog.Int("revocations", r.Revocations), slog.Int("requeued", r.Requeued))
+	}
+	return r, nil
+}

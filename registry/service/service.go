@@ -1,0 +1,161 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/comet-attest/comet/attest/keys"
+	"github.com/comet-attest/comet/attest/statement"
+	"github.com/comet-attest/comet/registry/store"
+	f_log "github.com/transparency-dev/formats/log"
+)
+
+var (
+	// ErrNotFound reports a record that does not exist.
+	ErrNotFound = store.ErrNotFound
+	// ErrConflict reports a request that contradicts the current state (a replayed
+	// submission, approving an approved provider, revoking twice).
+	ErrConflict = store.ErrConflict
+	// ErrUnauthorized reports a missing, malformed, unknown or revoked API key.
+	ErrUnauthorized = errors.New("unauthorized")
+	// ErrForbidden reports a valid key that may not do this.
+	ErrForbidden = errors.New("forbidden")
+	// ErrNotReady reports a record that exists but is not yet in the state asked for (a
+	// bundle of an attestation not yet logged).
+	ErrNotReady = errors.New("not ready")
+)
+
+// InvalidError is a request that cannot be used, naming the field at fault.
+type InvalidError struct {
+	Field string
+	Err   error
+}
+
+func (e *InvalidError) Error() string { return e.Field + ": " + e.Err.Error() }
+func (e *InvalidError) Unwrap() error { return e.Err }
+
+func invalid(field string, format string, a ...any) error {
+	return &InvalidError{Field: field, Err: fmt.Errorf(format, a...)}
+}
+
+// CheckError is a verification check that failed; a submission rejected by it records
+// Check as its failed check.
+type CheckError struct {
+	Check string
+	Err   error
+}
+
+func (e *CheckError) Error() string { return e.Check + ": " + e.Err.Error() }
+func (e *CheckError) Unwrap() error { return e.Err }
+
+// Claim is what a verified proof establishes about a model, for the attestation.
+type Claim struct {
+	Model      statement.Model
+	Proof      statement.Proof // BundleSHA256 is filled in by the service
+	Featurizer *statement.Featurizer
+	// DatasetCommitment is the commitment the proof and model are bound to.
+	DatasetCommitment string
+}
+
+// Submission is the public material a provider uploads: never the data or the salt.
+type Submission struct {
+	ModelName string
+	Model     []byte // the model file; its SHA-256 is the attestation's subject
+	Manifest  []byte // the dataset manifest
+	Proof     []byte // the proof bundle
+}
+
+// ProofChecker checks a submission's parts. Precheck is cheap (parsing, agreement between
+// model, manifest and proof) and runs before the submission is accepted; Verify checks the
+// proof itself against the registry's published verifying keys, never a key carried by the
+// submission. Both return a *CheckError naming the failed check when the material is at
+// fault, and any other error for a failure of the registry itself (which is retried).
+type ProofChecker interface {
+	Precheck(s Submission) (Claim, error)
+	Verify(ctx context.Context, s Submission) (Claim, error)
+}
+
+// Log is the transparency log; *tlog.Log provides it.
+type Log interface {
+	Append(ctx context.Context, leaf []byte) (uint64, error)
+	Checkpoint(ctx context.Context) ([]byte, *f_log.Checkpoint, error)
+	AwaitCheckpoint(ctx context.Context, index uint64) ([]byte, *f_log.Checkpoint, error)
+	InclusionProof(ctx context.Context, index, size uint64) ([][]byte, error)
+	ConsistencyProof(ctx context.Context, from, to uint64) ([][]byte, error)
+}
+
+// Enqueuer inserts the jobs that writes cause, in the writer's transaction.
+type Enqueuer interface {
+	EnqueueSubmission(ctx context.Context, tx *store.Tx, submissionID string) (jobID int64, err error)
+	EnqueueRevocation(ctx context.Context, tx *store.Tx, revocationID string) (jobID int64, err error)
+}
+
+// Service is the registry's rules over its store, log and keys.
+type Service struct {
+	store  *store.Store
+	log    Log
+	signer *keys.Signer
+	proofs ProofChecker
+	jobs   Enqueuer
+	now    func() time.Time
+	logger *slog.Logger
+	chain  ChainInfo
+}
+
+// Config gathers what New needs.
+type Config struct {
+	Store  *store.Store
+	Log    Log
+	Signer *keys.Signer // the registry's attestation key
+	Proofs ProofChecker
+	Jobs   Enqueuer
+	Now    func() time.Time // default time.Now
+	Logger *slog.Logger
+	// Chain names where anchors live, for the receipts in bundles (empty without anchoring).
+	Chain ChainInfo
+}
+
+// ChainInfo names the anchoring chain and contract.
+type ChainInfo struct {
+	Network  string // chain id, e.g. SN_SEPOLIA
+	Contract string
+}
+
+// New checks the configuration and returns the service.
+func New(c Config) (*Service, error) {
+	if c.Store == nil || c.Log == nil || c.Signer == nil || c.Proofs == nil || c.Jobs == nil {
+		return nil, errors.New("service: store, log, signer, proof checker and job queue are all required")
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return &Service{store: c.Store, log: c.Log, signer: c.Signer, proofs: c.Proofs, jobs: c.Jobs, now: c.Now, logger: c.Logger, chain: c.Chain}, nil
+}
+
+// Store is the service's store, for reads the API serves directly.
+func (s *Service) Store() *store.Store { return s.store }
+
+// Signer is the registry's attestation key.
+func (s *Service) Signer() *keys.Signer { return s.signer }
+
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// newID returns prefix followed by 12 hex digits of milliseconds and 16 random hex digits:
+// unique, and sorted by creation time, which pagination relies on.
+func newID(prefix string, now time.Time) string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s%012x%s", prefix, now.UnixMilli(), hex.EncodeToString(b[:]))
+}
+
+func audit(ctx context.Context, tx *store.Tx, at time.Time, actor, action, subject, detail string) error {
+	return tx.AddAudit(ctx, &store.AuditEvent{At: at, Actor: actor, Action: action, Subject: subject, Detail: detail})
+}

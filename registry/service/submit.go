@@ -1,0 +1,133 @@
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/comet-attest/comet/prover/commitment"
+	"github.com/comet-attest/comet/prover/model"
+	"github.com/comet-attest/comet/registry/store"
+)
+
+// Submit accepts a provider's submission: it checks the key, the provider's standing and the
+// material's shape, then records the dataset, the model and the submission and inserts the
+// verification job, all in one transaction. The returned submission is "received".
+func (s *Service) Submit(ctx context.Context, by *Principal, sub Submission) (*store.Submission, error) {
+	if by == nil || by.Role != store.RoleProvider {
+		return nil, fmt.Errorf("%w: only a provider key can submit", ErrForbidden)
+	}
+	prov, err := s.store.Provider(ctx, by.ProviderID)
+	if err != nil {
+		return nil, err
+	}
+	if prov.Status != store.ProviderApproved {
+		return nil, fmt.Errorf("%w: provider %s is %s, not approved", ErrForbidden, prov.ID, prov.Status)
+	}
+	if err := checkModelName(sub.ModelName); err != nil {
+		return nil, err
+	}
+	m, err := commitment.ParseManifest(sub.Manifest)
+	if err != nil {
+		return nil, &InvalidError{Field: "manifest", Err: err}
+	}
+	claim, err := s.proofs.Precheck(sub)
+	if err != nil {
+		return nil, err
+	}
+	if claim.DatasetCommitment != m.Commitment.String() {
+		return nil, invalid("proof", "proof is for dataset %s, the manifest commits to %s", claim.DatasetCommitment, m.Commitment)
+	}
+	modelSHA, err := ModelDigest(sub.Model)
+	if err != nil {
+		return nil, &InvalidError{Field: "model", Err: err}
+	}
+	now := s.clock()
+	ds := &store.Dataset{
+		Commitment: m.Commitment.String(), SHA256: m.SHA256,
+		N: int64(m.N), D: int64(m.D), FractionBits: int64(m.FractionBits), ValueBits: int64(m.ValueBits), ChunkRows: int64(m.ChunkRows),
+		Manifest: sub.Manifest, CreatedAt: now,
+	}
+	rec := &store.Submission{
+		ID: newID("sub_", now), ProviderID: prov.ID, ModelSHA256: modelSHA, DatasetCommitment: ds.Commitment,
+		Manifest: sub.Manifest, ProofSHA256: sha256Hex(sub.Proof), Proof: sub.Proof, Status: store.StatusReceived,
+		CreatedAt: now, UpdatedAt: now,
+	}
+	// Batched: concurrent submissions share a commit (one fsync on SQLite), each still
+	// atomic on its own.
+	err = s.store.InBatchTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.CreateIfAbsent(ctx, ds); err != nil {
+			return err
+		}
+		model := &store.Model{SHA256: modelSHA, Name: sub.ModelName, ProviderID: prov.ID, DatasetCommitment: ds.Commitment, Body: sub.Model, CreatedAt: now}
+		created, err := tx.CreateIfAbsent(ctx, model)
+		if err != nil {
+			return err
+		}
+		if !created {
+			old, err := tx.Model(ctx, modelSHA)
+			if err != nil {
+				return err
+			}
+			if old.ProviderID != prov.ID {
+				return fmt.Errorf("%w: model %s was submitted by another provider", ErrConflict, modelSHA)
+			}
+		}
+		// Checked before the insert so that the answer names the submission; the unique
+		// index is the backstop against a concurrent replay.
+		live, err := tx.LiveSubmission(ctx, modelSHA)
+		if err == nil {
+			return fmt.Errorf("%w: model %s already has submission %s (%s)", ErrConflict, modelSHA, live.ID, live.Status)
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err := tx.Create(ctx, rec); err != nil {
+			return err
+		}
+		jobID, err := s.jobs.EnqueueSubmission(ctx, tx, rec.ID)
+		if err != nil {
+			return fmt.Errorf("enqueue verification: %w", err)
+		}
+		rec.JobID = &jobID
+		if err := tx.SetSubmissionJob(ctx, rec.ID, jobID); err != nil {
+			return err
+		}
+		return audit(ctx, tx, now, by.Actor(), "submission.create", "submission:"+rec.ID, "model "+modelSHA)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// ModelDigest is a model file's identity: the SHA-256 it declares over its canonical
+// encoding, checked by prover/model. It is the attestation's subject digest and the key of
+// lookups.
+func ModelDigest(file []byte) (string, error) {
+	m, err := model.Unmarshal(file)
+	if err != nil {
+		return "", err
+	}
+	return m.SHA256, nil
+}
+
+func checkModelName(name string) error {
+	switch {
+	case name == "" || utf8.RuneCountInString(name) > 200:
+		return invalid("model_name", "must be 1 to 200 characters")
+	case name != filepath.Base(name) || strings.ContainsAny(name, "/\\\x00") || name == "." || name == "..":
+		return invalid("model_name", "%q must be a file name without a directory", name)
+	}
+	return nil
+}
+
+func sha256Hex(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}

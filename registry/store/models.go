@@ -1,0 +1,168 @@
+package store
+
+import "time"
+
+// ProviderStatus is where a provider stands with the registry.
+type ProviderStatus string
+
+const (
+	ProviderPending   ProviderStatus = "pending"
+	ProviderApproved  ProviderStatus = "approved"
+	ProviderSuspended ProviderStatus = "suspended"
+)
+
+// Provider is a model provider. ID is the name it registered with.
+type Provider struct {
+	ID          string `gorm:"primaryKey"`
+	DisplayName string
+	Contact     string
+	Status      ProviderStatus
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Role is what an API key may do.
+type Role string
+
+const (
+	RoleAdmin    Role = "admin"
+	RoleProvider Role = "provider"
+)
+
+// APIKey is a key's public id and the SHA-256 of its secret.
+type APIKey struct {
+	ID           string `gorm:"primaryKey"`
+	Role         Role
+	ProviderID   *string
+	SecretSHA256 []byte `gorm:"column:secret_sha256"`
+	Label        string
+	CreatedAt    time.Time
+	RevokedAt    *time.Time
+}
+
+// Dataset is a committed dataset's public header and manifest.
+type Dataset struct {
+	Commitment   string `gorm:"primaryKey"`
+	SHA256       string `gorm:"column:sha256"`
+	N            int64
+	D            int64
+	FractionBits int64
+	ValueBits    int64
+	ChunkRows    int64
+	Manifest     []byte
+	CreatedAt    time.Time
+}
+
+// Model is a submitted model file, named by its SHA-256.
+type Model struct {
+	SHA256            string `gorm:"primaryKey;column:sha256"`
+	Name              string
+	ProviderID        string
+	DatasetCommitment string
+	Body              []byte
+	CreatedAt         time.Time
+}
+
+// SubmissionStatus is where a submission is in its life:
+// received → verifying → logged, or rejected.
+type SubmissionStatus string
+
+const (
+	StatusReceived  SubmissionStatus = "received"
+	StatusVerifying SubmissionStatus = "verifying"
+	StatusLogged    SubmissionStatus = "logged"
+	StatusRejected  SubmissionStatus = "rejected"
+)
+
+// Final reports whether no job will change the status again.
+func (s SubmissionStatus) Final() bool { return s == StatusLogged || s == StatusRejected }
+
+// Submission is a provider's request to attest a model.
+type Submission struct {
+	ID                string `gorm:"primaryKey"`
+	ProviderID        string
+	ModelSHA256       string `gorm:"column:model_sha256"`
+	DatasetCommitment string
+	Manifest          []byte // the manifest this provider sent: its file digest is not bound by the commitment
+	ProofSHA256       string `gorm:"column:proof_sha256"`
+	Proof             []byte
+	Status            SubmissionStatus
+	FailedCheck       string
+	Message           string
+	JobID             *int64
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// Attestation is a signed training attestation. ID is its envelope digest (hex).
+type Attestation struct {
+	ID           string `gorm:"primaryKey"`
+	SubmissionID string
+	ModelSHA256  string `gorm:"column:model_sha256"`
+	ProviderID   string
+	Envelope     []byte
+	Leaf         []byte
+	KeyID        string
+	LogIndex     *int64
+	IssuedAt     time.Time
+	CreatedAt    time.Time
+	LoggedAt     *time.Time
+}
+
+// Revocation is a signed revocation of an attestation. ID is its envelope digest (hex).
+type Revocation struct {
+	ID            string `gorm:"primaryKey"`
+	AttestationID string
+	Reason        string
+	Envelope      []byte
+	Leaf          []byte
+	LogIndex      *int64
+	RevokedAt     time.Time
+	CreatedAt     time.Time
+	LoggedAt      *time.Time
+}
+
+// AuditEvent records who did what to which record.
+type AuditEvent struct {
+	ID      int64 `gorm:"primaryKey"`
+	At      time.Time
+	Actor   string
+	Action  string
+	Subject string
+	Detail  string
+}
+
+// AnchorStatus is where an anchoring transaction stands.
+type AnchorStatus string
+
+const (
+	AnchorPending   AnchorStatus = "pending"
+	AnchorSubmitted AnchorStatus = "submitted"
+	AnchorAccepted  AnchorStatus = "accepted"
+	AnchorFailed    AnchorStatus = "failed"
+)
+
+// Anchor is a checkpoint anchored (or being anchored) on Starknet.
+type Anchor struct {
+	ID          int64 `gorm:"primaryKey"`
+	TreeSize    int64
+	Root        string
+	Checkpoint  string
+	Status      AnchorStatus
+	TxHash      string
+	BlockNumber *int64
+	Finality    string
+	Error       string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+func (Provider) TableName() string    { return "providers" }
+func (APIKey) TableName() string      { return "api_keys" }
+func (Dataset) TableName() string     { return "datasets" }
+func (Model) TableName() string       { return "models" }
+func (Submission) TableName() string  { return "submissions" }
+func (Attestation) TableName() string { return "attestations" }
+func (Revocation) TableName() string  { return "revocations" }
+func (AuditEvent) TableName() string  { return "audit_events" }
+func (Anchor) TableName() string      { return "anchors" }

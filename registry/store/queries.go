@@ -1,0 +1,394 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Queries reads and writes records on a database handle: the store's read pool, or one
+// transaction.
+type Queries struct{ db *gorm.DB }
+
+// Page asks for one page of a list: at most Limit items after Cursor (the Next of the page
+// before; empty for the first page).
+type Page struct {
+	Limit  int
+	Cursor string
+}
+
+// MaxPageLimit bounds Page.Limit.
+const MaxPageLimit = 500
+
+func (p Page) limit() int {
+	switch {
+	case p.Limit <= 0:
+		return 50
+	case p.Limit > MaxPageLimit:
+		return MaxPageLimit
+	}
+	return p.Limit
+}
+
+// translate maps gorm's errors to the store's sentinels, with context.
+func translate(what string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return fmt.Errorf("%s: %w: %w", what, ErrConflict, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func first[T any](ctx context.Context, db *gorm.DB, what string, where string, args ...any) (*T, error) {
+	var v T
+	err := db.WithContext(ctx).Where(where, args...).Take(&v).Error
+	if err != nil {
+		return nil, translate(what, err)
+	}
+	return &v, nil
+}
+
+// list reads one page ordered by key, newest (largest key) first when desc.
+func list[T any](ctx context.Context, q *gorm.DB, p Page, key string, desc bool, keyOf func(*T) string) ([]T, string, error) {
+	n := p.limit()
+	if p.Cursor != "" {
+		op := " > ?"
+		if desc {
+			op = " < ?"
+		}
+		q = q.Where(key+op, p.Cursor)
+	}
+	q = q.Order(clause.OrderByColumn{Column: clause.Column{Name: key}, Desc: desc}).Limit(n + 1)
+	var out []T
+	if err := q.WithContext(ctx).Find(&out).Error; err != nil {
+		return nil, "", translate("list", err)
+	}
+	next := ""
+	if len(out) > n {
+		out = out[:n]
+		next = keyOf(&out[n-1])
+	}
+	return out, next, nil
+}
+
+// Create inserts a record; a duplicate key is ErrConflict.
+func (q Queries) Create(ctx context.Context, record any) error {
+	return translate(fmt.Sprintf("create %T", record), q.db.WithContext(ctx).Create(record).Error)
+}
+
+// CreateIfAbsent inserts a record unless one with the same key exists, and reports whether
+// it inserted.
+func (q Queries) CreateIfAbsent(ctx context.Context, record any) (bool, error) {
+	res := q.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(record)
+	if res.Error != nil {
+		return false, translate(fmt.Sprintf("create %T", record), res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// Provider reads a provider.
+func (q Queries) Provider(ctx context.Context, id string) (*Provider, error) {
+	return first[Provider](ctx, q.db, "provider "+id, "id = ?", id)
+}
+
+// Providers lists providers by id, optionally only those with a status.
+func (q Queries) Providers(ctx context.Context, status ProviderStatus, p Page) ([]Provider, string, error) {
+	db := q.db.Model(&Provider{})
+	if status != "" {
+		db = db.Where("status = ?", status)
+	}
+	return list(ctx, db, p, "id", false, func(v *Provider) string { return v.ID })
+}
+
+// SetProviderStatus moves a provider to status `to` if it is in one of `from`; it returns
+// ErrNotFound for no such provider and ErrConflict when its status is not in `from`.
+func (q Queries) SetProviderStatus(ctx context.Context, id string, from []ProviderStatus, to ProviderStatus, now time.Time) error {
+	res := q.db.WithContext(ctx).Model(&Provider{}).Where("id = ? AND status IN ?", id, from).
+		Updates(map[string]any{"status": to, "updated_at": now})
+	if res.Error != nil {
+		return translate("provider status", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		p, err := q.Provider(ctx, id)
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("provider %s is %s: %w", id, p.Status, ErrConflict)
+	}
+	return nil
+}
+
+// APIKey reads a key by its public id.
+func (q Queries) APIKey(ctx context.Context, id string) (*APIKey, error) {
+	return first[APIKey](ctx, q.db, "api key", "id = ?", id)
+}
+
+// APIKeys lists the keys of a provider (admin keys when providerID is empty), newest first.
+func (q Queries) APIKeys(ctx context.Context, providerID string) ([]APIKey, error) {
+	db := q.db.WithContext(ctx)
+	if providerID == "" {
+		db = db.Where("provider_id IS NULL")
+	} else {
+		db = db.Where("provider_id = ?", providerID)
+	}
+	var out []APIKey
+	return out, translate("list api keys", db.Order("created_at DESC").Find(&out).Error)
+}
+
+// RevokeAPIKey marks a key revoked; revoking twice keeps the first time.
+func (q Queries) RevokeAPIKey(ctx context.Context, id string, now time.Time) error {
+	res := q.db.WithContext(ctx).Model(&APIKey{}).Where("id = ? AND revoked_at IS NULL", id).Update("revoked_at", now)
+	if res.Error != nil {
+		return translate("revoke api key", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		_, err := q.APIKey(ctx, id)
+		return err
+	}
+	return nil
+}
+
+// Dataset reads a dataset by commitment.
+func (q Queries) Dataset(ctx context.Context, commitment string) (*Dataset, error) {
+	return first[Dataset](ctx, q.db, "dataset "+commitment, "commitment = ?", commitment)
+}
+
+// Model reads a model by SHA-256.
+func (q Queries) Model(ctx context.Context, sha256 string) (*Model, error) {
+	return first[Model](ctx, q.db, "model "+sha256, "sha256 = ?", sha256)
+}
+
+// Submission reads a submission.
+func (q Queries) Submission(ctx context.Context, id string) (*Submission, error) {
+	return first[Submission](ctx, q.db, "submission "+id, "id = ?", id)
+}
+
+// SubmissionFilter narrows a list of submissions.
+type SubmissionFilter struct {
+	ProviderID string
+	Status     SubmissionStatus
+}
+
+// LiveSubmission reads the submission of a model that is not rejected, if any.
+func (q Queries) LiveSubmission(ctx context.Context, modelSHA256 string) (*Submission, error) {
+	return first[Submission](ctx, q.db, "live submission of model "+modelSHA256, "model_sha256 = ? AND status <> ?", modelSHA256, StatusRejected)
+}
+
+// Submissions lists submissions newest first, without their proofs.
+func (q Queries) Submissions(ctx context.Context, f SubmissionFilter, p Page) ([]Submission, string, error) {
+	db := q.db.Model(&Submission{}).Omit("proof", "manifest")
+	if f.ProviderID != "" {
+		db = db.Where("provider_id = ?", f.ProviderID)
+	}
+	if f.Status != "" {
+		db = db.Where("status = ?", f.Status)
+	}
+	return list(ctx, db, p, "id", true, func(v *Submission) string { return v.ID })
+}
+
+// OpenSubmissions lists submissions that are neither logged nor rejected, oldest first.
+func (q Queries) OpenSubmissions(ctx context.Context, limit int) ([]Submission, error) {
+	var out []Submission
+	err := q.db.WithContext(ctx).Omit("proof", "manifest").Where("status IN ?", []SubmissionStatus{StatusReceived, StatusVerifying}).
+		Order("id").Limit(limit).Find(&out).Error
+	return out, translate("open submissions", err)
+}
+
+// SetSubmissionStatus moves a submission to `to` if its status is one of `from`, and
+// reports whether it did.
+func (q Queries) SetSubmissionStatus(ctx context.Context, id string, from []SubmissionStatus, to SubmissionStatus, failedCheck, message string, now time.Time) (bool, error) {
+	res := q.db.WithContext(ctx).Model(&Submission{}).Where("id = ? AND status IN ?", id, from).
+		Updates(map[string]any{"status": to, "failed_check": failedCheck, "message": message, "updated_at": now})
+	if res.Error != nil {
+		return false, translate("submission status", res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// SetSubmissionJob records the job that works a submission.
+func (q Queries) SetSubmissionJob(ctx context.Context, id string, jobID int64) error {
+	return translate("submission job", q.db.WithContext(ctx).Model(&Submission{}).Where("id = ?", id).Update("job_id", jobID).Error)
+}
+
+// Attestation reads an attestation by id (envelope digest).
+func (q Queries) Attestation(ctx context.Context, id string) (*Attestation, error) {
+	return first[Attestation](ctx, q.db, "attestation "+id, "id = ?", id)
+}
+
+// AttestationBySubmission reads the attestation a submission produced.
+func (q Queries) AttestationBySubmission(ctx context.Context, submissionID string) (*Attestation, error) {
+	return first[Attestation](ctx, q.db, "attestation of submission "+submissionID, "submission_id = ?", submissionID)
+}
+
+// AttestationByModel reads the attestation of a model.
+func (q Queries) AttestationByModel(ctx context.Context, sha256 string) (*Attestation, error) {
+	return first[Attestation](ctx, q.db, "attestation of model "+sha256, "model_sha256 = ?", sha256)
+}
+
+// UnloggedAttestations lists attestations not yet in the log, oldest first.
+func (q Queries) UnloggedAttestations(ctx context.Context, limit int) ([]Attestation, error) {
+	var out []Attestation
+	err := q.db.WithContext(ctx).Where("log_index IS NULL").Order("created_at").Limit(limit).Find(&out).Error
+	return out, translate("unlogged attestations", err)
+}
+
+// SetAttestationLogged records an attestation's log index. Setting the same index again is
+// harmless; a different one is ErrConflict.
+func (q Queries) SetAttestationLogged(ctx context.Context, id string, index int64, now time.Time) error {
+	return setLogged(ctx, q.db, &Attestation{}, "attestation "+id, id, index, now)
+}
+
+// Revocation reads the revocation of an attestation.
+func (q Queries) Revocation(ctx context.Context, attestationID string) (*Revocation, error) {
+	return first[Revocation](ctx, q.db, "revocation of "+attestationID, "attestation_id = ?", attestationID)
+}
+
+// RevocationByID reads a revocation by its id (envelope digest).
+func (q Queries) RevocationByID(ctx context.Context, id string) (*Revocation, error) {
+	return first[Revocation](ctx, q.db, "revocation "+id, "id = ?", id)
+}
+
+// UnloggedRevocations lists revocations not yet in the log, oldest first.
+func (q Queries) UnloggedRevocations(ctx context.Context, limit int) ([]Revocation, error) {
+	var out []Revocation
+	err := q.db.WithContext(ctx).Where("log_index IS NULL").Order("created_at").Limit(limit).Find(&out).Error
+	return out, translate("unlogged revocations", err)
+}
+
+// SetRevocationLogged records a revocation's log index, as SetAttestationLogged.
+func (q Queries) SetRevocationLogged(ctx context.Context, id string, index int64, now time.Time) error {
+	return setLogged(ctx, q.db, &Revocation{}, "revocation "+id, id, index, now)
+}
+
+func setLogged(ctx context.Context, db *gorm.DB, model any, what, id string, index int64, now time.Time) error {
+	res := db.WithContext(ctx).Model(model).Where("id = ? AND (log_index IS NULL OR log_index = ?)", id, index).
+		Updates(map[string]any{"log_index": index, "logged_at": gorm.Expr("COALESCE(logged_at, ?)", now)})
+	if res.Error != nil {
+		return translate(what+" logged", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("%s: not found or logged at another index than %d: %w", what, index, ErrConflict)
+	}
+	return nil
+}
+
+// AddAudit appends an audit event.
+func (q Queries) AddAudit(ctx context.Context, e *AuditEvent) error {
+	return q.Create(ctx, e)
+}
+
+// AuditEvents lists audit events newest first, optionally about one subject.
+func (q Queries) AuditEvents(ctx context.Context, subject string, p Page) ([]AuditEvent, string, error) {
+	db := q.db.Model(&AuditEvent{})
+	if subject != "" {
+		db = db.Where("subject = ?", subject)
+	}
+	if p.Cursor != "" {
+		var id int64
+		if _, err := fmt.Sscan(p.Cursor, &id); err != nil {
+			return nil, "", fmt.Errorf("audit cursor %q: %w", p.Cursor, ErrNotFound)
+		}
+		db = db.Where("id < ?", id)
+	}
+	n := p.limit()
+	var out []AuditEvent
+	if err := db.WithContext(ctx).Order("id DESC").Limit(n + 1).Find(&out).Error; err != nil {
+		return nil, "", translate("audit events", err)
+	}
+	next := ""
+	if len(out) > n {
+		out = out[:n]
+		next = fmt.Sprint(out[n-1].ID)
+	}
+	return out, next, nil
+}
+
+// Anchors lists anchors, largest tree size first.
+func (q Queries) Anchors(ctx context.Context, limit int) ([]Anchor, error) {
+	if limit <= 0 || limit > MaxPageLimit {
+		limit = MaxPageLimit
+	}
+	var out []Anchor
+	err := q.db.WithContext(ctx).Order("tree_size DESC").Limit(limit).Find(&out).Error
+	return out, translate("anchors", err)
+}
+
+// AnchorBySize reads the anchor of one tree size.
+func (q Queries) AnchorBySize(ctx context.Context, size int64) (*Anchor, error) {
+	return first[Anchor](ctx, q.db, fmt.Sprintf("anchor of size %d", size), "tree_size = ?", size)
+}
+
+// AcceptedAnchorBetween reads the largest accepted anchor whose tree size lies in
+// (after, upTo]: one that covers an entry at index after and is not newer than a checkpoint
+// of size upTo.
+func (q Queries) AcceptedAnchorBetween(ctx context.Context, after, upTo int64) (*Anchor, error) {
+	var a []Anchor
+	err := q.db.WithContext(ctx).Where("status = ? AND tree_size > ? AND tree_size <= ?", AnchorAccepted, after, upTo).
+		Order("tree_size DESC").Limit(1).Find(&a).Error
+	if err != nil {
+		return nil, translate("anchor", err)
+	}
+	if len(a) == 0 {
+		return nil, fmt.Errorf("accepted anchor in (%d, %d]: %w", after, upTo, ErrNotFound)
+	}
+	return &a[0], nil
+}
+
+// SaveAnchor updates an anchor's progress.
+func (q Queries) SaveAnchor(ctx context.Context, a *Anchor) error {
+	return translate("save anchor", q.db.WithContext(ctx).Save(a).Error)
+}
+
+// ModelView is everything a lookup by model hash shows, read in one query.
+type ModelView struct {
+	SHA256            string
+	Name              string
+	ProviderID        string
+	DatasetCommitment string
+	CreatedAt         time.Time
+
+	SubmissionID     *string
+	Status           *SubmissionStatus
+	FailedCheck      *string
+	Message          *string
+	SubmissionUpdate *time.Time
+
+	AttestationID *string
+	LogIndex      *int64
+	KeyID         *string
+	IssuedAt      *time.Time
+
+	RevocationID       *string
+	RevocationReason   *string
+	RevokedAt          *time.Time
+	RevocationLogIndex *int64
+}
+
+// ModelView reads a model with its latest submission, its attestation and any revocation.
+func (q Queries) ModelView(ctx context.Context, sha256 string) (*ModelView, error) {
+	var v []ModelView
+	err := q.db.WithContext(ctx).Raw(`SELECT m.sha256, m.name, m.provider_id, m.dataset_commitment, m.created_at,
+	s.id AS submission_id, s.status, s.failed_check, s.message, s.updated_at AS submission_update,
+	a.id AS attestation_id, a.log_index, a.key_id, a.issued_at,
+	r.id AS revocation_id, r.reason AS revocation_reason, r.revoked_at, r.log_index AS revocation_log_index
+FROM models m
+LEFT JOIN submissions s ON s.id = (SELECT s2.id FROM submissions s2 WHERE s2.model_sha256 = m.sha256 ORDER BY s2.id DESC LIMIT 1)
+LEFT JOIN attestations a ON a.model_sha256 = m.sha256
+LEFT JOIN revocations r ON r.attestation_id = a.id
+WHERE m.sha256 = ?`, sha256).Scan(&v).Error
+	if err != nil {
+		return nil, translate("model "+sha256, err)
+	}
+	if len(v) == 0 {
+		return nil, fmt.Errorf("model %s: %w", sha256, ErrNotFound)
+	}
+	return &v[0], nil
+}
