@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/comet-attest/comet/internal/shareddata"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
@@ -47,23 +48,9 @@ type Spec struct {
 }
 
 // SpecDir finds the shared v0.9.0 specification beside the repository:
-// it walks up from the working directory to go.mod and returns
 // <root>/../shared/starknet-specs/v0.9.0/api.
 func SpecDir() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("starknettest: find spec: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared", "starknet-specs", "v0.9.0", "api"), nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("starknettest: no go.mod above the working directory")
-		}
-		dir = parent
-	}
+	return shareddata.Find("starknet-specs", "v0.9.0", "api")
 }
 
 // blockMethods return a confirmed or a pre-confirmed block.

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/comet-attest/comet/internal/shareddata"
 	"github.com/comet-attest/comet/prover/fixedpoint"
 )
 
@@ -255,27 +255,8 @@ func TestReadEOF(t *testing.T) {
 	}
 }
 
-// repoRoot walks up from the package directory to the directory holding go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the package directory")
-		}
-		dir = parent
-	}
-}
-
 func TestFJCConfirmationDays(t *testing.T) {
-	f, err := os.Open(filepath.Join(repoRoot(t), "..", "shared", "data", "legal", "fjc_confirmation_days.csv"))
+	f, err := os.Open(shareddata.Path(t, "data", "legal", "fjc_confirmation_days.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,9 +7,9 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/comet-attest/comet/internal/shareddata"
 	"github.com/comet-attest/comet/prover/dataset"
 	"github.com/comet-attest/comet/prover/fixedpoint"
 )
@@ -171,7 +171,7 @@ func TestLambdaFixed(t *testing.T) {
 }
 
 func TestFJCConfirmationDays(t *testing.T) {
-	path := filepath.Join(sharedDir(t), "data", "legal", "fjc_confirmation_days.csv")
+	path := shareddata.Path(t, "data", "legal", "fjc_confirmation_days.csv")
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)

@@ -11,26 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-)
 
-// sharedDir returns <repo root>/../shared, finding the root by walking up to go.mod.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the package directory")
-		}
-		dir = parent
-	}
-}
+	"github.com/comet-attest/comet/internal/shareddata"
+)
 
 type nistCertified struct {
 	Datasets map[string]struct {
@@ -102,7 +85,7 @@ func lre(est float64, cert string) float64 {
 }
 
 func TestNISTCertified(t *testing.T) {
-	root := filepath.Join(sharedDir(t), "data", "nist-strd")
+	root := shareddata.Path(t, "data", "nist-strd")
 	raw, err := os.ReadFile(filepath.Join(root, "certified.json"))
 	if err != nil {
 		t.Fatal(err)
