@@ -11,6 +11,7 @@ import (
 	"github.com/comet-attest/comet/internal/shareddata"
 	"github.com/comet-attest/comet/prover/commitment"
 	"github.com/comet-attest/comet/prover/model"
+	"github.com/comet-attest/comet/registry/registrytest"
 )
 
 // runComet runs the CLI in-process and returns its exit status, stdout and stderr.
@@ -141,4 +142,10 @@ func TestDatasetCommitErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	registrytest.Cleanup() // the registry material is shared by every test in this binary
+	os.Exit(code)
 }

@@ -270,7 +270,6 @@ func fetch(t *testing.T, url string) []byte {
 func TestCrashDuringSubmissions(t *testing.T) {
 	bin := buildComet(t)
 	fix := registrytest.Get(t)
-	t.Cleanup(registrytest.Cleanup) // the only test here that uses the material
 	dir := t.TempDir()
 	config := writeConfig(t, dir, fix.KeysDir)
 	adminKey := strings.TrimSpace(mustRun(t, bin, nil, "admin", "init", "--config", config))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 
@@ -39,7 +40,10 @@ SQLite set-up comet serve works its own jobs and a second process is refused.`,
 		slog.Info("working jobs", slog.Int("workers", cfg.Jobs.Workers))
 		<-ctx.Done()
 		slog.Info("shutting down")
-		return s.Close(cmd.Context())
+		// The signal cancelled ctx; jobs in flight still get the configured time to finish.
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Server.ShutdownTimeout)
+		defer cancel()
+		return s.Close(stopCtx)
 	}
 	return cmd
 }

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/comet-attest/comet/registry/internal/pgtest"
+	"github.com/comet-attest/comet/internal/pgtest"
 )
 
 // openEach runs fn on a fresh SQLite store and on a fresh PostgreSQL schema (dropped after

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/comet-attest/comet/internal/pgtest"
+	"github.com/comet-attest/comet/registry/api"
+	"github.com/comet-attest/comet/registry/client"
+	"github.com/comet-attest/comet/registry/registrytest"
+	"github.com/jackc/pgx/v5"
+)
+
+// Beyond one machine: the registry on PostgreSQL with a separate `comet worker` process
+// pulling the same River queue. Every submission completes, each is logged once, and the
+// worker process did part of the work.
+func TestWorkerOnPostgres(t *testing.T) {
+	bin := buildComet(t)
+	fix := registrytest.Get(t)
+	dir := t.TempDir()
+	config := filepath.Join(dir, "registry.yaml")
+	schema := pgtest.Schema(t)
+	cfg := fmt.Sprintf(`data_dir: %s
+database:
+  dsn: %s
+  schema: %s
+registry:
+  circuit_keys_dir: %s
+log:
+  checkpoint_interval: 100ms
+jobs:
+  poll_interval: 20ms
+`, filepath.Join(dir, "registry"), pgtest.DSN(), schema, fix.KeysDir)
+	if err := os.WriteFile(config, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	adminKey := strings.TrimSpace(mustRun(t, bin, nil, "admin", "init", "--config", config))
+	reg := startRegistry(t, bin, config)
+	worker := startWorker(t, bin, config)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	admin, _ := client.New(reg.url, adminKey, nil)
+	anon, _ := client.New(reg.url, "", nil)
+	r, err := anon.Register(ctx, api.RegisterRequest{ID: "acme-legal", Contact: "ops@acme.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.ProviderAction(ctx, "acme-legal", "approve", ""); err != nil {
+		t.Fatal(err)
+	}
+	prov, _ := client.New(reg.url, r.Key, nil)
+	const total = 24
+	ids := make([]string, total)
+	for i := range ids {
+		m, p, _, err := fix.Variant(1000 + i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := prov.Submit(ctx, api.SubmitRequest{ModelName: "model.json", Model: m, Manifest: fix.Manifest, Proof: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = s.ID
+	}
+	seen := map[int64]bool{}
+	for _, id := range ids {
+		s, err := prov.Wait(ctx, id, 20*time.Millisecond, nil)
+		if err != nil {
+			t.Fatalf("submission %s: %v\nserve:\n%s\nworker:\n%s", id, err, reg.log(), worker.log())
+		}
+		if s.Status != "logged" || s.LogIndex == nil || seen[*s.LogIndex] {
+			t.Fatalf("submission %s ended %s at %v (%s: %s)", id, s.Status, s.LogIndex, s.FailedCheck, s.Message)
+		}
+		seen[*s.LogIndex] = true
+	}
+	for i := range int64(total) {
+		if !seen[i] {
+			t.Errorf("log index %d holds no submission: the log has a gap or a duplicate", i)
+		}
+	}
+	// River records which client attempted each job: the worker must have taken a share.
+	m := regexp.MustCompile(`River client started" client_id=(\S+)`).FindStringSubmatch(worker.log())
+	if m == nil {
+		t.Fatalf("no River client id in the worker's log:\n%s", worker.log())
+	}
+	conn, err := pgx.Connect(ctx, pgtest.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var byWorker int
+	q := "SELECT count(*) FROM " + pgx.Identifier{schema, "river_job"}.Sanitize() + " WHERE $1 = ANY(attempted_by)"
+	if err := conn.QueryRow(ctx, q, m[1]).Scan(&byWorker); err != nil {
+		t.Fatal(err)
+	}
+	if byWorker == 0 {
+		t.Errorf("comet worker (%s) worked none of the %d jobs", m[1], total)
+	}
+	t.Logf("comet worker worked %d of %d submission jobs", byWorker, total)
+	worker.stop(t)
+	reg.stop(t)
+}
+
+// startWorker starts `comet worker` and waits until it says it works jobs.
+func startWorker(t *testing.T, bin, config string) *registryProcess {
+	t.Helper()
+	cmd := exec.Command(bin, "worker", "--config", config)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &registryProcess{cmd: cmd, done: make(chan error, 1), logs: new(bytes.Buffer), mu: &sync.Mutex{}}
+	ready := make(chan struct{}, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.logs.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+			if strings.Contains(sc.Text(), "working jobs") {
+				ready <- struct{}{}
+			}
+		}
+		p.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			<-p.done
+		}
+	})
+	select {
+	case <-ready:
+	case err := <-p.done:
+		t.Fatalf("comet worker exited: %v\n%s", err, p.log())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("comet worker did not start within 60s\n%s", p.log())
+	}
+	return p
+}
