@@ -3,8 +3,10 @@ package bundle_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,7 +45,13 @@ func TestGolden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b.Anchor = []byte(`{"chain":"starknet","network":"sepolia","contract":"0x0","tx_hash":"0x1","block_number":1,"tree_size":6,"root":"00","finality":"ACCEPTED_ON_L2"}`)
+		// A receipt anchoring the bundle's own checkpoint (verify ties the root to it).
+		cpRoot := strings.Split(string(b.Checkpoint), "\n")[2]
+		rootHash, err := base64.StdEncoding.DecodeString(cpRoot)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Anchor = fmt.Appendf(nil, `{"chain":"starknet","network":"sepolia","contract":"0x0","tx_hash":"0x1","block_number":1,"tree_size":6,"root":"%x","finality":"ACCEPTED_ON_L2"}`, rootHash)
 		raw, err := b.Marshal()
 		if err != nil {
 			t.Fatal(err)

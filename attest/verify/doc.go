@@ -17,6 +17,12 @@
 // as *SplitView, which keeps both signed checkpoints and the proof as
 // evidence.
 //
+// An anchor receipt (AnchorReceipt) is tied to a log-signed checkpoint: the
+// bundle's own, or the bundled anchored checkpoint proven to be its prefix.
+// Whether the chain holds that root is asked of an AnchorChecker; without one
+// the anchor is reported "not checked (offline)", never as passed. A root the
+// chain contradicts is kept as *AnchorMismatch evidence.
+//
 // The verifier does not fetch anything and does not check the zero-knowledge
-// proof or the Starknet anchor itself; an AnchorChecker can be plugged in.
+// proof or read the chain itself.
 package verify

@@ -57,6 +57,8 @@ type Report struct {
 	WitnessedAt    time.Time // zero unless a witness quorum cosigned
 	// Evidence holds proof of log misbehaviour found on the way.
 	Evidence []*SplitView
+	// AnchorEvidence holds checkpoints the log signed that contradict the chain.
+	AnchorEvidence []*AnchorMismatch
 }
 
 // Line returns the line of the named check.

@@ -30,7 +30,7 @@ func newRootCmd() *cobra.Command {
 		newTrainCmd(),
 		newKeysCmd(),
 		newServeCmd(),
-		newAdminCmd(), newProviderCmd(), newSubmitCmd(), newLookupCmd(), newVerifyCmd(), newWorkerCmd(),
+		newAdminCmd(), newProviderCmd(), newSubmitCmd(), newLookupCmd(), newVerifyCmd(), newWorkerCmd(), newAnchorCmd(),
 		newSetupCmd(), newProveCmd(), newProofCmd(),
 	)
 	return root

@@ -42,6 +42,7 @@ type verifyFlags struct {
 	proof      string
 	manifest   string
 	keys       string
+	rpcURL     string
 }
 
 func newVerifyCmd() *cobra.Command {
@@ -53,6 +54,10 @@ the circuit's verifying keys from the registry, and checks everything itself aga
 --trust-root FILE, or the one pinned in the state directory on first use. It prints one line per
 check and exits 0 only when none failed (1 when one did). It remembers the newest checkpoint it
 has verified and checks that every later one is consistent with it.
+
+With --rpc-url (or COMET_RPC_URL) it reads the root anchored on Starknet at the bundle's
+anchored size from the contract the trust root pins, and checks that the bundle's checkpoint
+is that root or consistent with it; without it the anchor is "not checked (offline)".
 
 With --offline --bundle FILE --trust-root FILE nothing is fetched; the proof is checked when
 --proof, --manifest and --keys are given, the revocation when --revocation is.`,
@@ -67,6 +72,7 @@ With --offline --bundle FILE --trust-root FILE nothing is fetched; the proof is 
 	cmd.Flags().StringVar(&f.proof, "proof", "", "proof bundle file (offline)")
 	cmd.Flags().StringVar(&f.manifest, "manifest", "", "dataset manifest file (offline)")
 	cmd.Flags().StringVar(&f.keys, "keys", "", "verifying keys directory (offline)")
+	cmd.Flags().StringVar(&f.rpcURL, "rpc-url", rpcURLDefault(), "Starknet JSON-RPC URL: check the anchor against the contract the trust root pins (default $COMET_RPC_URL)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error { return runVerify(cmd, f, args[0]) }
 	return cmd
 }
@@ -112,7 +118,15 @@ func runVerify(cmd *cobra.Command, f *verifyFlags, modelFile string) error {
 	if c == nil {
 		v.proofLine = v.offlineProof(ctx, f, m)
 	}
-	verifier, err := verify.NewVerifier(v.root)
+	var vopts []verify.Option
+	if f.rpcURL != "" && !f.offline {
+		ck, err := anchorChecker(ctx, v.root, f.rpcURL)
+		if err != nil {
+			return err
+		}
+		vopts = append(vopts, verify.WithAnchorChecker(ck))
+	}
+	verifier, err := verify.NewVerifier(v.root, vopts...)
 	if err != nil {
 		return err
 	}
@@ -139,6 +153,7 @@ func runVerify(cmd *cobra.Command, f *verifyFlags, modelFile string) error {
 			failed = append(failed, l.Name+": "+l.Detail)
 		}
 	}
+	printAnchorEvidence(out, rep)
 	if cp, ok := rep.Line(verify.CheckCheckpoint); ok && cp.Status == verify.Passed {
 		if pr, _ := rep.Line(verify.CheckPrior); pr.Status != verify.Failed {
 			if err := v.rememberCheckpoint(f.stateDir); err != nil {

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/comet-attest/comet/internal/config"
+	"github.com/comet-attest/comet/internal/pgtest"
 	"github.com/comet-attest/comet/registry/api"
 	"github.com/comet-attest/comet/registry/client"
-	"github.com/comet-attest/comet/internal/pgtest"
 	"github.com/comet-attest/comet/registry/registrytest"
 	"github.com/comet-attest/comet/registry/server"
 	"github.com/comet-attest/comet/registry/service"

@@ -119,7 +119,7 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 	if s.Keys, err = keyset.Open(cfg.Path(cfg.Registry.CircuitKeysDir)); err != nil {
 		return nil, err
 	}
-	if s.TrustRoot, err = writeTrustRoot(cfg.Path("trustroot.json"), regKey, logKey, s.Keys, o.Now()); err != nil {
+	if s.TrustRoot, err = writeTrustRoot(cfg.Path("trustroot.json"), regKey, logKey, s.Keys, cfg.Anchor, o.Now()); err != nil {
 		return nil, err
 	}
 
@@ -134,7 +134,7 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 		}
 	}
 	if anchorer != nil {
-		jo.Anchor = &jobs.AnchorOptions{Anchorer: anchorer, Log: l, Origin: cfg.Log.Origin, Interval: cfg.Anchor.Interval}
+		jo.Anchor = anchorOptions(cfg, anchorer, l, o.Logger)
 	}
 	if s.Queue, err = jobs.New(s.Store, jo); err != nil {
 		return nil, err

@@ -9,14 +9,16 @@ import (
 
 	"github.com/comet-attest/comet/attest/keys"
 	"github.com/comet-attest/comet/attest/trustroot"
+	"github.com/comet-attest/comet/internal/config"
 	"github.com/comet-attest/comet/registry/keyset"
 )
 
 // writeTrustRoot builds the trust root clients pin: the registry key (valid from when this
 // data directory first saw it), the log's origin and key, and the published circuits. It is
 // kept in path so that a key's not_before survives restarts; keys no longer in use stay
-// listed, so that what they signed still verifies.
-func writeTrustRoot(path string, registry, log *keys.Signer, set *keyset.Set, now time.Time) (*trustroot.Root, error) {
+// listed, so that what they signed still verifies. With anchoring on, it pins the anchor
+// contract and chain, so that clients read anchors where the registry writes them.
+func writeTrustRoot(path string, registry, log *keys.Signer, set *keyset.Set, anchor config.Anchor, now time.Time) (*trustroot.Root, error) {
 	f := trustroot.File{Version: trustroot.Version}
 	old, err := trustroot.Load(path)
 	switch {
@@ -37,6 +39,9 @@ func writeTrustRoot(path string, registry, log *keys.Signer, set *keyset.Set, no
 		f.RegistryKeys = append(f.RegistryKeys, trustroot.KeyEntry{Key: registry.Verifier().String(), NotBefore: now.UTC().Add(-time.Minute).Truncate(time.Second)})
 	}
 	f.Log = trustroot.LogEntry{Origin: log.Name(), Key: log.Verifier().String()}
+	if anchor.RPCURL != "" {
+		f.Starknet = &trustroot.Starknet{ChainID: anchor.ChainID, Contract: anchor.Contract}
+	}
 	if pins := set.Pins(); len(pins) > 0 {
 		f.Circuits = pins
 	}

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/comet-attest/comet/attest/bundle"
 	"github.com/comet-attest/comet/attest/envelope"
+	"github.com/comet-attest/comet/attest/verify"
 	"github.com/comet-attest/comet/registry/store"
 )
 
@@ -37,7 +39,8 @@ func (s *Service) Bundle(ctx context.Context, attestationID string) (*bundle.Bun
 }
 
 // addAnchor puts into b the receipt of the newest accepted anchor that covers its entry and
-// the consistency proof from that anchored checkpoint to the bundle's.
+// the consistency proof from that anchored checkpoint to the bundle's. An entry newer than
+// the last anchor gets neither: the bundle then says "not yet anchored" by having no receipt.
 func (s *Service) addAnchor(ctx context.Context, b *bundle.Bundle) error {
 	a, err := s.store.AcceptedAnchorBetween(ctx, int64(b.Index), int64(b.Inclusion.TreeSize))
 	if errors.Is(err, store.ErrNotFound) {
@@ -50,12 +53,13 @@ func (s *Service) addAnchor(ctx context.Context, b *bundle.Bundle) error {
 	if err != nil {
 		return err
 	}
-	receipt := map[string]any{
-		"chain": "starknet", "network": s.chain.Network, "contract": s.chain.Contract, "tx_hash": a.TxHash,
-		"tree_size": a.TreeSize, "root": a.Root, "finality": a.Finality,
+	receipt := verify.AnchorReceipt{
+		Chain: verify.AnchorChain, Network: s.chain.Network, Contract: strings.ToLower(s.chain.Contract), TxHash: a.TxHash,
+		TreeSize: uint64(a.TreeSize), Root: a.Root, Finality: a.Finality,
 	}
 	if a.BlockNumber != nil {
-		receipt["block_number"] = *a.BlockNumber
+		bn := uint64(*a.BlockNumber)
+		receipt.BlockNumber = &bn
 	}
 	if b.Anchor, err = json.Marshal(receipt); err != nil {
 		return err

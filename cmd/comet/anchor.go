@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+
+	"github.com/comet-attest/comet/attest/trustroot"
+	"github.com/comet-attest/comet/attest/verify"
+	"github.com/comet-attest/comet/registry/anchoring"
+	"github.com/comet-attest/comet/registry/api"
+	"github.com/spf13/cobra"
+)
+
+func newAnchorCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "anchor", Short: "The registry's anchoring of its log on Starknet"}
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "List the checkpoints the registry anchored or is anchoring: size, root, transaction, block, finality",
+		Args:  cobra.NoArgs,
+	}
+	f := addRegistryFlags(status, false)
+	asJSON := status.Flags().Bool("json", false, "print the registry's answer as JSON")
+	status.RunE = func(cmd *cobra.Command, _ []string) error {
+		c, err := f.client(false)
+		if err != nil {
+			return err
+		}
+		var l api.List[api.Anchor]
+		body, err := c.Do(cmd.Context(), "GET", "/v1/anchors", nil, &l)
+		if err != nil {
+			return err
+		}
+		out := cmd.OutOrStdout()
+		if *asJSON {
+			_, err := out.Write(append(body, '\n'))
+			return err
+		}
+		if len(l.Items) == 0 {
+			fmt.Fprintln(out, "nothing anchored yet")
+			return nil
+		}
+		w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "SIZE\tSTATUS\tBLOCK\tFINALITY\tTX\tROOT\tERROR")
+		for _, a := range l.Items {
+			block := "-"
+			if a.BlockNumber != nil {
+				block = fmt.Sprint(*a.BlockNumber)
+			}
+			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", a.TreeSize, a.Status, block, dash(a.Finality), dash(a.TxHash), a.Root, a.Error)
+		}
+		return w.Flush()
+	}
+	cmd.AddCommand(status)
+	return cmd
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// rpcURLDefault is the default of verify's --rpc-url.
+func rpcURLDefault() string { return os.Getenv("COMET_RPC_URL") }
+
+// anchorChecker reads anchors from the contract and chain the trust root pins: the bundle's
+// receipt only says where to look.
+func anchorChecker(ctx context.Context, root *trustroot.Root, rpcURL string) (*anchoring.Checker, error) {
+	if root.Starknet == nil || root.Starknet.Contract == "" {
+		return nil, usageErrorf("--rpc-url: the trust root pins no anchor contract")
+	}
+	ck, err := anchoring.NewChecker(ctx, anchoring.CheckerConfig{RPCURL: rpcURL, Contract: root.Starknet.Contract, ChainID: root.Starknet.ChainID})
+	if err != nil {
+		return nil, fmt.Errorf("--rpc-url: %w", err)
+	}
+	return ck, nil
+}
+
+// printAnchorEvidence shows what proves that the log contradicted the chain: the signed
+// checkpoint and the two roots.
+func printAnchorEvidence(out io.Writer, rep *verify.Report) {
+	for _, e := range rep.AnchorEvidence {
+		fmt.Fprintf(out, "\nevidence: the log signed root %x at size %d; contract %s (tx %s) holds %x. The signed checkpoint:\n%s",
+			e.Presented, e.Size, e.Receipt.Contract, e.Receipt.TxHash, e.Anchored, e.Checkpoint)
+	}
+	for _, e := range rep.Evidence {
+		fmt.Fprintf(out, "\nevidence: %s. Smaller checkpoint:\n%s\nLarger checkpoint:\n%s", e.Reason, e.Smaller, e.Larger)
+	}
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/comet-attest/comet/chain/starknettest"
+	"github.com/comet-attest/comet/internal/config"
+	"github.com/comet-attest/comet/registry/anchoring/anchoringtest"
+	"github.com/comet-attest/comet/registry/api"
+	"github.com/comet-attest/comet/registry/client"
+	"github.com/comet-attest/comet/registry/registrytest"
+	"github.com/comet-attest/comet/registry/server"
+	"github.com/comet-attest/comet/registry/service"
+)
+
+// comet anchor status and comet verify --rpc-url against a registry (in-process, on
+// loopback) that anchors on the loopback Starknet node.
+func TestAnchorStatusAndVerify(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	fix := registrytest.Get(t)
+	ch := anchoringtest.New(t, starknettest.Config{})
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Log.CheckpointInterval = 100 * time.Millisecond
+	cfg.Jobs.PollInterval = 20 * time.Millisecond
+	cfg.Registry.CircuitKeysDir = fix.KeysDir
+	cfg.Anchor = config.Anchor{RPCURL: ch.Node.URL(), ChainID: ch.Node.ChainID(), Contract: ch.Contract, Account: ch.Account,
+		KeyFile: ch.KeyFile, Interval: 200 * time.Millisecond, MaxEntries: 1}
+	s, err := server.Open(ctx, cfg, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminKey, _, err := service.InitAdmin(ctx, s.Store, "admin", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-done })
+	url := "http://" + ln.Addr().String()
+
+	anon, _ := client.New(url, "", nil)
+	admin, _ := client.New(url, adminKey, nil)
+	reg, err := anon.Register(ctx, api.RegisterRequest{ID: "acme-legal", Contact: "ops@acme.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.ProviderAction(ctx, "acme-legal", "approve", ""); err != nil {
+		t.Fatal(err)
+	}
+	prov, _ := client.New(url, reg.Key, nil)
+	sub, err := prov.Submit(ctx, api.SubmitRequest{ModelName: "model.json", Model: fix.Model, Manifest: fix.Manifest, Proof: fix.Proof})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
+	defer wcancel()
+	if sub, err = prov.Wait(wctx, sub.ID, 20*time.Millisecond, nil); err != nil || sub.Status != "logged" {
+		t.Fatalf("submission %+v %v", sub, err)
+	}
+	dir := t.TempDir()
+	modelFile := filepath.Join(dir, "model.json")
+	if err := os.WriteFile(modelFile, fix.Model, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Each new entry is due at once (max_entries 1): wait until status shows the anchor.
+	accepted := regexp.MustCompile(`(?m)^1\s+accepted\s+\d+\s+ACCEPTED_ON_L2\s+0x[0-9a-f]+\s+[0-9a-f]{64}`)
+	var out string
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		code, o, errOut := runComet(t, "anchor", "status", "--registry", url)
+		if code != 0 {
+			t.Fatalf("anchor status: exit %d: %s", code, errOut)
+		}
+		if out = o; accepted.MatchString(out) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("anchor status:\n%s", out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	state := filepath.Join(dir, "state")
+	code, out, errOut := runComet(t, "verify", modelFile, "--registry", url, "--state-dir", state, "--rpc-url", ch.Node.URL())
+	if code != 0 || !regexp.MustCompile(`(?m)^anchor\s+passed\s+contract holds the root at size 1 in tx 0x`).MatchString(out) {
+		t.Fatalf("verify --rpc-url: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = runComet(t, "verify", modelFile, "--registry", url, "--state-dir", state, "--rpc-url", "")
+	if code != 0 || !regexp.MustCompile(`(?m)^anchor\s+not checked\s+offline`).MatchString(out) {
+		t.Fatalf("verify without --rpc-url: exit %d\n%s%s", code, out, errOut)
+	}
+	if strings.Contains(out, "anchor                                 passed") {
+		t.Errorf("anchor passed offline:\n%s", out)
+	}
+}

@@ -1,0 +1,338 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/comet-attest/comet/attest/bundle"
+	"github.com/comet-attest/comet/attest/keys"
+	"github.com/comet-attest/comet/attest/tlog"
+	"github.com/comet-attest/comet/attest/trustroot"
+	"github.com/comet-attest/comet/attest/verify"
+	"github.com/comet-attest/comet/chain/starknettest"
+	"github.com/comet-attest/comet/registry/anchoring"
+	"github.com/comet-attest/comet/registry/anchoring/anchoringtest"
+	"github.com/comet-attest/comet/registry/api"
+	"github.com/comet-attest/comet/registry/client"
+	"github.com/comet-attest/comet/registry/keyset"
+	"github.com/comet-attest/comet/registry/registrytest"
+	"github.com/comet-attest/comet/registry/service"
+	"github.com/comet-attest/comet/registry/store"
+)
+
+// anchoredRegistry is a registry serving on loopback with anchoring on, against the
+// loopback Starknet node, configured as an operator would (anchor.* keys, key in a file).
+type anchoredRegistry struct {
+	s      *Server
+	url    string
+	node   *starknettest.Node
+	admin  *client.Client
+	prov   *client.Client
+	anon   *client.Client
+	fix    *registrytest.Material
+	stopFn context.CancelFunc
+	done   chan error
+}
+
+func startAnchoredRegistry(t *testing.T) *anchoredRegistry {
+	t.Helper()
+	ctx := context.Background()
+	fix := registrytest.Get(t)
+	t.Cleanup(registrytest.Cleanup)
+	ch := anchoringtest.New(t, starknettest.Config{})
+	node := ch.Node
+	cfg := testConfig(t)
+	cfg.Registry.CircuitKeysDir = fix.KeysDir
+	cfg.Jobs.PollInterval = 20 * time.Millisecond
+	cfg.Anchor.RPCURL, cfg.Anchor.ChainID, cfg.Anchor.Contract = node.URL(), node.ChainID(), ch.Contract
+	cfg.Anchor.Account, cfg.Anchor.KeyFile = ch.Account, ch.KeyFile
+	cfg.Anchor.Interval, cfg.Anchor.MaxEntries = 300*time.Millisecond, 2
+	s, err := Open(ctx, cfg, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminKey, _, err := service.InitAdmin(ctx, s.Store, "admin", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	r := &anchoredRegistry{s: s, url: "http://" + ln.Addr().String(), node: node, fix: fix, stopFn: cancel, done: make(chan error, 1)}
+	go func() { r.done <- s.Serve(sctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-r.done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	r.admin, _ = client.New(r.url, adminKey, nil)
+	r.anon, _ = client.New(r.url, "", nil)
+	reg, err := r.anon.Register(ctx, api.RegisterRequest{ID: "acme-legal", Contact: "ops@acme.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.admin.ProviderAction(ctx, "acme-legal", "approve", ""); err != nil {
+		t.Fatal(err)
+	}
+	r.prov, _ = client.New(r.url, reg.Key, nil)
+	return r
+}
+
+// submit submits the i-th model variant and waits until it is logged.
+func (r *anchoredRegistry) submit(t *testing.T, i int) *api.Submission {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	m, p, _, err := r.fix.Variant(i)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := r.prov.Submit(ctx, api.SubmitRequest{ModelName: "model.json", Model: m, Manifest: r.fix.Manifest, Proof: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err = r.prov.Wait(ctx, s.ID, 20*time.Millisecond, nil); err != nil || s.Status != "logged" {
+		t.Fatalf("submission %+v %v", s, err)
+	}
+	return s
+}
+
+// awaitAnchor waits until the API lists an accepted anchor of at least size.
+func (r *anchoredRegistry) awaitAnchor(t *testing.T, size int64) api.Anchor {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var l api.List[api.Anchor]
+		if _, err := r.anon.Do(context.Background(), "GET", "/v1/anchors", nil, &l); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range l.Items {
+			if a.Status == "accepted" && a.TreeSize >= size {
+				return a
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no accepted anchor of size ≥ %d: %+v", size, l.Items)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (r *anchoredRegistry) verifier(t *testing.T, withChain bool) (*verify.Verifier, *anchoring.Checker) {
+	t.Helper()
+	ctx := context.Background()
+	raw, err := r.anon.TrustRoot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := trustroot.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if root.Starknet == nil || root.Starknet.Contract == "" {
+		t.Fatalf("the trust root pins no anchor contract: %s", raw)
+	}
+	var opts []verify.Option
+	var ck *anchoring.Checker
+	if withChain {
+		ck, err = anchoring.NewChecker(ctx, anchoring.CheckerConfig{RPCURL: r.node.URL(), Contract: root.Starknet.Contract, ChainID: root.Starknet.ChainID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts = append(opts, verify.WithAnchorChecker(ck))
+	}
+	v, err := verify.NewVerifier(root, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v, ck
+}
+
+// The registry end to end with anchoring on: submissions are logged, the job anchors the
+// checkpoint on the node, the API lists it, the bundle carries the receipt, and a client
+// with the RPC URL checks it against the contract (offline it is "not checked"). Then the
+// registry's log is swapped for a fork after anchoring, and the client catches it.
+func TestRegistryAnchorsEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	r := startAnchoredRegistry(t)
+	s1 := r.submit(t, 1)
+	r.submit(t, 2)
+	start := time.Now()
+	a := r.awaitAnchor(t, 2)
+	t.Logf("anchored size %d in tx %s, block %d, %s (%s after the second entry was logged)", a.TreeSize, a.TxHash, *a.BlockNumber, a.Finality, time.Since(start))
+	if a.TxHash == "" || a.BlockNumber == nil || a.Finality != "ACCEPTED_ON_L2" {
+		t.Fatalf("anchor %+v", a)
+	}
+
+	l, err := r.anon.Lookup(ctx, s1.ModelSHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := r.anon.Bundle(ctx, l.Attestation.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bundle.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := verify.ParseAnchorReceipt(b.Anchor)
+	if err != nil {
+		t.Fatalf("bundle anchor %s: %v", b.Anchor, err)
+	}
+	if rc.TxHash != a.TxHash || rc.Network != r.node.ChainID() || rc.TreeSize < 2 || rc.BlockNumber == nil {
+		t.Errorf("receipt %+v, anchor %+v", rc, a)
+	}
+	policy, _ := verify.NewPolicy(verify.WithModelSHA256(s1.ModelSHA256))
+	v, ck := r.verifier(t, true)
+	calls := ck.RPCCalls()
+	rep, err := v.Verify(ctx, b, policy)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, rep)
+	}
+	t.Logf("verification: %d RPC calls to connect, %d to check the anchor", calls, ck.RPCCalls()-calls)
+	if line, _ := rep.Line(verify.CheckAnchor); line.Status != verify.Passed {
+		t.Fatalf("anchor line %+v", line)
+	}
+	offline, _ := r.verifier(t, false)
+	rep, _ = offline.Verify(ctx, b, policy)
+	if line, _ := rep.Line(verify.CheckAnchor); line.Status != verify.NotChecked || !strings.Contains(line.Detail, "offline") {
+		t.Errorf("offline anchor line %+v", line)
+	}
+
+	t.Run("log swapped after anchoring", func(t *testing.T) {
+		// The registry keeps its database (and the anchor record) but serves a forked log,
+		// signed with the same log key, in which entry 1 differs.
+		fork, forkCP := r.forkLog(t, rc.TreeSize)
+		svc := r.serviceOn(t, fork)
+		fb, err := svc.Bundle(ctx, l.Attestation.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := v.Verify(ctx, fb, policy)
+		if !errors.Is(err, verify.ErrFailed) {
+			t.Fatalf("the forked log verified:\n%s", rep)
+		}
+		if line, _ := rep.Line(verify.CheckAnchor); line.Status != verify.Failed || !strings.Contains(line.Detail, "not consistent with the anchored checkpoint") {
+			t.Errorf("anchor line %+v\n%s", line, rep)
+		}
+		if line, _ := rep.Line(verify.CheckInclusion); line.Status != verify.Passed {
+			t.Errorf("inclusion in the fork should hold (entry 0 is unchanged): %+v", line)
+		}
+		if len(rep.Evidence) == 0 || rep.Evidence[0].Smaller == nil || rep.Evidence[0].Larger == nil {
+			t.Errorf("no split-view evidence: %+v", rep.Evidence)
+		}
+
+		// The registry also rewrites its anchor record to the fork's checkpoint at the anchored
+		// size: now every proof in the bundle holds, and only the chain tells the truth.
+		all, _ := r.s.Store.Anchors(ctx, 0)
+		var rec store.Anchor
+		for _, x := range all {
+			if uint64(x.TreeSize) == rc.TreeSize {
+				rec = x
+			}
+		}
+		rec.Root, rec.Checkpoint = fmt.Sprintf("%x", forkCP.hash), string(forkCP.raw)
+		if err := r.s.Store.InTx(ctx, func(tx *store.Tx) error { return tx.SaveAnchor(ctx, &rec) }); err != nil {
+			t.Fatal(err)
+		}
+		if fb, err = svc.Bundle(ctx, l.Attestation.ID); err != nil {
+			t.Fatal(err)
+		}
+		rep, err = v.Verify(ctx, fb, policy)
+		if !errors.Is(err, verify.ErrAnchorMismatch) {
+			t.Fatalf("the rewritten anchor verified (%v):\n%s", err, rep)
+		}
+		if line, _ := rep.Line(verify.CheckConsistency); line.Status != verify.Passed {
+			t.Errorf("the fork is self-consistent: %+v", line)
+		}
+		ev := rep.AnchorEvidence
+		if len(ev) != 1 || string(ev[0].Checkpoint) != string(forkCP.raw) || ev[0].Size != rc.TreeSize || fmt.Sprintf("%x", ev[0].Anchored) != rc.Root {
+			t.Errorf("anchor evidence %+v", ev)
+		}
+		// Offline the same bundle is not passed, only not checked.
+		rep, _ = offline.Verify(ctx, fb, policy)
+		if line, _ := rep.Line(verify.CheckAnchor); line.Status != verify.NotChecked {
+			t.Errorf("offline %+v", line)
+		}
+	})
+	if v := r.node.Violations(); len(v) > 0 {
+		t.Errorf("spec violations: %v", v)
+	}
+}
+
+type signedCP struct {
+	raw  []byte
+	hash []byte
+}
+
+// forkLog builds, with the registry's own log key, a log that agrees with the registry's on
+// entry 0 and differs on entry 1, with one entry more than the anchored size. It returns
+// the fork and its checkpoint at the anchored size.
+func (r *anchoredRegistry) forkLog(t *testing.T, anchored uint64) (*tlog.Log, signedCP) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	k, err := keys.LoadFile(r.s.Config.Path(filepath.Join("keys", "log.key")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, shutdown, err := tlog.Open(ctx, filepath.Join(t.TempDir(), "fork"), k, k.Verifier(), tlog.Options{CheckpointInterval: 100 * time.Millisecond, Logger: quiet.Logger})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		shutdown(context.Background())
+		cancel()
+	})
+	first, err := r.s.Log.Entry(ctx, 0, anchored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cp signedCP
+	for i := range anchored + 1 {
+		e := first
+		if i > 0 {
+			e = fmt.Appendf(nil, "forged entry %d", i)
+		}
+		idx, err := l.Append(ctx, e)
+		if err != nil || idx != i {
+			t.Fatalf("fork append %d: %d %v", i, idx, err)
+		}
+		raw, c, err := l.AwaitCheckpoint(ctx, idx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Size == anchored {
+			cp = signedCP{raw: raw, hash: c.Hash}
+		}
+	}
+	if cp.raw == nil {
+		t.Fatal("no fork checkpoint at the anchored size")
+	}
+	return l, cp
+}
+
+// serviceOn is the registry's service over another log: what a registry that swapped its
+// log would serve.
+func (r *anchoredRegistry) serviceOn(t *testing.T, l *tlog.Log) *service.Service {
+	t.Helper()
+	svc, err := service.New(service.Config{Store: r.s.Store, Log: l, Signer: r.s.Service.Signer(), Proofs: keyset.NewChecker(r.s.Keys),
+		Jobs: r.s.Queue, Logger: quiet.Logger, Chain: service.ChainInfo{Network: r.s.Config.Anchor.ChainID, Contract: r.s.Config.Anchor.Contract}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
