@@ -281,3 +281,27 @@ func treeRoot(leaves []string) [32]byte {
 	}
 	return rec(hashes)
 }
+
+// A client without an account reads what the owner anchored and refuses to anchor.
+func TestReadOnlyClient(t *testing.T) {
+	ctx := context.Background()
+	e := setup(t, starknettest.Config{})
+	if _, err := e.client(t).Anchor(ctx, "log.example", 7, root("seven")); err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.cfg
+	cfg.AccountAddress, cfg.PrivateKeyFile = "", ""
+	reader, err := anchor.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := reader.RootAt(ctx, "log.example", 7); err != nil || got != root("seven") {
+		t.Fatalf("RootAt = %x, %v", got, err)
+	}
+	if _, err := reader.Prepare(ctx, "log.example", 8, root("eight")); !errors.Is(err, anchor.ErrConfig) {
+		t.Fatalf("a read-only client prepared a transaction: %v", err)
+	}
+	if v := e.node.Violations(); len(v) != 0 {
+		t.Errorf("spec violations: %v", v)
+	}
+}

@@ -30,7 +30,9 @@ type Config struct {
 	AccountAddress string
 	// PrivateKeyFile names a file holding the account's Stark private key as
 	// hex; PrivateKeyEnv names an environment variable holding it instead.
-	// Exactly one must be set.
+	// Exactly one must be set, unless the account is left out too: a client
+	// without an account is read-only (views, events, transaction lookups),
+	// which is all a verifier needs.
 	PrivateKeyFile string
 	PrivateKeyEnv  string
 	// ContractAddress is the deployed anchor contract (hex felt).
@@ -138,15 +140,21 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.RPCURL == "" {
 		return nil, fmt.Errorf("%w: no RPC URL", ErrConfig)
 	}
-	addr, err := parseFelt("account address", cfg.AccountAddress)
-	if err != nil {
-		return nil, err
+	readOnly := cfg.AccountAddress == "" && cfg.PrivateKeyFile == "" && cfg.PrivateKeyEnv == ""
+	var (
+		addr *felt.Felt
+		priv *big.Int
+		err  error
+	)
+	if !readOnly {
+		if addr, err = parseFelt("account address", cfg.AccountAddress); err != nil {
+			return nil, err
+		}
+		if priv, err = cfg.privateKey(); err != nil {
+			return nil, err
+		}
 	}
 	anchorAddr, err := parseFelt("contract address", cfg.ContractAddress)
-	if err != nil {
-		return nil, err
-	}
-	priv, err := cfg.privateKey()
 	if err != nil {
 		return nil, err
 	}
@@ -175,13 +183,18 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, classify(ctx, "connect", err)
 	}
-	pubX, _ := curve.PrivateKeyToPoint(priv)
-	pub := new(felt.Felt).SetBigInt(pubX).String()
-	c.acct, err = account.NewAccount(c.provider, addr, pub, account.SetNewMemKeystore(pub, priv), account.CairoV2)
+	if !readOnly {
+		pubX, _ := curve.PrivateKeyToPoint(priv)
+		pub := new(felt.Felt).SetBigInt(pubX).String()
+		c.acct, err = account.NewAccount(c.provider, addr, pub, account.SetNewMemKeystore(pub, priv), account.CairoV2)
+		if err != nil {
+			return nil, classify(ctx, "chain id", err)
+		}
+	}
+	chainID, err := c.provider.ChainID(cctx) // cached by NewAccount when there is one
 	if err != nil {
 		return nil, classify(ctx, "chain id", err)
 	}
-	chainID, _ := c.provider.ChainID(ctx) // cached by NewAccount
 	if cfg.ChainID != "" && chainID != cfg.ChainID {
 		return nil, fmt.Errorf("%w: node is on chain %q, configuration says %q", ErrConfig, chainID, cfg.ChainID)
 	}

@@ -68,6 +68,9 @@ func zeroBounds() *rpc.ResourceBoundsMapping {
 // (as account.BuildAndSendInvokeTxn does, without sending). Nothing is
 // broadcast.
 func (c *Client) Prepare(ctx context.Context, origin string, size uint64, root [32]byte) (*Pending, error) {
+	if c.acct == nil {
+		return nil, fmt.Errorf("%w: a read-only client (no account configured) cannot anchor", ErrConfig)
+	}
 	args, err := c.codec.AnchorCalldata(contract.Anchored{LogID: contract.LogID(origin), Size: size, Root: root})
 	if err != nil {
 		return nil, err

@@ -6,10 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 
-	"github.com/NethermindEth/juno/core/felt"
-	"github.com/NethermindEth/starknet.go/curve"
 	f_log "github.com/transparency-dev/formats/log"
 
 	"github.com/comet-attest/comet/attest/verify"
@@ -30,28 +27,11 @@ type CheckerConfig struct {
 	Logger   *slog.Logger
 }
 
-// NewChecker connects to the node and checks that it hosts the contract.
-//
-// chain/anchor builds every client around an account; a Checker only calls views, so it
-// gives the client a throwaway key (in a temporary file, removed at once) for an account
-// that never signs anything.
+// NewChecker connects to the node and checks that it hosts the contract. Its client is
+// read-only: a verifier never holds an account.
 func NewChecker(ctx context.Context, cfg CheckerConfig) (*Checker, error) {
-	priv, _, _, err := curve.GetRandomKeys()
-	if err != nil {
-		return nil, fmt.Errorf("anchor checker: %w", err)
-	}
-	f, err := os.CreateTemp("", "comet-anchor-reader-*.key")
-	if err != nil {
-		return nil, fmt.Errorf("anchor checker: %w", err)
-	}
-	defer os.Remove(f.Name())
-	_, werr := f.WriteString(new(felt.Felt).SetBigInt(priv).String())
-	if err := errors.Join(werr, f.Close()); err != nil {
-		return nil, fmt.Errorf("anchor checker: %w", err)
-	}
 	c, err := anchor.New(ctx, anchor.Config{
-		RPCURL: cfg.RPCURL, ContractAddress: cfg.Contract, ChainID: cfg.ChainID,
-		AccountAddress: "0x1", PrivateKeyFile: f.Name(), Logger: cfg.Logger,
+		RPCURL: cfg.RPCURL, ContractAddress: cfg.Contract, ChainID: cfg.ChainID, Logger: cfg.Logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("anchor checker: %w", err)
