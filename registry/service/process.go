@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	intoto "github.com/in-toto/attestation/go/v1"
+
 	"github.com/comet-attest/comet/attest/envelope"
 	"github.com/comet-attest/comet/attest/leaf"
 	"github.com/comet-attest/comet/attest/statement"
@@ -111,19 +113,7 @@ func (s *Service) verifyAndSign(ctx context.Context, sub *store.Submission) (*st
 	if err != nil {
 		return nil, &CheckError{Check: "statement", Err: err}
 	}
-	payload, err := statement.Marshal(st)
-	if err != nil {
-		return nil, err
-	}
-	env, err := envelope.Sign(ctx, payload, s.signer)
-	if err != nil {
-		return nil, err
-	}
-	envJSON, err := envelope.Marshal(env)
-	if err != nil {
-		return nil, err
-	}
-	lf, err := leaf.FromEnvelope(env, s.signer.Verifier())
+	envJSON, lf, err := s.sign(ctx, st)
 	if err != nil {
 		return nil, err
 	}
@@ -162,4 +152,25 @@ func (s *Service) logAttestation(ctx context.Context, att *store.Attestation, su
 		}
 		return audit(ctx, tx, now, "registry", "attestation.log", "submission:"+submissionID, fmt.Sprintf("attestation %s at index %d", att.ID, idx))
 	})
+}
+
+// sign wraps a statement in a DSSE envelope signed by the registry and computes its log leaf.
+func (s *Service) sign(ctx context.Context, st *intoto.Statement) ([]byte, leaf.Leaf, error) {
+	payload, err := statement.Marshal(st)
+	if err != nil {
+		return nil, leaf.Leaf{}, err
+	}
+	env, err := envelope.Sign(ctx, payload, s.signer)
+	if err != nil {
+		return nil, leaf.Leaf{}, err
+	}
+	envJSON, err := envelope.Marshal(env)
+	if err != nil {
+		return nil, leaf.Leaf{}, err
+	}
+	lf, err := leaf.FromEnvelope(env, s.signer.Verifier())
+	if err != nil {
+		return nil, leaf.Leaf{}, err
+	}
+	return envJSON, lf, nil
 }

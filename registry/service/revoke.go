@@ -8,8 +8,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/comet-attest/comet/attest/envelope"
-	"github.com/comet-attest/comet/attest/leaf"
 	"github.com/comet-attest/comet/attest/statement"
 	"github.com/comet-attest/comet/registry/store"
 )
@@ -42,19 +40,7 @@ func (s *Service) Revoke(ctx context.Context, by *Principal, attestationID, reas
 	if err != nil {
 		return nil, &InvalidError{Field: "reason", Err: err}
 	}
-	payload, err := statement.Marshal(st)
-	if err != nil {
-		return nil, err
-	}
-	env, err := envelope.Sign(ctx, payload, s.signer)
-	if err != nil {
-		return nil, err
-	}
-	envJSON, err := envelope.Marshal(env)
-	if err != nil {
-		return nil, err
-	}
-	lf, err := leaf.FromEnvelope(env, s.signer.Verifier())
+	envJSON, lf, err := s.sign(ctx, st)
 	if err != nil {
 		return nil, err
 	}
