@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
 )
 
 func newRootCmd() *cobra.Command {
@@ -20,6 +21,7 @@ func newRootCmd() *cobra.Command {
 				return usageErrorf("--log-level: %v", err)
 			}
 			slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+			klog.SetSlogLogger(slog.Default()) // tessera logs through klog: one format, one level filter
 			return nil
 		},
 	}
