@@ -25,7 +25,7 @@ import (
 func newDatasetCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dataset",
-		Short: "Commit to a training dataset and inspect manifests",
+		Short: "Featurize legal text, commit to a training dataset, inspect manifests",
 	}
 	cmd.AddCommand(newDatasetFeaturizeCmd(), newDatasetCommitCmd(), newDatasetInspectCmd())
 	return cmd
