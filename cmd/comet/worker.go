@@ -14,8 +14,9 @@ func newWorkerCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Work the registry's jobs (proof verification, logging, anchoring) without serving HTTP; PostgreSQL only",
-		Long: `worker pulls jobs from the registry's PostgreSQL database beside any number of comet serve
-replicas and other workers. The log directory must be the one comet serve uses. On the embedded
+		Long: `worker pulls proof-verification jobs from the registry's PostgreSQL database beside comet serve
+and other workers, and signs the attestations; it never opens the log: comet serve is its one
+writer (a tessera POSIX log takes one appending process) and logs what the workers signed. On the embedded
 SQLite set-up comet serve works its own jobs and a second process is refused.`,
 		Args: cobra.NoArgs,
 	}
@@ -30,7 +31,7 @@ SQLite set-up comet serve works its own jobs and a second process is refused.`,
 		}
 		gnarklog.Disable() // gnark logs every proof the jobs check; the registry logs outcomes
 		ctx := cmd.Context()
-		s, err := server.Open(ctx, cfg, server.Options{Logger: slog.Default()})
+		s, err := server.Open(ctx, cfg, server.Options{Logger: slog.Default(), Worker: true})
 		if err != nil {
 			return err
 		}

@@ -116,7 +116,7 @@ func addAnchoring(cfg *river.Config, workers *river.Workers, st *store.Store, o 
 	cfg.PeriodicJobs = append(cfg.PeriodicJobs, river.NewPeriodicJob(
 		river.PeriodicInterval(o.CheckEvery),
 		func() (river.JobArgs, *river.InsertOpts) {
-			return AnchorArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+			return AnchorArgs{}, &river.InsertOpts{Queue: QueueLog, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 		},
 		&river.PeriodicJobOpts{RunOnStart: true},
 	))

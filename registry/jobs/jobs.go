@@ -45,7 +45,11 @@ type Options struct {
 	MaxAttempts  int
 	JobTimeout   time.Duration
 	RescueAfter  time.Duration
-	// Anchor, when set, adds the periodic anchoring job (see anchor.go).
+	// LogOwner says this process owns the transparency log and works QueueLog. Exactly one
+	// process may append to a tessera POSIX log (two appenders can deadlock on its file
+	// locks), so `comet worker` processes leave that queue to `comet serve`.
+	LogOwner bool
+	// Anchor, when set, adds the periodic anchoring job (see anchor.go); it needs LogOwner.
 	Anchor *AnchorOptions
 	Logger *slog.Logger
 }
@@ -84,8 +88,12 @@ func New(st *store.Store, o Options) (*Queue, error) {
 	if err := river.AddWorkerSafely(workers, &revocationWorker{b: b}); err != nil {
 		return nil, err
 	}
+	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}}
+	if o.LogOwner {
+		queues[QueueLog] = river.QueueConfig{MaxWorkers: 2}
+	}
 	cfg := &river.Config{
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}},
+		Queues:               queues,
 		Workers:              workers,
 		FetchPollInterval:    o.PollInterval,
 		FetchCooldown:        min(o.PollInterval, river.FetchCooldownDefault),
@@ -96,6 +104,9 @@ func New(st *store.Store, o Options) (*Queue, error) {
 		Schema:               st.Schema(),
 	}
 	if o.Anchor != nil {
+		if !o.LogOwner {
+			return nil, errors.New("jobs: anchoring runs only in the process that owns the log")
+		}
 		if err := addAnchoring(cfg, workers, st, *o.Anchor); err != nil {
 			return nil, err
 		}
@@ -155,9 +166,13 @@ func (q *Queue) EnqueueSubmission(ctx context.Context, tx *store.Tx, submissionI
 	return r.Job.ID, nil
 }
 
+// QueueLog holds the jobs that append to the log or read its checkpoints (revocations,
+// anchoring): only the process that owns the log works it.
+const QueueLog = "log"
+
 // EnqueueRevocation inserts the job that logs a revocation in tx.
 func (q *Queue) EnqueueRevocation(ctx context.Context, tx *store.Tx, revocationID string) (int64, error) {
-	r, err := q.insertTx(ctx, tx, RevocationArgs{RevocationID: revocationID}, nil)
+	r, err := q.insertTx(ctx, tx, RevocationArgs{RevocationID: revocationID}, &river.InsertOpts{Queue: QueueLog})
 	if err != nil {
 		return 0, err
 	}

@@ -53,6 +53,10 @@ type Options struct {
 	// Anchorer, when set, is used for anchoring instead of a client built from the anchor
 	// configuration (tests pass one talking to a loopback node).
 	Anchorer jobs.Anchorer
+	// Worker opens the registry as `comet worker`: it verifies and signs submissions but
+	// never opens the log, whose one writer is `comet serve` (a tessera POSIX log takes one
+	// appending process), and it serves no HTTP.
+	Worker bool
 }
 
 // Open assembles the registry; nothing runs in the background until Start except the log's
@@ -100,51 +104,62 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 	if logKey.Name() != cfg.Log.Origin {
 		return nil, fmt.Errorf("log key is named %q but log.origin is %q", logKey.Name(), cfg.Log.Origin)
 	}
-	// The log's background work must outlive requests but not Close: it gets its own context.
-	logCtx, cancelLog := context.WithCancel(context.WithoutCancel(ctx))
-	l, shutdownLog, err := tlog.Open(logCtx, cfg.Path(cfg.Log.Dir), logKey, logKey.Verifier(), tlog.Options{
-		CheckpointInterval: cfg.Log.CheckpointInterval, Logger: o.Logger,
-	})
-	if err != nil {
-		cancelLog()
-		return nil, err
+	var svcLog service.Log // stays nil in a worker: see Options.Worker
+	if !o.Worker {
+		// The log's background work must outlive requests but not Close: it gets its own context.
+		logCtx, cancelLog := context.WithCancel(context.WithoutCancel(ctx))
+		l, shutdownLog, err := tlog.Open(logCtx, cfg.Path(cfg.Log.Dir), logKey, logKey.Verifier(), tlog.Options{
+			CheckpointInterval: cfg.Log.CheckpointInterval, Logger: o.Logger,
+		})
+		if err != nil {
+			cancelLog()
+			return nil, err
+		}
+		s.Log = l
+		s.closers = append(s.closers, func(ctx context.Context) error {
+			err := shutdownLog(ctx)
+			cancelLog()
+			return err
+		})
+		svcLog = l
 	}
-	s.Log = l
-	s.closers = append(s.closers, func(ctx context.Context) error {
-		err := shutdownLog(ctx)
-		cancelLog()
-		return err
-	})
 
 	if s.Keys, err = keyset.Open(cfg.Path(cfg.Registry.CircuitKeysDir)); err != nil {
 		return nil, err
 	}
-	if s.TrustRoot, err = writeTrustRoot(cfg.Path("trustroot.json"), regKey, logKey, s.Keys, cfg.Anchor, o.Now()); err != nil {
-		return nil, err
+	if !o.Worker { // the trust root is the log owner's to publish
+		if s.TrustRoot, err = writeTrustRoot(cfg.Path("trustroot.json"), regKey, logKey, s.Keys, cfg.Anchor, o.Now()); err != nil {
+			return nil, err
+		}
 	}
 
 	jo := jobs.Options{
 		Workers: cfg.Jobs.Workers, PollInterval: cfg.Jobs.PollInterval, MaxAttempts: cfg.Jobs.MaxAttempts,
-		JobTimeout: cfg.Jobs.JobTimeout, RescueAfter: cfg.Jobs.RescueAfter, Logger: o.Logger,
+		JobTimeout: cfg.Jobs.JobTimeout, RescueAfter: cfg.Jobs.RescueAfter, LogOwner: !o.Worker, Logger: o.Logger,
 	}
-	anchorer := o.Anchorer
-	if anchorer == nil && cfg.Anchor.RPCURL != "" {
-		if anchorer, err = newStarknetAnchorer(ctx, cfg, o.Logger); err != nil {
-			return nil, err
+	if !o.Worker { // anchoring reads the log's checkpoints
+		anchorer := o.Anchorer
+		if anchorer == nil && cfg.Anchor.RPCURL != "" {
+			if anchorer, err = newStarknetAnchorer(ctx, cfg, o.Logger); err != nil {
+				return nil, err
+			}
 		}
-	}
-	if anchorer != nil {
-		jo.Anchor = anchorOptions(cfg, anchorer, l, o.Logger)
+		if anchorer != nil {
+			jo.Anchor = anchorOptions(cfg, anchorer, s.Log, o.Logger)
+		}
 	}
 	if s.Queue, err = jobs.New(s.Store, jo); err != nil {
 		return nil, err
 	}
 	s.Service, err = service.New(service.Config{
-		Store: s.Store, Log: l, Signer: regKey, Proofs: keyset.NewChecker(s.Keys), Jobs: s.Queue, Now: o.Now, Logger: o.Logger,
+		Store: s.Store, Log: svcLog, Signer: regKey, Proofs: keyset.NewChecker(s.Keys), Jobs: s.Queue, Now: o.Now, Logger: o.Logger,
 		Chain: service.ChainInfo{Network: cfg.Anchor.ChainID, Contract: cfg.Anchor.Contract},
 	})
 	if err != nil {
 		return nil, err
+	}
+	if o.Worker {
+		return s, nil
 	}
 	rootJSON, err := s.TrustRoot.Marshal()
 	if err != nil {
@@ -189,17 +204,54 @@ func (s *Server) ready(ctx context.Context) error {
 
 // Start reconciles the log with the database and starts the job workers.
 func (s *Server) Start(ctx context.Context) error {
-	// On SQLite this process is the only worker, so open submissions whose jobs were
-	// running in a previous process get fresh jobs.
-	if _, err := s.Service.Reconcile(ctx, !s.Config.Postgres()); err != nil {
-		return err
+	if s.Log != nil {
+		// On SQLite this process is the only worker, so open submissions whose jobs were
+		// running in a previous process get fresh jobs.
+		if _, err := s.Service.Reconcile(ctx, !s.Config.Postgres()); err != nil {
+			return err
+		}
 	}
 	if err := s.Queue.Start(context.WithoutCancel(ctx), s.Service); err != nil {
 		return err
 	}
 	s.stopJobs = s.Queue.Stop
+	if s.Log != nil && s.Config.Postgres() {
+		// `comet worker` processes sign without the log; this one, its only writer, logs
+		// what they signed.
+		sweepCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			s.logPending(sweepCtx)
+		}()
+		s.stopJobs = func(ctx context.Context) error {
+			cancel()
+			<-done
+			return s.Queue.Stop(ctx)
+		}
+	}
 	s.started.Store(true)
 	return nil
+}
+
+// logPending appends what workers signed, every checkpoint interval, until ctx ends.
+func (s *Server) logPending(ctx context.Context) {
+	t := time.NewTicker(s.Config.Log.CheckpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		r, err := s.Service.LogPending(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.logger.WarnContext(ctx, "logging signed attestations", slog.Any("error", err))
+		case r.Attestations+r.Revocations > 0:
+			s.logger.DebugContext(ctx, "logged signed attestations", slog.Int("attestations", r.Attestations), slog.Int("revocations", r.Revocations))
+		}
+	}
 }
 
 // Serve answers HTTP on ln until ctx ends, then shuts down gracefully: it stops accepting,

@@ -22,36 +22,9 @@ type Reconciled struct {
 // set-up, where this process is the only worker and a job left "running" died with the last
 // one; duplicate jobs are harmless because the work is idempotent.
 func (s *Service) Reconcile(ctx context.Context, requeueOpen bool) (Reconciled, error) {
-	var r Reconciled
-	for {
-		atts, err := s.store.UnloggedAttestations(ctx, 100)
-		if err != nil {
-			return r, err
-		}
-		if len(atts) == 0 {
-			break
-		}
-		for i := range atts {
-			if err := s.logAttestation(ctx, &atts[i], atts[i].SubmissionID); err != nil {
-				return r, fmt.Errorf("reconcile: %w", err)
-			}
-			r.Attestations++
-		}
-	}
-	for {
-		revs, err := s.store.UnloggedRevocations(ctx, 100)
-		if err != nil {
-			return r, err
-		}
-		if len(revs) == 0 {
-			break
-		}
-		for i := range revs {
-			if err := s.logRevocation(ctx, &revs[i]); err != nil {
-				return r, fmt.Errorf("reconcile: %w", err)
-			}
-			r.Revocations++
-		}
+	r, err := s.LogPending(ctx)
+	if err != nil {
+		return r, err
 	}
 	if requeueOpen {
 		open, err := s.store.OpenSubmissions(ctx, 1_000_000)
@@ -75,6 +48,43 @@ func (s *Service) Reconcile(ctx context.Context, requeueOpen bool) (Reconciled, 
 	if r != (Reconciled{}) {
 		s.logger.InfoContext(ctx, "reconciled log and database", slog.Int("attestations", r.Attestations),
 			slog.Int("revocations", r.Revocations), slog.Int("requeued", r.Requeued))
+	}
+	return r, nil
+}
+
+// LogPending appends every stored attestation and revocation that is not yet in the log
+// and records its index: what a crash interrupted, or what a `comet worker` signed.
+func (s *Service) LogPending(ctx context.Context) (Reconciled, error) {
+	var r Reconciled
+	for {
+		atts, err := s.store.UnloggedAttestations(ctx, 100)
+		if err != nil {
+			return r, err
+		}
+		if len(atts) == 0 {
+			break
+		}
+		for i := range atts {
+			if err := s.logAttestation(ctx, &atts[i], atts[i].SubmissionID); err != nil {
+				return r, fmt.Errorf("log pending: %w", err)
+			}
+			r.Attestations++
+		}
+	}
+	for {
+		revs, err := s.store.UnloggedRevocations(ctx, 100)
+		if err != nil {
+			return r, err
+		}
+		if len(revs) == 0 {
+			break
+		}
+		for i := range revs {
+			if err := s.logRevocation(ctx, &revs[i]); err != nil {
+				return r, fmt.Errorf("log pending: %w", err)
+			}
+			r.Revocations++
+		}
 	}
 	return r, nil
 }

@@ -109,7 +109,9 @@ type Service struct {
 
 // Config gathers what New needs.
 type Config struct {
-	Store  *store.Store
+	Store *store.Store
+	// Log is the transparency log, nil in a process that does not own it (`comet worker`):
+	// such a process verifies and signs, and the owner logs what it signed (LogPending).
 	Log    Log
 	Signer *keys.Signer // the registry's attestation key
 	Proofs ProofChecker
@@ -128,8 +130,8 @@ type ChainInfo struct {
 
 // New checks the configuration and returns the service.
 func New(c Config) (*Service, error) {
-	if c.Store == nil || c.Log == nil || c.Signer == nil || c.Proofs == nil || c.Jobs == nil {
-		return nil, errors.New("service: store, log, signer, proof checker and job queue are all required")
+	if c.Store == nil || c.Signer == nil || c.Proofs == nil || c.Jobs == nil {
+		return nil, errors.New("service: store, signer, proof checker and job queue are all required")
 	}
 	if c.Now == nil {
 		c.Now = time.Now
