@@ -67,6 +67,7 @@ func Cleanup() {
 	defer cache.Unlock()
 	if cache.m != nil {
 		os.RemoveAll(filepath.Dir(cache.m.KeysDir))
+		cache.m = nil // a later Get builds the material again rather than hand out removed files
 	}
 }
 

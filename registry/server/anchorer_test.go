@@ -44,7 +44,6 @@ func startAnchoredRegistry(t *testing.T) *anchoredRegistry {
 	t.Helper()
 	ctx := context.Background()
 	fix := registrytest.Get(t)
-	t.Cleanup(registrytest.Cleanup)
 	ch := anchoringtest.New(t, starknettest.Config{})
 	node := ch.Node
 	cfg := testConfig(t)
