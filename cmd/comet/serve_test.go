@@ -74,7 +74,14 @@ var listeningRE = regexp.MustCompile(`msg=listening addr=(http://[0-9.:]+)`)
 // startRegistry starts comet serve with the config file and waits for its "listening" line.
 func startRegistry(t *testing.T, bin, config string) *registryProcess {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--config", config, "--addr", "127.0.0.1:0")
+	return startComet(t, bin, listeningRE, "serve", "--config", config, "--addr", "127.0.0.1:0")
+}
+
+// startComet starts comet with args and waits until a line of its stderr matches ready; the
+// match's first group, if any, is the process's URL. The process is killed when the test ends.
+func startComet(t *testing.T, bin string, ready *regexp.Regexp, args ...string) *registryProcess {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -91,8 +98,15 @@ func startRegistry(t *testing.T, bin, config string) *registryProcess {
 			p.mu.Lock()
 			p.logs.WriteString(line + "\n")
 			p.mu.Unlock()
-			if m := listeningRE.FindStringSubmatch(line); m != nil {
-				found <- m[1]
+			if m := ready.FindStringSubmatch(line); m != nil {
+				url := ""
+				if len(m) > 1 {
+					url = m[1]
+				}
+				select {
+				case found <- url:
+				default:
+				}
 			}
 		}
 		p.done <- cmd.Wait()
@@ -107,9 +121,9 @@ func startRegistry(t *testing.T, bin, config string) *registryProcess {
 	case p.url = <-found:
 		return p
 	case err := <-p.done:
-		t.Fatalf("comet serve exited before listening: %v\n%s", err, p.log())
+		t.Fatalf("comet %s exited before it was ready: %v\n%s", args[0], err, p.log())
 	case <-time.After(60 * time.Second):
-		t.Fatalf("comet serve did not listen within 60s\n%s", p.log())
+		t.Fatalf("comet %s was not ready within 60s\n%s", args[0], p.log())
 	}
 	return nil
 }

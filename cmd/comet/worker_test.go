@@ -1,17 +1,12 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -121,40 +116,5 @@ jobs:
 // startWorker starts `comet worker` and waits until it says it works jobs.
 func startWorker(t *testing.T, bin, config string) *registryProcess {
 	t.Helper()
-	cmd := exec.Command(bin, "worker", "--config", config)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &registryProcess{cmd: cmd, done: make(chan error, 1), logs: new(bytes.Buffer), mu: &sync.Mutex{}}
-	ready := make(chan struct{}, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.logs.WriteString(sc.Text() + "\n")
-			p.mu.Unlock()
-			if strings.Contains(sc.Text(), "working jobs") {
-				ready <- struct{}{}
-			}
-		}
-		p.done <- cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Signal(syscall.SIGKILL)
-			<-p.done
-		}
-	})
-	select {
-	case <-ready:
-	case err := <-p.done:
-		t.Fatalf("comet worker exited: %v\n%s", err, p.log())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("comet worker did not start within 60s\n%s", p.log())
-	}
-	return p
+	return startComet(t, bin, regexp.MustCompile(`working jobs`), "worker", "--config", config)
 }
