@@ -22,11 +22,10 @@ import (
 // fixture is a deployment with a few entries and the bundle of a middle one,
 // so that proofs have several hashes.
 type fixture struct {
-	d      *attesttest.Deployment
-	b      *bundle.Bundle
-	subj   statement.Subject
-	tr     statement.Training
-	policy verify.Policy
+	d    *attesttest.Deployment
+	b    *bundle.Bundle
+	subj statement.Subject
+	tr   statement.Training
 }
 
 func newFixture(t *testing.T, witnesses int) *fixture {

@@ -173,24 +173,6 @@ func countRecordsUpTo(path string, limit int) (int, error) {
 	return max(n, 0), nil
 }
 
-// openDataset opens the CSV that a manifest describes and returns a reader of its canonical
-// rows and the running SHA-256 of the bytes read, to be compared once the file is consumed.
-func openDataset(path string, m *commitment.Manifest) (*dataset.Reader, hash.Hash, io.Closer, error) {
-	file, err := os.Open(path)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("open dataset: %w", err)
-	}
-	digest := sha256.New()
-	rd, err := dataset.NewReader(io.TeeReader(file, digest), dataset.Options{
-		Label: m.Label, Features: m.Features, Format: m.Format(),
-	})
-	if err != nil {
-		file.Close()
-		return nil, nil, nil, fmt.Errorf("dataset %s: %w", path, err)
-	}
-	return rd, digest, file, nil
-}
-
 // errDatasetMismatch means a CSV is not the file that a manifest committed to.
 var errDatasetMismatch = errors.New("dataset does not match the manifest")
 

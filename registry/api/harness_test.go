@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -136,5 +135,3 @@ func (r *testRegistry) wait(c *client.Client, id string) *api.Submission {
 	}
 	return s
 }
-
-func (r *testRegistry) path(p string) string { return filepath.Join(r.srv.Config.DataDir, p) }
