@@ -25,10 +25,11 @@ import (
 // Origin is the log origin of every virtual deployment.
 const Origin = "comet.test/log"
 
-// CircuitID and VerifyingKeySHA256 are the circuit that Sample attestations
-// name and that the trust root pins.
+// The chunk and final circuits that Sample attestations name and that the trust root pins.
 const (
-	CircuitID          = "ridge-v1-n64-d4"
+	ChunkCircuitID     = "1f83b1657ff1fc53b92dc18148a1d65dfc2d4b1fa3d677284addd200126d9069"
+	ChunkVKSHA256      = "2f83b1657ff1fc53b92dc18148a1d65dfc2d4b1fa3d677284addd200126d9069"
+	FinalCircuitID     = "3f83b1657ff1fc53b92dc18148a1d65dfc2d4b1fa3d677284addd200126d9069"
 	VerifyingKeySHA256 = "7f83b1657ff1fc53b92dc18148a1d65dfc2d4b1fa3d677284addd200126d9069"
 )
 
@@ -39,6 +40,9 @@ type Options struct {
 	// Log tunes the log; zero values use tlog's defaults except a 100 ms
 	// checkpoint interval, which keeps tests quick.
 	Log tlog.Options
+	// Circuits are the circuit pins of the trust root (circuit id → verifying-key
+	// SHA-256); nil pins the circuits Sample names.
+	Circuits map[string]string
 }
 
 // Deployment is a running virtual deployment.
@@ -111,6 +115,9 @@ func Start(ctx context.Context, dir string, opts Options) (*Deployment, func(con
 		wit.Keys = append(wit.Keys, w.Key.Verifier().String())
 	}
 	lo.WitnessQuorum = opts.Quorum
+	if opts.Circuits == nil {
+		opts.Circuits = map[string]string{ChunkCircuitID: ChunkVKSHA256, FinalCircuitID: VerifyingKeySHA256}
+	}
 	f := trustroot.File{
 		Version: trustroot.Version,
 		RegistryKeys: []trustroot.KeyEntry{{
@@ -118,7 +125,7 @@ func Start(ctx context.Context, dir string, opts Options) (*Deployment, func(con
 			NotBefore: time.Now().Add(-24 * time.Hour).UTC().Truncate(time.Second),
 		}},
 		Log:      trustroot.LogEntry{Origin: Origin, Key: d.LogKey.Verifier().String()},
-		Circuits: map[string]string{CircuitID: VerifyingKeySHA256},
+		Circuits: opts.Circuits,
 		Starknet: &trustroot.Starknet{ChainID: "SN_SEPOLIA", Contract: "0x0"},
 	}
 	if opts.Witnesses > 0 {
@@ -157,13 +164,19 @@ func Sample(i int) (statement.Subject, statement.Training) {
 			Dataset: statement.Dataset{
 				Commitment: h("commitment"),
 				Header:     statement.Header{N: 64, D: 4, FractionBits: 16, ValueBits: 32, ChunkRows: 16},
-				SHA256:     h("dataset"),
+				FileDigest: h("dataset"),
 			},
-			Model:      statement.Model{Kind: statement.ModelRidge, Lambda: "0.5", Intercept: true, Tau: "0.001"},
-			Proof:      statement.Proof{BundleSHA256: h("proof"), CircuitID: CircuitID, VerifyingKeySHA256: VerifyingKeySHA256},
-			Provider:   "provider-1",
-			Featurizer: &statement.Featurizer{Name: "hashing", Version: "1", Params: map[string]string{"buckets": "4"}},
-			IssuedAt:   time.Now().UTC().Truncate(time.Second),
+			Model: statement.Model{Kind: statement.ModelRidge, Intercept: true, LambdaFixed: "2147483648", Lambda: "0.5",
+				TauFixed: "281474976710", Tau: "0.0009999999999976694198265614"},
+			Metrics:   statement.Metrics{N: 64, SSR: "1000", SumY: "-12", SumY2: "4000", R2: "0.75", RMSE: "0.125", ResidualSD: "0.13"},
+			Guarantee: statement.Guarantee{RelativeGradient: "1e-09", DistanceBound: "0.004", LossGapBound: "2e-06"},
+			Proof: statement.Proof{BundleSHA256: h("proof"),
+				Chunk: statement.Circuit{ID: ChunkCircuitID, VerifyingKeySHA256: ChunkVKSHA256},
+				Final: statement.Circuit{ID: FinalCircuitID, VerifyingKeySHA256: VerifyingKeySHA256}},
+			Provider: "provider-1",
+			Featurizer: &statement.Featurizer{Name: "hashing", Version: "1", Params: map[string]string{"buckets": "4"},
+				SpecSHA256: h("spec"), CorpusDigest: h("corpus")},
+			IssuedAt: time.Now().UTC().Truncate(time.Second),
 		}
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	intoto "github.com/in-toto/attestation/go/v1"
@@ -15,8 +16,8 @@ import (
 )
 
 const (
-	// TrainingPredicateType names version 1 of the training claim.
-	TrainingPredicateType = "https://comet-attest.dev/training/v1"
+	// TrainingPredicateType names version 2 of the training claim.
+	TrainingPredicateType = "https://comet-attest.dev/training/v2"
 	// RevocationPredicateType names version 1 of the revocation of an attestation.
 	RevocationPredicateType = "https://comet-attest.dev/revocation/v1"
 	// RevokedSubjectName is the subject name of a revocation statement; its
@@ -59,36 +60,87 @@ type Header struct {
 type Dataset struct {
 	Commitment string `json:"commitment"` // 64 lower-case hex: 32-byte big-endian field element
 	Header     Header `json:"header"`
-	SHA256     string `json:"sha256"` // of the original dataset file
+	// FileDigest is the dataset file's digest keyed from its salt (docs/manifest.md): it
+	// lets whoever holds the file and the salt check it, and nobody else test guesses.
+	FileDigest string `json:"file_digest"`
+	// Public is true when the provider published the dataset; then SHA256 is the plain
+	// SHA-256 of the file, and the manifest carries the salt.
+	Public bool   `json:"public,omitempty"`
+	SHA256 string `json:"sha256,omitempty"`
 }
 
-// Model is the model kind and its hyper-parameters. Decimal values are
-// strings so that no float rounding changes what was signed.
+// Model is what the proof is about: the model kind and hyper-parameters as proven, and the
+// tolerance. Decimal values are strings so that no float rounding changes what was signed.
 type Model struct {
-	Kind      string `json:"kind"`   // ModelOLS or ModelRidge
-	Lambda    string `json:"lambda"` // decimal, "0" for OLS
+	// Kind is ModelRidge when the proven Λ is positive and ModelOLS otherwise, whatever
+	// the model file asked for.
+	Kind      string `json:"kind"`
 	Intercept bool   `json:"intercept"`
-	Tau       string `json:"tau"` // decimal tolerance of the optimality check
+	// LambdaFixed is Λ; Lambda is Λ / 2^(2f), exactly: the penalty the proof is about.
+	LambdaFixed string `json:"lambda_fixed"`
+	Lambda      string `json:"lambda"`
+	// TauFixed is tau in units of 2^-(3f); Tau is its exact decimal value, the bound on
+	// the gradient's largest entry.
+	TauFixed string `json:"tau_fixed"`
+	Tau      string `json:"tau"`
+}
+
+// Metrics are the proven training metrics: the integer sums the proof makes public
+// (docs/model.md units) and the figures they determine, as decimal strings.
+type Metrics struct {
+	N          int64  `json:"n"`
+	SSR        string `json:"ssr"`
+	SumY       string `json:"sum_y"`
+	SumY2      string `json:"sum_y2"`
+	R2         string `json:"r2"`
+	RMSE       string `json:"rmse"`
+	ResidualSD string `json:"residual_sd"`
+}
+
+// Guarantee is what the proof guarantees, derived from public values (docs/proof.md):
+// the relative gradient, and for ridge the distance to the exact optimum and the objective's
+// excess over its minimum. Bounds are decimal strings rounded up.
+type Guarantee struct {
+	RelativeGradient string `json:"relative_gradient"` // "inf" when the labels are all zero
+	DistanceBound    string `json:"distance_bound,omitempty"`
+	LossGapBound     string `json:"loss_gap_bound,omitempty"`
+}
+
+// Circuit names a circuit and its verifying key.
+type Circuit struct {
+	ID                 string `json:"id"`
+	VerifyingKeySHA256 string `json:"verifying_key_sha256"`
 }
 
 // Proof identifies the zero-knowledge proof the registry checked.
 type Proof struct {
-	BundleSHA256       string `json:"bundle_sha256"`
-	CircuitID          string `json:"circuit_id"`
-	VerifyingKeySHA256 string `json:"verifying_key_sha256"`
+	BundleSHA256 string  `json:"bundle_sha256"`
+	Chunk        Circuit `json:"chunk_circuit"`
+	Final        Circuit `json:"final_circuit"`
 }
 
-// Featurizer names the deterministic text featurizer, when there is one.
+// Circuits returns the proof's circuits by name, "chunk" and "final".
+func (p Proof) Circuits() map[string]Circuit {
+	return map[string]Circuit{"chunk": p.Chunk, "final": p.Final}
+}
+
+// Featurizer names the deterministic text featurizer, when there is one, and pins the
+// spec and the raw corpus (salted, unless the dataset is public).
 type Featurizer struct {
-	Name    string            `json:"name"`
-	Version string            `json:"version"`
-	Params  map[string]string `json:"params,omitempty"`
+	Name         string            `json:"name"`
+	Version      string            `json:"version"`
+	Params       map[string]string `json:"params,omitempty"`
+	SpecSHA256   string            `json:"spec_sha256"`
+	CorpusDigest string            `json:"corpus_digest"`
+	CorpusSHA256 string            `json:"corpus_sha256,omitempty"`
 }
 
 // Training is the predicate of a training attestation.
 type Training struct {
 	Dataset    Dataset     `json:"dataset"`
 	Model      Model       `json:"model"`
+	Metrics    Metrics     `json:"metrics"`
+	Guarantee  Guarantee   `json:"guarantee"`
 	Proof      Proof       `json:"proof"`
 	Provider   string      `json:"provider"`
 	Featurizer *Featurizer `json:"featurizer,omitempty"`
@@ -120,7 +172,13 @@ func (t *Training) Validate() error {
 		}
 	}
 	add(checkHex("dataset.commitment", t.Dataset.Commitment))
-	add(checkHex("dataset.sha256", t.Dataset.SHA256))
+	add(checkHex("dataset.file_digest", t.Dataset.FileDigest))
+	switch {
+	case t.Dataset.Public:
+		add(checkHex("dataset.sha256", t.Dataset.SHA256))
+	case t.Dataset.SHA256 != "":
+		add(fmt.Errorf("%w: dataset.sha256 is only stated for a public dataset", ErrInvalid))
+	}
 	h := t.Dataset.Header
 	if h.N <= 0 || h.D <= 0 || h.FractionBits < 0 || h.ValueBits <= 0 || h.ChunkRows <= 0 {
 		add(fmt.Errorf("%w: dataset.header has a non-positive field: %+v", ErrInvalid, h))
@@ -130,18 +188,48 @@ func (t *Training) Validate() error {
 	default:
 		add(fmt.Errorf("%w: model.kind %q is neither %q nor %q", ErrInvalid, t.Model.Kind, ModelOLS, ModelRidge))
 	}
+	add(checkInteger("model.lambda_fixed", t.Model.LambdaFixed, false))
 	add(checkDecimal("model.lambda", t.Model.Lambda))
+	add(checkInteger("model.tau_fixed", t.Model.TauFixed, false))
 	add(checkDecimal("model.tau", t.Model.Tau))
+	m := t.Metrics
+	if m.N != h.N {
+		add(fmt.Errorf("%w: metrics.n %d, dataset.header.n %d", ErrInvalid, m.N, h.N))
+	}
+	add(checkInteger("metrics.ssr", m.SSR, false))
+	add(checkInteger("metrics.sum_y", m.SumY, true))
+	add(checkInteger("metrics.sum_y2", m.SumY2, false))
+	add(checkFloat("metrics.r2", m.R2))
+	add(checkFloat("metrics.rmse", m.RMSE))
+	add(checkFloat("metrics.residual_sd", m.ResidualSD))
+	if g := t.Guarantee.RelativeGradient; g != "inf" {
+		add(checkFloat("guarantee.relative_gradient", g))
+	}
+	if (t.Guarantee.DistanceBound == "") != (t.Guarantee.LossGapBound == "") || (t.Guarantee.DistanceBound != "") != (t.Model.Kind == ModelRidge) {
+		add(fmt.Errorf("%w: guarantee: distance_bound and loss_gap_bound are stated for ridge and only for ridge", ErrInvalid))
+	}
+	for name, b := range map[string]string{"guarantee.distance_bound": t.Guarantee.DistanceBound, "guarantee.loss_gap_bound": t.Guarantee.LossGapBound} {
+		if b != "" {
+			add(checkFloat(name, b))
+		}
+	}
 	add(checkHex("proof.bundle_sha256", t.Proof.BundleSHA256))
-	add(checkHex("proof.verifying_key_sha256", t.Proof.VerifyingKeySHA256))
-	if t.Proof.CircuitID == "" {
-		add(fmt.Errorf("%w: proof.circuit_id is empty", ErrInvalid))
+	for name, c := range t.Proof.Circuits() {
+		add(checkHex("proof."+name+"_circuit.id", c.ID))
+		add(checkHex("proof."+name+"_circuit.verifying_key_sha256", c.VerifyingKeySHA256))
 	}
 	if t.Provider == "" {
 		add(fmt.Errorf("%w: provider is empty", ErrInvalid))
 	}
-	if f := t.Featurizer; f != nil && (f.Name == "" || f.Version == "") {
-		add(fmt.Errorf("%w: featurizer needs a name and a version", ErrInvalid))
+	if f := t.Featurizer; f != nil {
+		if f.Name == "" || f.Version == "" {
+			add(fmt.Errorf("%w: featurizer needs a name and a version", ErrInvalid))
+		}
+		add(checkHex("featurizer.spec_sha256", f.SpecSHA256))
+		add(checkHex("featurizer.corpus_digest", f.CorpusDigest))
+		if f.CorpusSHA256 != "" {
+			add(checkHex("featurizer.corpus_sha256", f.CorpusSHA256))
+		}
 	}
 	if t.IssuedAt.IsZero() {
 		add(fmt.Errorf("%w: issued_at is missing", ErrInvalid))
@@ -301,6 +389,27 @@ func decodeStrict(js []byte, v any) error {
 func checkHex(field, s string) error {
 	if !hex32RE.MatchString(s) {
 		return fmt.Errorf("%w: %s must be 64 lower-case hex characters, got %q", ErrInvalid, field, s)
+	}
+	return nil
+}
+
+var (
+	integerRE = regexp.MustCompile(`^(0|-?[1-9][0-9]{0,99})$`)
+	floatRE   = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?(e[-+][0-9]+)?$`)
+)
+
+// checkInteger accepts a canonical decimal integer, negative only when signed.
+func checkInteger(field, s string, signed bool) error {
+	if !integerRE.MatchString(s) || (!signed && strings.HasPrefix(s, "-")) {
+		return fmt.Errorf("%w: %s must be a canonical decimal integer, got %q", ErrInvalid, field, s)
+	}
+	return nil
+}
+
+// checkFloat accepts a finite number in decimal or 'e' notation, as strconv writes them.
+func checkFloat(field, s string) error {
+	if !floatRE.MatchString(s) {
+		return fmt.Errorf("%w: %s must be a finite decimal number such as \"0.25\" or \"1.5e-07\", got %q", ErrInvalid, field, s)
 	}
 	return nil
 }

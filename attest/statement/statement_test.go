@@ -23,13 +23,19 @@ func sample() (statement.Subject, statement.Training) {
 			Dataset: statement.Dataset{
 				Commitment: h("c"),
 				Header:     statement.Header{N: 9414, D: 64, FractionBits: 16, ValueBits: 32, ChunkRows: 1024},
-				SHA256:     h("d"),
+				FileDigest: h("d"),
 			},
-			Model:      statement.Model{Kind: statement.ModelRidge, Lambda: "0.1", Intercept: true, Tau: "0.0001"},
-			Proof:      statement.Proof{BundleSHA256: h("b"), CircuitID: "ridge-v1-n9414-d64", VerifyingKeySHA256: h("e")},
-			Provider:   "acme-legal-ai",
-			Featurizer: &statement.Featurizer{Name: "token-hash", Version: "1", Params: map[string]string{"buckets": "64", "lowercase": "true"}},
-			IssuedAt:   time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC),
+			Model: statement.Model{Kind: statement.ModelRidge, Intercept: true, LambdaFixed: "429496730", Lambda: "0.100000000093132257461547851562",
+				TauFixed: "28147497671", Tau: "0.00009999999999621422841"},
+			Metrics:   statement.Metrics{N: 9414, SSR: "123456789", SumY: "-4321", SumY2: "99999", R2: "0.41", RMSE: "0.3", ResidualSD: "0.31"},
+			Guarantee: statement.Guarantee{RelativeGradient: "2.5e-10", DistanceBound: "0.0125", LossGapBound: "1.5e-06"},
+			Proof: statement.Proof{BundleSHA256: h("b"),
+				Chunk: statement.Circuit{ID: h("1"), VerifyingKeySHA256: h("e")},
+				Final: statement.Circuit{ID: h("2"), VerifyingKeySHA256: h("f")}},
+			Provider: "acme-legal-ai",
+			Featurizer: &statement.Featurizer{Name: "token-hash", Version: "1", Params: map[string]string{"buckets": "64", "lowercase": "true"},
+				SpecSHA256: h("5"), CorpusDigest: h("6")},
+			IssuedAt: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC),
 		}
 }
 
@@ -78,7 +84,7 @@ func TestTrainingGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s2 != subj || tr2.Provider != tr.Provider || !tr2.IssuedAt.Equal(tr.IssuedAt) || tr2.Dataset != tr.Dataset || tr2.Model != tr.Model || tr2.Featurizer.Params["buckets"] != "64" {
+	if s2 != subj || tr2.Provider != tr.Provider || !tr2.IssuedAt.Equal(tr.IssuedAt) || tr2.Dataset != tr.Dataset || tr2.Model != tr.Model || tr2.Metrics != tr.Metrics || tr2.Guarantee != tr.Guarantee || tr2.Proof != tr.Proof || tr2.Featurizer.Params["buckets"] != "64" {
 		t.Fatalf("round trip: %+v %+v", s2, tr2)
 	}
 	st2, err := statement.NewTraining(s2, *tr2)
@@ -106,7 +112,17 @@ func TestTrainingInvalid(t *testing.T) {
 		{"unknown model", func(_ *statement.Subject, tr *statement.Training) { tr.Model.Kind = "lasso" }},
 		{"lambda in exponent form", func(_ *statement.Subject, tr *statement.Training) { tr.Model.Lambda = "1e-3" }},
 		{"negative tau", func(_ *statement.Subject, tr *statement.Training) { tr.Model.Tau = "-1" }},
-		{"no circuit", func(_ *statement.Subject, tr *statement.Training) { tr.Proof.CircuitID = "" }},
+		{"negative tau_fixed", func(_ *statement.Subject, tr *statement.Training) { tr.Model.TauFixed = "-1" }},
+		{"no final circuit", func(_ *statement.Subject, tr *statement.Training) { tr.Proof.Final.ID = "" }},
+		{"chunk vk not hex", func(_ *statement.Subject, tr *statement.Training) { tr.Proof.Chunk.VerifyingKeySHA256 = "xyz" }},
+		{"plain file digest of a private dataset", func(_ *statement.Subject, tr *statement.Training) { tr.Dataset.SHA256 = strings.Repeat("d", 64) }},
+		{"public dataset without sha256", func(_ *statement.Subject, tr *statement.Training) { tr.Dataset.Public = true }},
+		{"metrics.n not the header's", func(_ *statement.Subject, tr *statement.Training) { tr.Metrics.N = 1 }},
+		{"negative ssr", func(_ *statement.Subject, tr *statement.Training) { tr.Metrics.SSR = "-1" }},
+		{"r2 not a number", func(_ *statement.Subject, tr *statement.Training) { tr.Metrics.R2 = "NaN" }},
+		{"ridge without a distance bound", func(_ *statement.Subject, tr *statement.Training) { tr.Guarantee.DistanceBound = "" }},
+		{"ols with a distance bound", func(_ *statement.Subject, tr *statement.Training) { tr.Model.Kind = statement.ModelOLS }},
+		{"featurizer without spec digest", func(_ *statement.Subject, tr *statement.Training) { tr.Featurizer.SpecSHA256 = "" }},
 		{"no provider", func(_ *statement.Subject, tr *statement.Training) { tr.Provider = "" }},
 		{"featurizer without version", func(_ *statement.Subject, tr *statement.Training) { tr.Featurizer.Version = "" }},
 		{"no issue time", func(_ *statement.Subject, tr *statement.Training) { tr.IssuedAt = time.Time{} }},
@@ -129,7 +145,8 @@ func TestParseRejects(t *testing.T) {
 	}
 	cases := map[string]string{
 		"unknown predicate field": strings.Replace(string(good), `"provider":`, `"extra": 1, "provider":`, 1),
-		"other predicate type":    strings.Replace(string(good), "training/v1", "training/v2", 1),
+		"other predicate type":    strings.Replace(string(good), "training/v2", "training/v3", 1),
+		"old predicate type":      strings.Replace(string(good), "training/v2", "training/v1", 1),
 		"old statement type":      strings.Replace(string(good), "Statement/v1", "Statement/v0.1", 1),
 		"second digest":           strings.Replace(string(good), `"sha256": "aaaa`, `"sha512": "00", "sha256": "aaaa`, 1),
 		"not json":                "{",
@@ -171,4 +188,36 @@ func TestRevocationRoundTrip(t *testing.T) {
 	if _, err := statement.NewRevocation(d, statement.Revocation{RevokedAt: at}); err == nil {
 		t.Fatal("revocation without reason")
 	}
+}
+
+// FuzzParseTraining: the parser never panics, and whatever it accepts builds back into a
+// statement that parses to the same claim.
+func FuzzParseTraining(f *testing.F) {
+	good, err := os.ReadFile(filepath.Join("testdata", "training.statement.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte(`{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://comet-attest.dev/training/v2"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		subj, tr, err := statement.ParseTraining(data)
+		if err != nil {
+			if !errors.Is(err, statement.ErrInvalid) {
+				t.Fatalf("error %v is not ErrInvalid", err)
+			}
+			return
+		}
+		st, err := statement.NewTraining(subj, *tr)
+		if err != nil {
+			t.Fatalf("a parsed claim does not build: %v", err)
+		}
+		raw, err := statement.Marshal(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		subj2, tr2, err := statement.ParseTraining(raw)
+		if err != nil || subj2 != subj || tr2.Model != tr.Model || tr2.Metrics != tr.Metrics || tr2.Proof != tr.Proof || tr2.Dataset != tr.Dataset {
+			t.Fatalf("round trip changed the claim: %v", err)
+		}
+	})
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/comet-attest/comet/attest/keys"
 	"github.com/comet-attest/comet/attest/tlog"
+	f_log "github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/transparency-dev/tessera/api"
@@ -88,7 +89,11 @@ func TestCrashConsistency(t *testing.T) {
 		root []byte
 	}
 	start := time.Now()
-	for round := range crashKills {
+	kills := crashKills
+	if testing.Short() {
+		kills = 5
+	}
+	for round := range kills {
 		acks := runAndKill(t, dir, k, round)
 		for i, leaf := range acks {
 			if old, ok := acked[i]; ok && old != leaf {
@@ -97,13 +102,23 @@ func TestCrashConsistency(t *testing.T) {
 			acked[i] = leaf
 		}
 
-		ctx := context.Background()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		l, closeLog := openLog(t, dir, k)
 		var maxIdx uint64
 		for i := range acked {
 			maxIdx = max(maxIdx, i)
 		}
-		_, cp, err := l.AwaitCheckpoint(ctx, maxIdx)
+		// A child killed before its first acknowledgement may leave an empty log, whose
+		// checkpoint never covers index 0: there is nothing to wait for then.
+		await := func() (*f_log.Checkpoint, error) {
+			if len(acked) == 0 {
+				_, cp, err := l.Checkpoint(ctx)
+				return cp, err
+			}
+			_, cp, err := l.AwaitCheckpoint(ctx, maxIdx)
+			return cp, err
+		}
+		cp, err := await()
 		if err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}
@@ -132,8 +147,9 @@ func TestCrashConsistency(t *testing.T) {
 			break
 		}
 		closeLog()
+		cancel()
 	}
-	t.Logf("%d kills, %d acknowledged entries, final size %d, %v", crashKills, len(acked), prev.size, time.Since(start).Round(time.Millisecond))
+	t.Logf("%d kills, %d acknowledged entries, final size %d, %v", kills, len(acked), prev.size, time.Since(start).Round(time.Millisecond))
 }
 
 // runAndKill starts a child, lets it append for a random while and kills it,

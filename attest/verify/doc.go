@@ -23,6 +23,12 @@
 // the anchor is reported "not checked (offline)", never as passed. A root the
 // chain contradicts is kept as *AnchorMismatch evidence.
 //
-// The verifier does not fetch anything and does not check the zero-knowledge
-// proof or read the chain itself.
+// The zero-knowledge proof is checked by a ProofChecker the caller passes in
+// (ProofFiles checks proof material at hand with prover/proof, against verifying keys
+// whose hashes the trust root pins), and what it proves is tied to the signed statement
+// field by field (TrainingClaim): the bundle digest, both circuits, the model, the
+// provider, the dataset, Λ, tau, the metrics, the guarantee and the featurizer. Without
+// a checker the proof is reported "not checked", never as passed.
+//
+// The verifier fetches nothing and does not read the chain itself.
 package verify

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/comet-attest/comet/attest/statement"
+	"github.com/comet-attest/comet/prover/proof"
 	f_log "github.com/transparency-dev/formats/log"
 )
 
@@ -25,7 +26,10 @@ const (
 	CheckKeyValidity       = "registry key valid at signing"
 	CheckSubject           = "subject is the model"
 	CheckProvider          = "provider"
-	CheckVerifyingKey      = "verifying key pinned"
+	CheckVerifyingKey      = "circuits pinned"
+	CheckProof             = "zero-knowledge proof"
+	CheckProofClaim        = "proof matches the attestation"
+	CheckGuarantee         = "what the proof guarantees"
 	CheckRevocation        = "attestation not revoked"
 	CheckLeaf              = "leaf matches envelope"
 	CheckCheckpoint        = "checkpoint signature"
@@ -52,9 +56,11 @@ type Report struct {
 	SignedBy       string // registry key id
 	Subject        statement.Subject
 	Training       *statement.Training
-	Index          uint64
-	Checkpoint     *f_log.Checkpoint
-	WitnessedAt    time.Time // zero unless a witness quorum cosigned
+	// Proven is what the checked proof establishes; nil unless the proof was checked.
+	Proven      *proof.Claim
+	Index       uint64
+	Checkpoint  *f_log.Checkpoint
+	WitnessedAt time.Time // zero unless a witness quorum cosigned
 	// Evidence holds proof of log misbehaviour found on the way.
 	Evidence []*SplitView
 	// AnchorEvidence holds checkpoints the log signed that contradict the chain.

@@ -67,6 +67,7 @@ type Verifier struct {
 	registry []*keys.Verifier
 	now      func() time.Time
 	anchor   AnchorChecker
+	proofs   ProofChecker
 }
 
 // Option configures a Verifier.
@@ -78,6 +79,10 @@ func WithClock(now func() time.Time) Option { return func(v *Verifier) { v.now =
 // WithAnchorChecker verifies anchor receipts with c; without it the anchor
 // check is reported as not checked.
 func WithAnchorChecker(c AnchorChecker) Option { return func(v *Verifier) { v.anchor = c } }
+
+// WithProofChecker verifies the zero-knowledge proof with c and ties what it proves to the
+// signed statement; without it the proof is reported as not checked.
+func WithProofChecker(c ProofChecker) Option { return func(v *Verifier) { v.proofs = c } }
 
 // NewVerifier returns a verifier that trusts exactly what root says.
 func NewVerifier(root *trustroot.Root, opts ...Option) (*Verifier, error) {
@@ -219,7 +224,7 @@ func (v *Verifier) Verify(ctx context.Context, b *bundle.Bundle, p Policy) (*Rep
 
 	const needStmt = "needs a valid statement"
 	if tr == nil {
-		for _, n := range []string{CheckKeyValidity, CheckSubject, CheckProvider, CheckVerifyingKey, CheckRevocation, CheckLeaf} {
+		for _, n := range []string{CheckKeyValidity, CheckSubject, CheckProvider, CheckVerifyingKey, CheckProof, CheckProofClaim, CheckGuarantee, CheckRevocation, CheckLeaf} {
 			x.skip(n, needStmt)
 		}
 	} else {
@@ -227,6 +232,7 @@ func (v *Verifier) Verify(ctx context.Context, b *bundle.Bundle, p Policy) (*Rep
 		checkSubject(x, p, subj)
 		checkProvider(x, p, tr)
 		v.checkCircuit(x, tr)
+		v.checkProof(ctx, x, subj, tr)
 		v.checkRevoked(ctx, x, p)
 		checkLeaf(x, b.Leaf, subj, tr, signer)
 	}
@@ -314,15 +320,14 @@ func (v *Verifier) checkCircuit(x *run, tr *statement.Training) {
 		x.skip(CheckVerifyingKey, "trust root pins no circuits")
 		return
 	}
-	want, ok := v.root.Circuits[tr.Proof.CircuitID]
-	switch {
-	case !ok:
-		x.fail(CheckVerifyingKey, fmt.Errorf("circuit %q is not pinned in the trust root", tr.Proof.CircuitID))
-	case want != tr.Proof.VerifyingKeySHA256:
-		x.fail(CheckVerifyingKey, fmt.Errorf("circuit %q: verifying key sha256:%s, trust root pins sha256:%s", tr.Proof.CircuitID, tr.Proof.VerifyingKeySHA256, want))
-	default:
-		x.pass(CheckVerifyingKey, fmt.Sprintf("circuit %s, sha256:%s", tr.Proof.CircuitID, want))
+	for _, name := range []string{"chunk", "final"} {
+		c := tr.Proof.Circuits()[name]
+		if err := pinned(v.root.Circuits, name, c.ID, c.VerifyingKeySHA256); err != nil {
+			x.fail(CheckVerifyingKey, err)
+			return
+		}
 	}
+	x.pass(CheckVerifyingKey, fmt.Sprintf("chunk %s, final %s", tr.Proof.Chunk.ID, tr.Proof.Final.ID))
 }
 
 // checkRevoked looks for a revocation of this envelope among those given.

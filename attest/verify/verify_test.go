@@ -130,6 +130,7 @@ func TestVerifyValid(t *testing.T) {
 		verify.CheckEnvelopeSignature: verify.Passed, verify.CheckStatement: verify.Passed,
 		verify.CheckKeyValidity: verify.Passed, verify.CheckSubject: verify.Passed,
 		verify.CheckProvider: verify.Passed, verify.CheckVerifyingKey: verify.Passed,
+		verify.CheckProof: verify.NotChecked, verify.CheckProofClaim: verify.NotChecked, verify.CheckGuarantee: verify.NotChecked,
 		verify.CheckRevocation: verify.Passed, verify.CheckLeaf: verify.Passed,
 		verify.CheckCheckpoint: verify.Passed, verify.CheckWitnesses: verify.Passed,
 		verify.CheckInclusion: verify.Passed, verify.CheckConsistency: verify.NotChecked,
@@ -156,7 +157,8 @@ func TestVerifyNotCheckedIsNeverPassed(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, r)
 	}
-	for _, name := range []string{verify.CheckWitnesses, verify.CheckSubject, verify.CheckProvider, verify.CheckRevocation} {
+	for _, name := range []string{verify.CheckWitnesses, verify.CheckSubject, verify.CheckProvider, verify.CheckRevocation,
+		verify.CheckProof, verify.CheckProofClaim, verify.CheckGuarantee} {
 		if l, _ := r.Line(name); l.Status != verify.NotChecked {
 			t.Errorf("%s: %q, want not checked", name, l.Status)
 		}

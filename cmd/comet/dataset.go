@@ -2,15 +2,14 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/csv"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -18,34 +17,49 @@ import (
 
 	"github.com/comet-attest/comet/internal/atomicfile"
 	"github.com/comet-attest/comet/prover/commitment"
-	"github.com/comet-attest/comet/prover/dataset"
+	"github.com/comet-attest/comet/prover/featurize"
 	"github.com/comet-attest/comet/prover/fixedpoint"
+	"github.com/comet-attest/comet/prover/pipeline"
 )
 
 func newDatasetCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dataset",
-		Short: "Featurize legal text, commit to a training dataset, inspect manifests",
+		Short: "Featurize legal text, commit to a training dataset, verify and inspect manifests",
 	}
-	cmd.AddCommand(newDatasetFeaturizeCmd(), newDatasetCommitCmd(), newDatasetInspectCmd())
+	cmd.AddCommand(newDatasetFeaturizeCmd(), newDatasetCommitCmd(), newDatasetVerifyCmd(), newDatasetInspectCmd())
 	return cmd
 }
 
+// noRecord is the --featurizer-record value that commits without one even when a record
+// lies beside the data.
+const noRecord = "none"
+
 type commitFlags struct {
-	label, out, saltFile string
-	features, exclude    []string
-	format               fixedpoint.Format
-	chunkRows            int
+	label, out, saltFile, record string
+	features, exclude            []string
+	format                       fixedpoint.Format
+	chunkRows                    int
+	public                       bool
 }
 
 func newDatasetCommitCmd() *cobra.Command {
 	var f commitFlags
 	cmd := &cobra.Command{
 		Use:   "commit data.csv --label y --salt-file data.salt --out data.manifest.json",
-		Short: "Commit to a CSV dataset: writes the public manifest and keeps the salt private",
+		Short: "Commit to a CSV dataset: writes the manifest and keeps the salt private",
 		Long: `Reads the CSV once, rounds every feature and label value to fixed point, and computes the
-hiding dataset commitment (docs/commitment.md). The manifest holds only public values; the
-salt file (created with mode 0600 when absent, reused when present) must stay with the data.`,
+hiding dataset commitment (docs/commitment.md) and a digest of the file keyed from the salt.
+The manifest (docs/manifest.md) is private by default: it holds no plain digest of the data and
+no salt, so it can be published without letting anyone test guesses of the rows. The salt file
+(created with mode 0600 when absent, reused when present) must stay with the data.
+
+--public declares the dataset public: the manifest then also carries the file's SHA-256 and the
+salt, so that anyone holding the public file can recompute everything.
+
+When the CSV came from comet dataset featurize, the featurizer's name, version, parameters and a
+keyed digest of the corpus go into the manifest; the record is found beside the CSV
+(<data>.featurizer.json) or named with --featurizer-record, and must be the record of this file.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDatasetCommit(cmd.Context(), cmd, args[0], f)
@@ -60,6 +74,8 @@ salt file (created with mode 0600 when absent, reused when present) must stay wi
 	fl.IntVar(&f.chunkRows, "chunk-rows", 0, "rows per chunk (default: 1024, or the next power of two ≥ n for smaller data)")
 	fl.StringVar(&f.saltFile, "salt-file", "", "private salt file, created when absent (required)")
 	fl.StringVar(&f.out, "out", "", "manifest to write (default: <data>.manifest.json)")
+	fl.BoolVar(&f.public, "public", false, "declare the dataset public: publish the file's SHA-256 and the salt in the manifest")
+	fl.StringVar(&f.record, "featurizer-record", "", "featurization record of this CSV (default: <data>.featurizer.json when it exists; "+noRecord+" for no record)")
 	_ = cmd.MarkFlagRequired("label")
 	_ = cmd.MarkFlagRequired("salt-file")
 	return cmd
@@ -75,41 +91,31 @@ func runDatasetCommit(ctx context.Context, cmd *cobra.Command, path string, f co
 	if f.out == "" {
 		f.out = strings.TrimSuffix(path, filepath.Ext(path)) + ".manifest.json"
 	}
-	if f.chunkRows == 0 {
-		n, err := countRecordsUpTo(path, 1024)
-		if err != nil {
-			return err
-		}
-		f.chunkRows = commitment.DefaultChunkRows(n)
+	rec, recPath, found, err := loadRecord(path, f.record)
+	if err != nil {
+		return err
 	}
 	salt, created, err := commitment.LoadOrCreateSalt(f.saltFile)
 	if err != nil {
 		return err
 	}
-	file, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("open dataset: %w", err)
-	}
-	defer file.Close()
-	info, err := file.Stat()
+	info, err := os.Stat(path)
 	if err != nil {
 		return fmt.Errorf("open dataset: %w", err)
 	}
 	bar := newProgress(info.Size(), "committing")
-	digest := sha256.New()
-	rd, err := dataset.NewReader(io.TeeReader(progressReader(file, bar), digest), dataset.Options{
-		Label: f.label, Features: f.features, Exclude: f.exclude, Format: f.format,
+	m, err := pipeline.Commit(ctx, path, pipeline.CommitOptions{
+		Label: f.label, Features: f.features, Exclude: f.exclude, Format: f.format, ChunkRows: f.chunkRows,
+		Salt: salt, Public: f.public, Featurizer: rec,
+		Progress: func(read int64) { _ = bar.Set64(read) },
 	})
-	if err != nil {
-		return fmt.Errorf("dataset %s: %w", path, err)
+	if errors.Is(err, pipeline.ErrRecord) && found {
+		return fmt.Errorf("%w (record %s, found beside the data; pass --featurizer-record %s to commit without it)", err, recPath, noRecord)
 	}
-	header := commitment.Header{D: rd.D(), FractionBits: f.format.FractionBits, ValueBits: f.format.ValueBits, ChunkRows: f.chunkRows}
-	res, err := commitRows(ctx, rd, header, salt)
 	if err != nil {
-		return fmt.Errorf("dataset %s: %w", path, err)
+		return err
 	}
 	_ = bar.Finish()
-	m := commitment.NewManifest(res, filepath.Base(path), hex.EncodeToString(digest.Sum(nil)), rd.Columns(), rd.Features(), rd.Label())
 	b, err := m.Marshal()
 	if err != nil {
 		return err
@@ -117,71 +123,135 @@ func runDatasetCommit(ctx context.Context, cmd *cobra.Command, path string, f co
 	if err := atomicfile.WriteFile(f.out, b, 0o644); err != nil {
 		return err
 	}
+	printCommit(cmd.OutOrStdout(), m, f, recPath, found, created)
+	return nil
+}
+
+// loadRecord finds the featurization record to commit with: the one --featurizer-record
+// names, none for "none", or else the one `comet dataset featurize` wrote beside the CSV, if
+// any (found says so).
+func loadRecord(csvPath, flag string) (rec *featurize.Record, path string, found bool, err error) {
+	switch flag {
+	case noRecord:
+		return nil, "", false, nil
+	case "":
+		path, found = pipeline.RecordPath(csvPath), true
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, "", false, nil
+		}
+	default:
+		path = flag
+	}
+	rec, err = featurize.LoadRecord(path)
+	return rec, path, found, err
+}
+
+func printCommit(out io.Writer, m *commitment.Manifest, f commitFlags, recPath string, found, created bool) {
+	fmt.Fprintf(out, "committed %d rows × %d features (%s, %d chunks of %d rows)\n", m.N, m.D, m.Format(), len(m.ChunkCommitments), m.ChunkRows)
+	fmt.Fprintf(out, "commitment %s\n", m.Commitment)
+	if m.Public {
+		fmt.Fprintf(out, "manifest   %s (public: it carries the file's SHA-256 and the salt)\n", f.out)
+	} else {
+		fmt.Fprintf(out, "manifest   %s (private: no plain digest of the data, no salt)\n", f.out)
+	}
+	if fz := m.Featurizer; fz != nil {
+		how := "named by --featurizer-record"
+		if found {
+			how = "found beside the data"
+		}
+		fmt.Fprintf(out, "featurizer %s version %s, id %s (record %s, %s; keep the record private)\n", fz.Name, fz.Version, fz.SpecSHA256, recPath, how)
+	}
 	saltState := "reused"
 	if created {
 		saltState = "created"
 	}
+	if m.Public {
+		fmt.Fprintf(out, "salt       %s (%s; published in the manifest: use it for this dataset only)\n", f.saltFile, saltState)
+	} else {
+		fmt.Fprintf(out, "salt       %s (%s; keep it private, beside the data)\n", f.saltFile, saltState)
+	}
+}
+
+// manifestSalt loads the salt that checking data against m needs: the salt file, required
+// for a private manifest; none for a public one, which carries its own.
+func manifestSalt(m *commitment.Manifest, saltFile string) (*commitment.Salt, error) {
+	if saltFile == "" {
+		if m.Public {
+			return nil, nil
+		}
+		return nil, usageErrorf("--salt-file is required: the manifest is private, so its digests are keyed from the dataset's salt")
+	}
+	s, err := commitment.LoadSalt(saltFile)
+	if err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+type datasetVerifyFlags struct {
+	manifest, saltFile, corpus string
+}
+
+func newDatasetVerifyCmd() *cobra.Command {
+	var f datasetVerifyFlags
+	cmd := &cobra.Command{
+		Use:   "verify data.csv --manifest data.manifest.json [--salt-file data.salt]",
+		Short: "Check a CSV file against a manifest: header, every chunk, the file's digest",
+		Long: `Recomputes every chunk commitment of the file with the salt and compares it, the columns and
+roles, the row count and the file's keyed digest with the manifest; a public manifest is checked
+with its own salt and its plain SHA-256 as well. --corpus checks the raw corpus of a featurized
+dataset against the manifest's featurizer too.
+
+Exit status 0: the file is the committed dataset; 1: it is not (one line names the first chunk,
+header field or digest that differs); 2: the input could not be checked (unreadable file, bad
+manifest, no --salt-file for a private manifest).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDatasetVerify(cmd.Context(), cmd, args[0], f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.manifest, "manifest", "", "dataset manifest (required)")
+	fl.StringVar(&f.saltFile, "salt-file", "", "the dataset's salt file (required unless the manifest is public)")
+	fl.StringVar(&f.corpus, "corpus", "", "raw corpus file the features were made from, checked against the manifest's featurizer")
+	_ = cmd.MarkFlagRequired("manifest")
+	return cmd
+}
+
+func runDatasetVerify(ctx context.Context, cmd *cobra.Command, path string, f datasetVerifyFlags) error {
+	m, err := commitment.LoadManifest(f.manifest)
+	if err != nil {
+		return err
+	}
+	salt, err := manifestSalt(m, f.saltFile)
+	if err != nil {
+		return err
+	}
+	res, err := pipeline.Verify(ctx, path, m, salt)
+	if err != nil {
+		return checkFailed(err)
+	}
 	out := cmd.OutOrStdout()
-	fmt.Fprintf(out, "committed %d rows × %d features (%s, %d chunks of %d rows)\n", res.Header.N, res.Header.D, f.format, res.Header.Chunks(), f.chunkRows)
-	fmt.Fprintf(out, "commitment %s\n", res.Commitment)
-	fmt.Fprintf(out, "manifest   %s\n", f.out)
-	fmt.Fprintf(out, "salt       %s (%s; keep it private, beside the data)\n", f.saltFile, saltState)
+	for _, c := range res.Checks {
+		fmt.Fprintf(out, "passed  %s\n", c)
+	}
+	if f.corpus != "" {
+		if err := pipeline.CheckCorpus(f.corpus, m, salt); err != nil {
+			return checkFailed(err)
+		}
+		fmt.Fprintf(out, "passed  featurizer: corpus %s has the manifest's corpus_digest\n", f.corpus)
+	}
+	fmt.Fprintf(out, "%s is the dataset %s commits to (%d rows, %d chunks)\n", path, f.manifest, res.Rows, res.Chunks)
 	return nil
 }
 
-// commitRows streams every row of rd into a commitment builder.
-func commitRows(ctx context.Context, rd *dataset.Reader, header commitment.Header, salt commitment.Salt) (commitment.Result, error) {
-	b, err := commitment.NewBuilder(ctx, header, salt, 0)
-	if err != nil {
-		return commitment.Result{}, err
+// checkFailed marks a file that differs from its manifest as a failed check (exit 1), and
+// leaves every other error as unusable input (exit 2).
+func checkFailed(err error) error {
+	if errors.Is(err, pipeline.ErrMismatch) {
+		return fmt.Errorf("%w: %w", errCheckFailed, err)
 	}
-	row := make([]int64, rd.D()+1)
-	for {
-		err := rd.Read(row)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err == nil {
-			err = b.Add(row)
-		}
-		if err != nil {
-			_, _ = b.Finish()
-			return commitment.Result{}, err
-		}
-	}
-	return b.Finish()
-}
-
-// countRecordsUpTo counts data records (the header excluded) but stops at limit: the default
-// chunk size only needs to know whether a dataset is small.
-func countRecordsUpTo(path string, limit int) (int, error) {
-	file, err := os.Open(path)
-	if err != nil {
-		return 0, fmt.Errorf("open dataset: %w", err)
-	}
-	defer file.Close()
-	r := csv.NewReader(file)
-	r.FieldsPerRecord = -1
-	r.ReuseRecord = true
-	n := -1
-	for n < limit {
-		if _, err := r.Read(); err != nil {
-			break // the dataset reader reports malformed input with its position
-		}
-		n++
-	}
-	return max(n, 0), nil
-}
-
-// errDatasetMismatch means a CSV is not the file that a manifest committed to.
-var errDatasetMismatch = errors.New("dataset does not match the manifest")
-
-// checkSHA256 compares the digest of a fully read dataset with the manifest's.
-func checkSHA256(path string, digest hash.Hash, m *commitment.Manifest) error {
-	if got := hex.EncodeToString(digest.Sum(nil)); got != m.SHA256 {
-		return fmt.Errorf("%w: %s has SHA-256 %s, the manifest records %s", errDatasetMismatch, path, got, m.SHA256)
-	}
-	return nil
+	return err
 }
 
 func newDatasetInspectCmd() *cobra.Command {
@@ -197,7 +267,15 @@ func newDatasetInspectCmd() *cobra.Command {
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
 			fmt.Fprintf(w, "format\t%s\n", m.Version)
 			fmt.Fprintf(w, "file\t%s\n", m.File)
-			fmt.Fprintf(w, "sha256\t%s\n", m.SHA256)
+			if m.Public {
+				fmt.Fprintf(w, "public\tyes: the file's SHA-256 and the salt are published\n")
+				fmt.Fprintf(w, "sha256\t%s\n", m.SHA256)
+				salt, _ := m.Salt.MarshalText()
+				fmt.Fprintf(w, "salt\t%s\n", salt)
+			} else {
+				fmt.Fprintf(w, "public\tno: no plain digest of the data, no salt\n")
+			}
+			fmt.Fprintf(w, "file_digest\t%s (keyed from the salt)\n", m.FileDigest)
 			fmt.Fprintf(w, "commitment\t%s (recomputed from the header and chunks)\n", m.Commitment)
 			fmt.Fprintf(w, "hash\t%s\n", m.Hash)
 			fmt.Fprintf(w, "rows (n)\t%d\n", m.N)
@@ -205,7 +283,28 @@ func newDatasetInspectCmd() *cobra.Command {
 			fmt.Fprintf(w, "label\t%s\n", m.Label)
 			fmt.Fprintf(w, "fixed point\t%s: %d fraction bits, %d value bits\n", m.Format(), m.FractionBits, m.ValueBits)
 			fmt.Fprintf(w, "chunks\t%d of %d rows\n", len(m.ChunkCommitments), m.ChunkRows)
+			if fz := m.Featurizer; fz != nil {
+				printFeaturizer(w, fz)
+			}
 			return w.Flush()
 		},
+	}
+}
+
+func printFeaturizer(w io.Writer, fz *commitment.Featurizer) {
+	fmt.Fprintf(w, "featurizer\t%s version %s, id %s\n", fz.Name, fz.Version, fz.SpecSHA256)
+	params := make([]string, 0, len(fz.Params))
+	for _, k := range slices.Sorted(maps.Keys(fz.Params)) {
+		params = append(params, k+"="+fz.Params[k])
+	}
+	fmt.Fprintf(w, "  params\t%s\n", strings.Join(params, " "))
+	label := fz.LabelColumn
+	if label == "" {
+		label = "none"
+	}
+	fmt.Fprintf(w, "  text, label\t%s, %s (%d rows)\n", fz.TextColumn, label, fz.Rows)
+	fmt.Fprintf(w, "  corpus_digest\t%s (keyed from the salt)\n", fz.CorpusDigest)
+	if fz.CorpusSHA256 != "" {
+		fmt.Fprintf(w, "  corpus_sha256\t%s\n", fz.CorpusSHA256)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/comet-attest/comet/internal/atomicfile"
 	"github.com/comet-attest/comet/prover/featurize"
+	"github.com/comet-attest/comet/prover/pipeline"
 )
 
 type featurizeFlags struct {
@@ -32,8 +33,10 @@ func newDatasetFeaturizeCmd() *cobra.Command {
 columns, the features of the text column (docs/featurize.md: signed hashed token n-grams,
 legal lexicon counts, lengths; all integers) and the label. Beside the output it writes
 <out>.featurizer.json: the featurizer's spec and id, the SHA-256 of the input and of the
-output, and the row count, which later steps record in the attestation. Commit the output
-with: comet dataset commit features.csv --label <label> --exclude <kept columns>.`,
+output, and the row count. comet dataset commit finds it there and puts the featurizer and a
+digest of the corpus keyed from the salt into the manifest; the record itself holds plain
+digests of private files, so keep it private. Commit the output with:
+comet dataset commit features.csv --label <label> --exclude <kept columns>.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDatasetFeaturize(cmd.Context(), cmd, args[0], f)
@@ -52,12 +55,6 @@ with: comet dataset commit features.csv --label <label> --exclude <kept columns>
 	fl.StringVar(&f.out, "out", "", "features CSV to write (default: <docs>.features.csv)")
 	_ = cmd.MarkFlagRequired("text")
 	return cmd
-}
-
-// featurizeRecordPath is where the featurization record of a features CSV goes:
-// features.csv → features.featurizer.json.
-func featurizeRecordPath(out string) string {
-	return strings.TrimSuffix(out, filepath.Ext(out)) + ".featurizer.json"
 }
 
 func runDatasetFeaturize(ctx context.Context, cmd *cobra.Command, path string, f featurizeFlags) error {
@@ -105,14 +102,14 @@ func runDatasetFeaturize(ctx context.Context, cmd *cobra.Command, path string, f
 	if err != nil {
 		return err
 	}
-	recPath := featurizeRecordPath(f.out)
+	recPath := pipeline.RecordPath(f.out)
 	if err := atomicfile.WriteFile(recPath, b, 0o644); err != nil {
 		return err
 	}
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "featurized %d rows → %d features (%s version %s, id %s)\n", res.Rows, fz.D(), rec.Featurizer.Name, rec.Featurizer.Version, rec.FeaturizerID)
 	fmt.Fprintf(out, "features   %s\n", f.out)
-	fmt.Fprintf(out, "record     %s\n", recPath)
+	fmt.Fprintf(out, "record     %s (plain digests of the corpus and features: keep it private)\n", recPath)
 	if f.label != "" {
 		next := "comet dataset commit " + f.out + " --label " + f.label
 		if len(f.keep) > 0 {

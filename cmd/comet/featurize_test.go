@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -64,21 +65,61 @@ func TestDatasetFeaturizeClaudette(t *testing.T) {
 		t.Error("featurizing again changed the output")
 	}
 
+	// The record beside the features goes into the manifest, keyed from the salt.
 	manifest := filepath.Join(dir, "features.manifest.json")
-	code, out, errOut = runComet(t, "dataset", "commit", features, "--label", "unfair",
-		"--exclude", "document,line", "--salt-file", filepath.Join(dir, "features.salt"), "--out", manifest)
+	saltFile := filepath.Join(dir, "features.salt")
+	commit := []string{"dataset", "commit", features, "--label", "unfair", "--exclude", "document,line", "--salt-file", saltFile, "--out", manifest}
+	code, out, errOut = runComet(t, commit...)
 	if code != 0 {
 		t.Fatalf("commit: exit %d: %s", code, errOut)
 	}
-	if !strings.Contains(out, "committed 17383 rows × 76 features") {
+	if !strings.Contains(out, "committed 17383 rows × 76 features") || !strings.Contains(out, "featurizer comet-legal-hash version 1") ||
+		!strings.Contains(out, "found beside the data") {
 		t.Errorf("commit output:\n%s", out)
 	}
 	m, err := commitment.LoadManifest(manifest)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.SHA256 != rec.Output.SHA256 || strings.Join(m.Features, ",") != strings.Join(rec.Features, ",") || m.Label != "unfair" {
-		t.Errorf("manifest sha256 %s features %v label %s; record %s %v", m.SHA256, m.Features, m.Label, rec.Output.SHA256, rec.Features)
+	salt, err := commitment.LoadSalt(saltFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fileDigest, _ := commitment.FileDigest(salt, bytes.NewReader(first))
+	corpusDigest, _ := commitment.CorpusDigest(salt, corpusSHA256)
+	if m.FileDigest != fileDigest || m.SHA256 != "" || strings.Join(m.Features, ",") != strings.Join(rec.Features, ",") || m.Label != "unfair" {
+		t.Errorf("manifest file digest %s sha256 %q features %v label %s", m.FileDigest, m.SHA256, m.Features, m.Label)
+	}
+	if f := m.Featurizer; f == nil || f.SpecSHA256 != rec.FeaturizerID || f.CorpusDigest != corpusDigest || f.CorpusSHA256 != "" || f.Rows != 17383 {
+		t.Errorf("manifest featurizer %+v", m.Featurizer)
+	}
+	raw, _ := os.ReadFile(manifest)
+	for _, plain := range []string{rec.Output.SHA256, corpusSHA256} {
+		if strings.Contains(string(raw), plain) {
+			t.Errorf("the private manifest shows the plain digest %s", plain)
+		}
+	}
+	code, out, errOut = runComet(t, "dataset", "inspect", manifest)
+	if code != 0 || !strings.Contains(out, "corpus_digest  "+corpusDigest) || !strings.Contains(out, rec.FeaturizerID) {
+		t.Errorf("inspect: exit %d:\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = runComet(t, "dataset", "verify", features, "--manifest", manifest, "--salt-file", saltFile, "--corpus", docs)
+	if code != 0 || !strings.Contains(out, "passed  featurizer: corpus") {
+		t.Errorf("verify with the corpus: exit %d:\n%s%s", code, out, errOut)
+	}
+
+	// A record beside the CSV that belongs to another file is refused unless set aside.
+	last := first[bytes.LastIndexByte(first[:len(first)-1], '\n')+1:]
+	if err := os.WriteFile(features, slices.Concat(first, last), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = runComet(t, commit...)
+	if code != 2 || !strings.Contains(errOut, "another file") || !strings.Contains(errOut, "--featurizer-record none") {
+		t.Errorf("stale record: exit %d: %s", code, errOut)
+	}
+	code, out, errOut = runComet(t, append(commit, "--featurizer-record", "none")...)
+	if code != 0 || strings.Contains(out, "featurizer") {
+		t.Errorf("commit without the record: exit %d:\n%s%s", code, out, errOut)
 	}
 }
 

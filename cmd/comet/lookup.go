@@ -32,7 +32,7 @@ func modelHash(ctx context.Context, arg string) (string, error) {
 func newLookupCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "lookup MODEL_SHA256|MODEL_FILE",
-		Short: "Show what a registry says about a model: status, attestation, log index, revocation",
+		Short: "Show what a registry says about a model: status, attestation, log index, revocation, featurizer",
 		Args:  cobra.ExactArgs(1),
 	}
 	f := addRegistryFlags(cmd, false)
@@ -63,6 +63,7 @@ func newLookupCmd() *cobra.Command {
 		fmt.Fprintf(out, "model        %s (%s)\n", l.ModelSHA256, l.Name)
 		fmt.Fprintf(out, "provider     %s\n", l.ProviderID)
 		fmt.Fprintf(out, "dataset      %s\n", l.DatasetCommitment)
+		printLookupFeaturizer(out, l)
 		status := l.Status
 		if l.FailedCheck != "" {
 			status += " (" + l.FailedCheck + ": " + l.Message + ")"

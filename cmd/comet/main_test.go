@@ -49,7 +49,8 @@ func TestDatasetCommitFJC(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("commit: exit %d: %s", code, errOut)
 	}
-	if !strings.Contains(out, "committed 4548 rows × 13 features") || !strings.Contains(out, "(created;") {
+	if !strings.Contains(out, "committed 4548 rows × 13 features") || !strings.Contains(out, "(created;") ||
+		!strings.Contains(out, "(private: no plain digest of the data, no salt)") {
 		t.Errorf("commit output:\n%s", out)
 	}
 	m, err := commitment.LoadManifest(manifest)
@@ -75,12 +76,17 @@ func TestDatasetCommitFJC(t *testing.T) {
 	}
 
 	code, out, errOut = runComet(t, "dataset", "inspect", manifest)
-	if code != 0 || !strings.Contains(out, m.Commitment.String()) || !strings.Contains(out, "4548") {
+	if code != 0 || !strings.Contains(out, m.Commitment.String()) || !strings.Contains(out, "4548") ||
+		!strings.Contains(out, m.FileDigest) || !strings.Contains(out, "public        no") {
 		t.Errorf("inspect: exit %d:\n%s%s", code, out, errOut)
 	}
 
 	modelPath := filepath.Join(dir, "fjc.model.json")
-	code, out, errOut = runComet(t, "train", data, "--manifest", manifest, "--lambda", "10", "--out", modelPath)
+	code, _, errOut = runComet(t, "train", data, "--manifest", manifest, "--out", modelPath)
+	if code != 2 || !strings.Contains(errOut, "--salt-file is required") {
+		t.Errorf("train without the salt of a private manifest: exit %d: %s", code, errOut)
+	}
+	code, out, errOut = runComet(t, "train", data, "--manifest", manifest, "--salt-file", salt, "--lambda", "10", "--out", modelPath)
 	if code != 0 {
 		t.Fatalf("train: exit %d: %s", code, errOut)
 	}
@@ -101,9 +107,69 @@ func TestDatasetCommitFJC(t *testing.T) {
 		t.Fatal(err)
 	}
 	edited := writeFile(t, dir, "edited.csv", strings.Replace(string(b), ",9\n", ",8\n", 1))
-	code, _, errOut = runComet(t, "train", edited, "--manifest", manifest, "--out", filepath.Join(dir, "x.json"))
+	code, _, errOut = runComet(t, "train", edited, "--manifest", manifest, "--salt-file", salt, "--out", filepath.Join(dir, "x.json"))
 	if code != 2 || !strings.Contains(errOut, "does not match the manifest") {
 		t.Errorf("edited dataset: exit %d: %s", code, errOut)
+	}
+}
+
+func TestDatasetVerify(t *testing.T) {
+	dir := t.TempDir()
+	content := "id,a,b,y\n1,1,2,3\n2,4,5,6\n3,7,8,9\n4,1,1,1\n5,2,2,2\n"
+	data := writeFile(t, dir, "data.csv", content)
+	salt := filepath.Join(dir, "data.salt")
+	manifest := filepath.Join(dir, "data.manifest.json")
+	if code, _, errOut := runComet(t, "dataset", "commit", data, "--label", "y", "--exclude", "id", "--chunk-rows", "2",
+		"--salt-file", salt, "--out", manifest); code != 0 {
+		t.Fatalf("commit: %s", errOut)
+	}
+	public := filepath.Join(dir, "public.manifest.json")
+	code, out, errOut := runComet(t, "dataset", "commit", data, "--label", "y", "--exclude", "id", "--chunk-rows", "2",
+		"--salt-file", filepath.Join(dir, "public.salt"), "--public", "--out", public)
+	if code != 0 || !strings.Contains(out, "(public: it carries the file's SHA-256 and the salt)") {
+		t.Fatalf("public commit: exit %d: %s%s", code, out, errOut)
+	}
+	if code, out, _ := runComet(t, "dataset", "inspect", public); code != 0 || !strings.Contains(out, "public        yes") ||
+		!strings.Contains(out, "sha256        "+sha256Hex([]byte(content))) {
+		t.Errorf("inspect public manifest:\n%s", out)
+	}
+	edited := writeFile(t, dir, "edited.csv", strings.Replace(content, "4,1,1,1", "4,1,1,2", 1))
+	otherSalt := writeFile(t, dir, "other.salt", strings.Repeat("ab", 32)+"\n")
+	verify := func(file, manifest string, extra ...string) []string {
+		return append([]string{"dataset", "verify", file, "--manifest", manifest}, extra...)
+	}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string // in stdout when the exit status is 0, else in the one line of stderr
+	}{
+		{"matches", verify(data, manifest, "--salt-file", salt), 0, "data.csv is the dataset"},
+		{"public, no salt", verify(data, public), 0, "passed  sha256: equal"},
+		{"changed value", verify(edited, manifest, "--salt-file", salt), 1, "chunk 1 (rows 3–4) differs"},
+		{"another salt", verify(data, manifest, "--salt-file", otherSalt), 1, "the wrong salt, or another dataset"},
+		{"reformatted", verify(writeFile(t, dir, "crlf.csv", strings.ReplaceAll(content, "\n", "\r\n")), manifest, "--salt-file", salt), 1, "file_digest differs"},
+		{"column renamed", verify(writeFile(t, dir, "renamed.csv", strings.Replace(content, "id,", "key,", 1)), manifest, "--salt-file", salt), 1, `column 1 is "key"`},
+		{"no salt for a private manifest", verify(data, manifest), 2, "--salt-file is required"},
+		{"missing file", verify(filepath.Join(dir, "none.csv"), manifest, "--salt-file", salt), 2, "no such file"},
+		{"missing salt file", verify(data, manifest, "--salt-file", filepath.Join(dir, "none.salt")), 2, "no such file"},
+		{"bad manifest", verify(data, data, "--salt-file", salt), 2, "manifest"},
+		{"not a number", verify(writeFile(t, dir, "nan.csv", "id,a,b,y\n1,x,2,3\n"), manifest, "--salt-file", salt), 2, `column "a"`},
+		{"no manifest flag", []string{"dataset", "verify", data}, 2, `"manifest" not set`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runComet(t, tt.args...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d:\n%s%s", code, tt.code, out, errOut)
+			}
+			if tt.code == 0 && !strings.Contains(out, tt.want) {
+				t.Errorf("stdout %q: want %q", out, tt.want)
+			}
+			if tt.code != 0 && (strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, tt.want)) {
+				t.Errorf("stderr %q: want one line containing %q", errOut, tt.want)
+			}
+		})
 	}
 }
 

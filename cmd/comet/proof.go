@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"math"
 	"os"
 
 	gnarklog "github.com/consensys/gnark/logger"
@@ -25,16 +24,18 @@ func newProofCmd() *cobra.Command {
 	return cmd
 }
 
-type proofVerifyFlags struct{ model, manifest, keys string }
+type proofVerifyFlags struct{ model, manifest, keys, provider string }
 
 func newProofVerifyCmd() *cobra.Command {
 	var f proofVerifyFlags
 	cmd := &cobra.Command{
-		Use:   "verify model.proof.json --model model.json --manifest data.manifest.json --keys keys/",
-		Short: "Verify a proof bundle against a model, a manifest and trusted verifying keys",
-		Long: `Needs no data and no salt. Prints one line per check and exits 0 only when every check
-passes, 1 when one fails (naming it), 2 when the inputs cannot be read. The verifying keys
-come from --keys, never from the bundle: pin their hashes.`,
+		Use:   "verify model.proof.json --model model.json --manifest data.manifest.json --keys keys/ --provider ID",
+		Short: "Verify a proof bundle against a model, a manifest, a provider and trusted verifying keys",
+		Long: `Needs no data and no salt. Prints one line per check, then what the proof guarantees in the
+model's own units, and exits 0 only when every check passes, 1 when one fails (naming it), 2
+when the inputs cannot be read. A proof is bound to the provider it was made for: --provider
+names the one you expect. The verifying keys come from --keys, never from the bundle: pin
+their hashes.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runProofVerify(cmd, args[0], f)
@@ -44,7 +45,8 @@ come from --keys, never from the bundle: pin their hashes.`,
 	fl.StringVar(&f.model, "model", "", "model file (required)")
 	fl.StringVar(&f.manifest, "manifest", "", "dataset manifest (required)")
 	fl.StringVar(&f.keys, "keys", "", "trusted keys directory (required)")
-	for _, name := range []string{"model", "manifest", "keys"} {
+	fl.StringVar(&f.provider, "provider", "", "the provider the proof must be bound to (required)")
+	for _, name := range []string{"model", "manifest", "keys", "provider"} {
 		_ = cmd.MarkFlagRequired(name)
 	}
 	return cmd
@@ -73,7 +75,7 @@ func runProofVerify(cmd *cobra.Command, path string, f proofVerifyFlags) error {
 	if err != nil {
 		return err
 	}
-	report, verr := proof.Verify(ctx, b, m, man, keys)
+	report, verr := proof.Verify(ctx, b, proof.Inputs{Model: m, Manifest: man, Provider: f.provider}, keys)
 	out := cmd.OutOrStdout()
 	for _, c := range report.Checks {
 		status := "ok  "
@@ -82,8 +84,8 @@ func runProofVerify(cmd *cobra.Command, path string, f proofVerifyFlags) error {
 		}
 		fmt.Fprintf(out, "%s %s: %s\n", status, c.Name, c.Detail)
 	}
-	if !math.IsNaN(report.DistanceBound) {
-		fmt.Fprintf(out, "ridge: |w - w*|_2 <= sqrt(d) tau / lambda = %.6g\n", report.DistanceBound)
+	if c := report.Claim(); c != nil {
+		fmt.Fprintf(out, "guarantee: %s\n", c.Guarantee.Summary(c.Requested))
 	}
 	if verr != nil {
 		if errors.Is(verr, proof.ErrVerify) {

@@ -35,23 +35,29 @@ func TestProveVerifyCLI(t *testing.T) {
 	}
 	must("dataset", "commit", data, "--label", "y", "--fraction-bits", "12", "--value-bits", "24", "--chunk-rows", "8",
 		"--salt-file", at("data.salt"), "--out", at("m.json"))
-	must("train", data, "--manifest", at("m.json"), "--lambda", "0.5", "--out", at("model.json"))
+	must("train", data, "--manifest", at("m.json"), "--salt-file", at("data.salt"), "--lambda", "0.5", "--out", at("model.json"))
 	out := must("setup", "--manifest", at("m.json"), "--out", at("keys"))
 	if !strings.Contains(out, "chunk circuit") || !strings.Contains(out, "vk sha256") {
 		t.Errorf("setup output:\n%s", out)
 	}
 	prove := []string{"prove", data, "--manifest", at("m.json"), "--model", at("model.json"), "--salt-file", at("data.salt"),
-		"--keys", at("keys"), "--out", at("proof.json")}
+		"--provider", "acme-legal", "--keys", at("keys"), "--out", at("proof.json")}
 	if out := must(prove...); !strings.Contains(out, "3 chunks") {
 		t.Errorf("prove output:\n%s", out)
 	}
 	if _, err := os.Stat(at("proof.json.work")); !os.IsNotExist(err) {
 		t.Errorf("work directory left behind: %v", err)
 	}
-	verify := []string{"proof", "verify", at("proof.json"), "--model", at("model.json"), "--manifest", at("m.json"), "--keys", at("keys")}
+	verify := []string{"proof", "verify", at("proof.json"), "--model", at("model.json"), "--manifest", at("m.json"), "--keys", at("keys"),
+		"--provider", "acme-legal"}
 	out = must(verify...)
-	if strings.Contains(out, "FAIL") || strings.Count(out, "\nok ") < 9 {
+	if strings.Contains(out, "FAIL") || strings.Count(out, "\nok ") < 9 || !strings.Contains(out, "guarantee: ridge λ = ") || !strings.Contains(out, "‖w − w*‖₂ <= ") {
 		t.Errorf("verify output:\n%s", out)
+	}
+	// Bound to its provider: another one's verification fails.
+	otherProvider := append(append([]string(nil), verify[:len(verify)-1]...), "other-co")
+	if code, out, _ := runComet(t, otherProvider...); code != 1 || !strings.Contains(out, "FAIL bundle is bound to this provider") || strings.Contains(out, "guarantee:") {
+		t.Errorf("verify for another provider: exit %d\n%s", code, out)
 	}
 
 	// A bundle with a smaller tau: exit 1, naming the failed check.
@@ -70,7 +76,7 @@ func TestProveVerifyCLI(t *testing.T) {
 	}
 	writeFile(t, dir, "proof.json", string(tampered))
 	code, out, errOut := runComet(t, verify...)
-	if code != 1 || !strings.Contains(out, "FAIL final proof verifies") || !strings.Contains(errOut, "final proof verifies") {
+	if code != 1 || !strings.Contains(out, "FAIL bundle carries the model's weights, lambda, tau and metrics") || !strings.Contains(errOut, "tau") {
 		t.Errorf("tampered bundle: exit %d\n%s\n%s", code, out, errOut)
 	}
 

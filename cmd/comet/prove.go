@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"log/slog"
-	"math/big"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -23,8 +22,8 @@ import (
 )
 
 type proveFlags struct {
-	manifest, model, saltFile, keys, out, workDir, tau string
-	workers, memoryMiB                                 int
+	manifest, model, saltFile, keys, out, workDir, provider string
+	workers, memoryMiB                                      int
 }
 
 func newProveCmd() *cobra.Command {
@@ -32,9 +31,12 @@ func newProveCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "prove data.csv --manifest data.manifest.json --model model.json --salt-file data.salt --keys keys/ --out model.proof.json",
 		Short: "Prove that the model's weights are the optimum of exactly the committed rows",
-		Long: `Reads the CSV twice: once to check every chunk against the manifest (and the salt) and to
-refuse a tau the weights do not meet, then to prove the chunks in parallel. Each chunk's
-proof is kept in --work-dir, so an interrupted run resumes where it stopped (docs/proof.md).`,
+		Long: `Reads the CSV twice: once to check every chunk against the manifest (and the salt) and the
+model's optimality residual and training metrics against the rows, then to prove the chunks in
+parallel. The proof is bound to the model file and to the provider id it is made for
+(--provider, as registered with the registry): it verifies for no other file and no other
+provider. Each chunk's proof is kept in --work-dir, so an interrupted run resumes where it
+stopped (docs/proof.md).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runProve(cmd, args[0], f)
@@ -46,11 +48,11 @@ proof is kept in --work-dir, so an interrupted run resumes where it stopped (doc
 	fl.StringVar(&f.saltFile, "salt-file", "", "the dataset's private salt file (required)")
 	fl.StringVar(&f.keys, "keys", "", "keys directory from `comet setup` (required)")
 	fl.StringVar(&f.out, "out", "", "proof bundle to write (default: <model>.proof.json)")
-	fl.StringVar(&f.tau, "tau", "", "bound on max_j |G_j| in units of 2^-(3f) (default: the model's optimality_residual)")
+	fl.StringVar(&f.provider, "provider", "", "the provider id the proof is for, as registered (required)")
 	fl.IntVar(&f.workers, "workers", 0, "chunks proven at once (default: all cores, fewer if --memory-mib requires)")
 	fl.IntVar(&f.memoryMiB, "memory-mib", proof.DefaultMemoryLimit>>20, "memory proving may use, in MiB")
 	fl.StringVar(&f.workDir, "work-dir", "", "where chunk proofs are kept for resuming (default: <out>.work)")
-	for _, name := range []string{"manifest", "model", "salt-file", "keys"} {
+	for _, name := range []string{"manifest", "model", "salt-file", "keys", "provider"} {
 		_ = cmd.MarkFlagRequired(name)
 	}
 	return cmd
@@ -61,13 +63,6 @@ func runProve(cmd *cobra.Command, path string, f proveFlags) error {
 	gnarklog.Disable() // gnark logs every compile and proof; comet reports progress itself
 	if f.memoryMiB < 256 {
 		return usageErrorf("--memory-mib %d: at least 256", f.memoryMiB)
-	}
-	var tau *big.Int
-	if f.tau != "" {
-		var ok bool
-		if tau, ok = new(big.Int).SetString(f.tau, 10); !ok || tau.Sign() < 0 {
-			return usageErrorf("--tau %q: want a non-negative integer", f.tau)
-		}
 	}
 	if f.out == "" {
 		f.out = strings.TrimSuffix(f.model, filepath.Ext(f.model)) + ".proof.json"
@@ -108,7 +103,7 @@ func runProve(cmd *cobra.Command, path string, f proveFlags) error {
 	)
 	start := time.Now()
 	var reused int
-	b, err := proof.Prove(ctx, keys, proof.Request{Manifest: man, Model: m, Salt: salt, Rows: proof.CSVSource(path, man), Tau: tau},
+	b, err := proof.Prove(ctx, keys, proof.Request{Manifest: man, Model: m, Salt: salt, Rows: proof.CSVSource(path, man), Provider: f.provider},
 		proof.Options{Workers: f.workers, MemoryLimit: limit, WorkDir: f.workDir, Logger: slog.Default(),
 			Progress: func(p proof.Progress) {
 				reused = p.Reused
@@ -128,7 +123,7 @@ func runProve(cmd *cobra.Command, path string, f proveFlags) error {
 	if err := os.RemoveAll(f.workDir); err != nil {
 		return fmt.Errorf("remove work directory: %w", err)
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "proof of %s on %d rows (%d chunks, %d reused) written to %s in %v; tau = %s\n",
-		shape, man.N, len(b.Chunks), reused, f.out, time.Since(start).Round(time.Millisecond), b.Tau)
+	fmt.Fprintf(cmd.OutOrStdout(), "proof of %s on %d rows (%d chunks, %d reused) for provider %s written to %s in %v; tau = %s\n",
+		shape, man.N, len(b.Chunks), reused, f.provider, f.out, time.Since(start).Round(time.Millisecond), b.Tau)
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -170,6 +173,9 @@ jobs:
 // The flow of DESIGN.md end to end through the CLI, against comet serve on loopback:
 // commit → train → prove → submit --wait → lookup → verify, then revoke → verify fails.
 func TestEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the whole flow as processes: builds the binary, proves, serves (30 s)")
+	}
 	bin := buildComet(t)
 	dir := t.TempDir()
 	data := shareddata.Path(t, "data", "legal", "fjc_rollcall_margin.csv")
@@ -178,7 +184,7 @@ func TestEndToEnd(t *testing.T) {
 	// Provider: commit and train. Small chunks keep the circuit, and so the setup, quick.
 	mustRun(t, bin, nil, "dataset", "commit", data, "--label", "vote_margin", "--exclude", "nid,sequence,ayes,nays",
 		"--chunk-rows", "128", "--salt-file", p("data.salt"), "--out", p("data.manifest.json"))
-	mustRun(t, bin, nil, "train", data, "--manifest", p("data.manifest.json"), "--out", p("model.json"))
+	mustRun(t, bin, nil, "train", data, "--manifest", p("data.manifest.json"), "--salt-file", p("data.salt"), "--out", p("model.json"))
 	// Operator: the keys the registry publishes (a single-party setup, as for local testing).
 	mustRun(t, bin, nil, "setup", "--manifest", p("data.manifest.json"), "--out", p("keys"))
 	config := writeConfig(t, dir, p("keys"))
@@ -190,7 +196,7 @@ func TestEndToEnd(t *testing.T) {
 	mustRun(t, bin, anon, "provider", "register", "acme-legal", "--contact", "ops@acme.example", "--key-out", p("provider.key"))
 	mustRun(t, bin, admin, "admin", "providers", "approve", "acme-legal")
 	mustRun(t, bin, nil, "prove", data, "--manifest", p("data.manifest.json"), "--model", p("model.json"),
-		"--salt-file", p("data.salt"), "--keys", p("keys"), "--out", p("model.proof.json"))
+		"--salt-file", p("data.salt"), "--provider", "acme-legal", "--keys", p("keys"), "--out", p("model.proof.json"))
 	out := mustRun(t, bin, anon, "submit", "--api-key-file", p("provider.key"), "--model", p("model.json"),
 		"--manifest", p("data.manifest.json"), "--proof", p("model.proof.json"), "--wait")
 	if !strings.Contains(out, "logged: attestation") {
@@ -202,13 +208,33 @@ func TestEndToEnd(t *testing.T) {
 	}
 	state := p("state")
 	out = mustRun(t, bin, anon, "verify", p("model.json"), "--state-dir", state)
-	for _, want := range []string{"zero-knowledge proof", "envelope signature", "inclusion in log", "attestation not revoked", "every check passed"} {
+	for _, want := range []string{"zero-knowledge proof", "proof matches the attestation", "what the proof guarantees", "ordinary least squares",
+		"envelope signature", "inclusion in log", "attestation not revoked", "every check passed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("verify output lacks %q:\n%s", want, out)
 		}
 	}
 	if strings.Contains(out, " failed ") {
 		t.Errorf("verify reported a failure:\n%s", out)
+	}
+
+	// A model file whose float weight is 100 times the proven one is refused by the reader:
+	// exit 2, naming the weight, before anything is fetched.
+	raw, err := os.ReadFile(p("model.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := regexp.MustCompile(`"weights":\[([-0-9.e+]+)`)
+	w0, err := strconv.ParseFloat(first.FindStringSubmatch(string(raw))[1], 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := first.ReplaceAllLiteralString(string(raw), `"weights":[`+strconv.FormatFloat(100*w0+1, 'g', -1, 64))
+	if err := os.WriteFile(p("edited.json"), []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := run(t, bin, anon, "verify", p("edited.json"), "--state-dir", state); code != 2 || !strings.Contains(errOut, "weights[0]") {
+		t.Errorf("verify of a model with an edited float weight: exit %d: %s", code, errOut)
 	}
 
 	// Offline: the bundle and the pinned trust root, no network.
@@ -228,8 +254,42 @@ func TestEndToEnd(t *testing.T) {
 	}
 	out = mustRun(t, bin, nil, "verify", p("model.json"), "--offline", "--bundle", bundleFile, "--trust-root", roots[0],
 		"--proof", p("model.proof.json"), "--manifest", p("data.manifest.json"), "--keys", p("keys"))
-	if !regexp.MustCompile(`zero-knowledge proof\s+passed`).MatchString(out) || !regexp.MustCompile(`attestation not revoked\s+not checked`).MatchString(out) {
+	if !regexp.MustCompile(`zero-knowledge proof\s+passed`).MatchString(out) || !regexp.MustCompile(`proof matches the attestation\s+passed`).MatchString(out) ||
+		!regexp.MustCompile(`attestation not revoked\s+not checked`).MatchString(out) {
 		t.Errorf("offline verify:\n%s", out)
+	}
+	// Offline with another valid proof of the same model and provider: it verifies, but it is
+	// not the proof the registry checked and signed.
+	mustRun(t, bin, nil, "prove", data, "--manifest", p("data.manifest.json"), "--model", p("model.json"),
+		"--salt-file", p("data.salt"), "--provider", "acme-legal", "--keys", p("keys"), "--out", p("again.proof.json"))
+	offline := func(proofFile string) (int, string) {
+		code, out, _ := run(t, bin, nil, "verify", p("model.json"), "--offline", "--bundle", bundleFile, "--trust-root", roots[0],
+			"--proof", proofFile, "--manifest", p("data.manifest.json"), "--keys", p("keys"))
+		return code, out
+	}
+	if code, out := offline(p("again.proof.json")); code != 1 || !regexp.MustCompile(`zero-knowledge proof\s+passed`).MatchString(out) ||
+		!regexp.MustCompile(`proof matches the attestation\s+failed\s+proof bundle sha256`).MatchString(out) {
+		t.Errorf("offline verify with another proof of the model: exit %d\n%s", code, out)
+	}
+	// And with the proof re-pointed at another provider: it is bound to acme-legal.
+	raw, err = os.ReadFile(p("model.proof.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := strings.Replace(string(raw), `"provider": "acme-legal"`, `"provider": "other-co"`, 1)
+	if err := os.WriteFile(p("other.proof.json"), []byte(other), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := offline(p("other.proof.json")); code != 1 || !regexp.MustCompile(`zero-knowledge proof\s+failed`).MatchString(out) {
+		t.Errorf("offline verify with the proof re-pointed at another provider: exit %d\n%s", code, out)
+	}
+	// Without the proof material the proof is not checked: that fails unless waived by name.
+	noProof := []string{"verify", p("model.json"), "--offline", "--bundle", bundleFile, "--trust-root", roots[0]}
+	if code, _, errOut := run(t, bin, nil, noProof...); code != 1 || !strings.Contains(errOut, "zero-knowledge proof: not checked") {
+		t.Errorf("offline verify without the proof: exit %d: %s", code, errOut)
+	}
+	if out := mustRun(t, bin, nil, append(noProof, "--waive", "proof")...); !regexp.MustCompile(`zero-knowledge proof\s+not checked`).MatchString(out) {
+		t.Errorf("offline verify with the proof waived:\n%s", out)
 	}
 
 	// Revocation: signed, logged, and verify now fails naming it.
@@ -257,11 +317,9 @@ func modelSHA(t *testing.T, path string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`"sha256": "([0-9a-f]{64})"`).FindSubmatch(b)
-	if m == nil {
-		t.Fatalf("no sha256 in %s", path)
-	}
-	return string(m[1])
+	// The model's identity is the SHA-256 of its file: sha256sum model.json.
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 func fetch(t *testing.T, url string) []byte {
@@ -282,6 +340,9 @@ func fetch(t *testing.T, url string) []byte {
 // submission that got a 202 is found and completes, and nothing is logged twice (the log
 // holds exactly one entry per attested model).
 func TestCrashDuringSubmissions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("SIGKILLs comet serve under load (25 s)")
+	}
 	bin := buildComet(t)
 	fix := registrytest.Get(t)
 	dir := t.TempDir()

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
+	"slices"
 	"strings"
 
 	"github.com/comet-attest/comet/attest/bundle"
@@ -17,7 +17,6 @@ import (
 	"github.com/comet-attest/comet/attest/verify"
 	"github.com/comet-attest/comet/internal/atomicfile"
 	"github.com/comet-attest/comet/prover/circuit"
-	"github.com/comet-attest/comet/prover/commitment"
 	"github.com/comet-attest/comet/prover/model"
 	"github.com/comet-attest/comet/prover/proof"
 	"github.com/comet-attest/comet/prover/setup"
@@ -27,10 +26,6 @@ import (
 	"github.com/spf13/cobra"
 	f_log "github.com/transparency-dev/formats/log"
 )
-
-// checkProof is the report line of the zero-knowledge proof, checked here rather than by
-// attest/verify, which does not know the prover.
-const checkProof = "zero-knowledge proof"
 
 type verifyFlags struct {
 	reg        *registryFlags
@@ -43,6 +38,7 @@ type verifyFlags struct {
 	manifest   string
 	keys       string
 	rpcURL     string
+	waive      []string
 }
 
 func newVerifyCmd() *cobra.Command {
@@ -60,7 +56,9 @@ anchored size from the contract the trust root pins, and checks that the bundle'
 is that root or consistent with it; without it the anchor is "not checked (offline)".
 
 With --offline --bundle FILE --trust-root FILE nothing is fetched; the proof is checked when
---proof, --manifest and --keys are given, the revocation when --revocation is.`,
+--proof, --manifest and --keys are given, the revocation when --revocation is. Online or
+offline, the proof's bundle digest, circuits, provider, dataset, λ, tau, metrics and guarantee
+must be exactly what the registry signed.`,
 		Args: cobra.ExactArgs(1),
 	}
 	f := &verifyFlags{reg: addRegistryFlags(cmd, false)}
@@ -73,9 +71,13 @@ With --offline --bundle FILE --trust-root FILE nothing is fetched; the proof is 
 	cmd.Flags().StringVar(&f.manifest, "manifest", "", "dataset manifest file (offline)")
 	cmd.Flags().StringVar(&f.keys, "keys", "", "verifying keys directory (offline)")
 	cmd.Flags().StringVar(&f.rpcURL, "rpc-url", rpcURLDefault(), "Starknet JSON-RPC URL: check the anchor against the contract the trust root pins (default $COMET_RPC_URL)")
+	cmd.Flags().StringSliceVar(&f.waive, "waive", nil, "accept that a required check did not run, by name: proof (the zero-knowledge proof, offline without --proof)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error { return runVerify(cmd, f, args[0]) }
 	return cmd
 }
+
+// waiveProof is the name by which --waive accepts an unchecked zero-knowledge proof.
+const waiveProof = "proof"
 
 func defaultStateDir() string {
 	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
@@ -89,36 +91,45 @@ func defaultStateDir() string {
 
 // verification gathers what one run of verify has found.
 type verification struct {
-	root      *trustroot.Root
-	bundle    *bundle.Bundle
-	policy    []verify.PolicyOption
-	proofLine verify.Line
-	notes     []string
+	root   *trustroot.Root
+	bundle *bundle.Bundle
+	policy []verify.PolicyOption
+	proofs verify.ProofChecker
+	notes  []string
 }
 
 func runVerify(cmd *cobra.Command, f *verifyFlags, modelFile string) error {
 	gnarklog.Disable() // gnark logs every proof it checks; verify reports each check itself
 	ctx := cmd.Context()
-	m, err := model.Load(ctx, modelFile)
+	for _, w := range f.waive {
+		if w != waiveProof {
+			return usageErrorf("--waive %q: the checks that can be waived are: %s", w, waiveProof)
+		}
+	}
+	modelJSON, err := os.ReadFile(modelFile)
+	if err != nil {
+		return usageErrorf("model: %v", err)
+	}
+	m, err := model.Unmarshal(modelJSON)
 	if err != nil {
 		return usageErrorf("model %s: %v", modelFile, err)
 	}
 	v := &verification{policy: []verify.PolicyOption{verify.WithModelSHA256(m.SHA256)}}
-	var c *client.Client
 	if f.offline {
-		err = v.offline(f)
+		err = v.offline(f, modelJSON)
 	} else {
+		var c *client.Client
 		if c, err = f.reg.client(false); err == nil {
-			err = v.online(ctx, f, c, m)
+			err = v.online(ctx, f, c, m, modelJSON)
 		}
 	}
 	if err != nil {
 		return err
 	}
-	if c == nil {
-		v.proofLine = v.offlineProof(ctx, f, m)
+	vopts := []verify.Option{}
+	if v.proofs != nil {
+		vopts = append(vopts, verify.WithProofChecker(v.proofs))
 	}
-	var vopts []verify.Option
 	if f.rpcURL != "" && !f.offline {
 		ck, err := anchorChecker(ctx, v.root, f.rpcURL)
 		if err != nil {
@@ -138,10 +149,7 @@ func runVerify(cmd *cobra.Command, f *verifyFlags, modelFile string) error {
 	if rep == nil {
 		return verr
 	}
-	if c != nil {
-		v.proofLine = v.onlineProof(ctx, f, c, m, rep)
-	}
-	lines := append([]verify.Line{v.proofLine}, rep.Lines...)
+	lines := rep.Lines
 	out := cmd.OutOrStdout()
 	for _, n := range v.notes {
 		fmt.Fprintln(out, n)
@@ -159,6 +167,9 @@ func runVerify(cmd *cobra.Command, f *verifyFlags, modelFile string) error {
 			skipped++
 		}
 	}
+	if line, ok := featurizerLine(rep); ok {
+		fmt.Fprintln(out, line)
+	}
 	printAnchorEvidence(out, rep)
 	if cp, ok := rep.Line(verify.CheckCheckpoint); ok && cp.Status == verify.Passed {
 		if pr, _ := rep.Line(verify.CheckPrior); pr.Status != verify.Failed {
@@ -166,6 +177,10 @@ func runVerify(cmd *cobra.Command, f *verifyFlags, modelFile string) error {
 				return err
 			}
 		}
+	}
+	// The proof is what the attestation is about: not checking it fails unless waived by name.
+	if l, _ := rep.Line(verify.CheckProof); l.Status == verify.NotChecked && !slices.Contains(f.waive, waiveProof) {
+		failed = append(failed, verify.CheckProof+": not checked ("+l.Detail+"; --waive proof accepts that)")
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("%w: %s", errCheckFailed, strings.Join(failed, "; "))
@@ -175,7 +190,7 @@ func runVerify(cmd *cobra.Command, f *verifyFlags, modelFile string) error {
 	return nil
 }
 
-func (v *verification) offline(f *verifyFlags) error {
+func (v *verification) offline(f *verifyFlags, modelJSON []byte) error {
 	if f.bundle == "" || f.trustRoot == "" {
 		return usageErrorf("--offline needs --bundle and --trust-root")
 	}
@@ -202,12 +217,40 @@ func (v *verification) offline(f *verifyFlags) error {
 		}
 		v.policy = append(v.policy, verify.WithRevocations(env))
 	}
+	switch {
+	case f.proof != "" && f.manifest != "" && f.keys != "":
+		pb, err := os.ReadFile(f.proof)
+		if err != nil {
+			return usageErrorf("--proof: %v", err)
+		}
+		mb, err := os.ReadFile(f.manifest)
+		if err != nil {
+			return usageErrorf("--manifest: %v", err)
+		}
+		v.proofs = verify.ProofFiles{Bundle: pb, Manifest: mb, Model: modelJSON, Keys: localKeys(f.keys, nil)}
+	case f.proof != "" || f.manifest != "" || f.keys != "":
+		return usageErrorf("--proof, --manifest and --keys go together: the proof is checked with all three")
+	}
 	return nil
+}
+
+// localKeys loads a shape's verifying keys from dir, after fetch (when given) has put them
+// there; the verifier uses them only if their hashes are the ones the trust root pins.
+func localKeys(dir string, fetch func(ctx context.Context, shape circuit.Shape) error) func(context.Context, circuit.Shape) (*setup.Keys, error) {
+	return func(ctx context.Context, shape circuit.Shape) (*setup.Keys, error) {
+		keys, err := setup.Load(ctx, dir, shape, setup.Verifying)
+		if errors.Is(err, setup.ErrNotFound) && fetch != nil {
+			if err = fetch(ctx, shape); err == nil {
+				keys, err = setup.Load(ctx, dir, shape, setup.Verifying)
+			}
+		}
+		return keys, err
+	}
 }
 
 // online fetches what verification needs; the trust root comes from --trust-root or the
 // state directory, and is fetched from the registry only the first time (and said so).
-func (v *verification) online(ctx context.Context, f *verifyFlags, c *client.Client, m *model.Model) error {
+func (v *verification) online(ctx context.Context, f *verifyFlags, c *client.Client, m *model.Model, modelJSON []byte) error {
 	var err error
 	if v.root, err = v.loadRoot(ctx, f, c); err != nil {
 		return err
@@ -243,6 +286,18 @@ func (v *verification) online(ctx context.Context, f *verifyFlags, c *client.Cli
 		revs = append(revs, env)
 	}
 	v.policy = append(v.policy, verify.WithRevocations(revs...))
+	pb, err := c.Do(ctx, "GET", "/v1/models/"+m.SHA256+"/proof", nil, nil)
+	if err != nil {
+		return err
+	}
+	mb, err := c.Do(ctx, "GET", "/v1/models/"+m.SHA256+"/manifest", nil, nil)
+	if err != nil {
+		return err
+	}
+	keysDir := filepath.Join(f.stateDir, "keys")
+	v.proofs = verify.ProofFiles{Bundle: pb, Manifest: mb, Model: modelJSON, Keys: localKeys(keysDir, func(ctx context.Context, shape circuit.Shape) error {
+		return fetchKeys(ctx, c, keysDir, pb)
+	})}
 	prior, err := os.ReadFile(v.checkpointFile(f.stateDir))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -336,90 +391,14 @@ func checkpointSize(raw []byte) (uint64, error) {
 	return cp.Size, nil
 }
 
-func (v *verification) offlineProof(ctx context.Context, f *verifyFlags, m *model.Model) verify.Line {
-	if f.proof == "" || f.manifest == "" || f.keys == "" {
-		return verify.Line{Name: checkProof, Status: verify.NotChecked, Detail: "offline: give --proof, --manifest and --keys to check it"}
-	}
-	pb, err := os.ReadFile(f.proof)
+// fetchKeys downloads the verifying keys of the circuits a proof bundle names into dir in
+// prover/setup's layout; setup.Load then checks them against keys.json and the verifier
+// against the trust root.
+func fetchKeys(ctx context.Context, c *client.Client, dir string, bundleJSON []byte) error {
+	b, err := proof.ParseBundle(bundleJSON)
 	if err != nil {
-		return failLine(err)
+		return err
 	}
-	mb, err := os.ReadFile(f.manifest)
-	if err != nil {
-		return failLine(err)
-	}
-	return v.checkProof(ctx, m, pb, mb, f.keys, nil)
-}
-
-// onlineProof fetches the proof, the manifest and the verifying keys and checks the proof.
-func (v *verification) onlineProof(ctx context.Context, f *verifyFlags, c *client.Client, m *model.Model, rep *verify.Report) verify.Line {
-	pb, err := c.Do(ctx, "GET", "/v1/models/"+m.SHA256+"/proof", nil, nil)
-	if err != nil {
-		return failLine(err)
-	}
-	mb, err := c.Do(ctx, "GET", "/v1/models/"+m.SHA256+"/manifest", nil, nil)
-	if err != nil {
-		return failLine(err)
-	}
-	keysDir := filepath.Join(f.stateDir, "keys")
-	fetch := func(b *proof.Bundle) error { return fetchKeys(ctx, c, keysDir, b) }
-	line := v.checkProof(ctx, m, pb, mb, keysDir, fetch)
-	if line.Status == verify.Passed && rep.Training != nil {
-		sum := sha256.Sum256(pb)
-		if got := hex.EncodeToString(sum[:]); got != rep.Training.Proof.BundleSHA256 {
-			return failLine(fmt.Errorf("the registry served proof %s, the attestation names %s", got, rep.Training.Proof.BundleSHA256))
-		}
-	}
-	return line
-}
-
-func failLine(err error) verify.Line {
-	return verify.Line{Name: checkProof, Status: verify.Failed, Detail: strings.Join(strings.Fields(err.Error()), " ")}
-}
-
-// checkProof verifies the proof against verifying keys whose hashes the trust root pins.
-func (v *verification) checkProof(ctx context.Context, m *model.Model, proofJSON, manifestJSON []byte, keysDir string, fetch func(*proof.Bundle) error) verify.Line {
-	pb, err := proof.ParseBundle(proofJSON)
-	if err != nil {
-		return failLine(err)
-	}
-	man, err := commitment.ParseManifest(manifestJSON)
-	if err != nil {
-		return failLine(err)
-	}
-	for name, id := range pb.Circuits {
-		pin, ok := v.root.Circuits[id.ID]
-		if !ok {
-			return failLine(fmt.Errorf("%s circuit %s is not pinned by the trust root", name, id.ID))
-		}
-		if pin != id.VKSHA256 {
-			return failLine(fmt.Errorf("%s circuit %s: verifying key %s, the trust root pins %s", name, id.ID, id.VKSHA256, pin))
-		}
-	}
-	keys, err := setup.Load(ctx, keysDir, pb.Shape, setup.Verifying)
-	if errors.Is(err, setup.ErrNotFound) && fetch != nil {
-		if err = fetch(pb); err == nil {
-			keys, err = setup.Load(ctx, keysDir, pb.Shape, setup.Verifying)
-		}
-	}
-	if err != nil {
-		return failLine(err)
-	}
-	for _, k := range []*setup.Circuit{&keys.Chunk, &keys.Final} {
-		if v.root.Circuits[k.ID] != k.VKSHA256 {
-			return failLine(fmt.Errorf("verifying key %s of circuit %s is not the one the trust root pins", k.VKSHA256, k.ID))
-		}
-	}
-	rep, err := proof.Verify(ctx, pb, m, man, keys)
-	if err != nil {
-		return failLine(err)
-	}
-	return verify.Line{Name: checkProof, Status: verify.Passed, Detail: strconv.Itoa(len(rep.Checks)) + " checks, " + strconv.Itoa(len(pb.Chunks)) + " chunk proofs and the final proof, keys pinned by the trust root"}
-}
-
-// fetchKeys downloads a shape's verifying keys into dir in prover/setup's layout; setup.Load
-// then checks them against keys.json and checkProof against the trust root.
-func fetchKeys(ctx context.Context, c *client.Client, dir string, b *proof.Bundle) error {
 	shapeDir := setup.Dir(dir, b.Shape)
 	if err := os.MkdirAll(shapeDir, 0o755); err != nil {
 		return err

@@ -22,6 +22,9 @@ import (
 // the log; every submission completes, each is logged once, and the worker did part of the
 // work.
 func TestWorkerOnPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("comet serve and comet worker as processes on PostgreSQL")
+	}
 	bin := buildComet(t)
 	fix := registrytest.Get(t)
 	dir := t.TempDir()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -79,6 +80,10 @@ type Registry struct {
 	// CircuitKeysDir holds the published proving and verifying keys, one directory per
 	// circuit id. Proofs are verified only against these keys.
 	CircuitKeysDir string `yaml:"circuit_keys_dir"`
+	// MaxRelativeGradient is the loosest optimality the registry attests: the largest
+	// gradient bound a proof may state relative to the scale of its data. A proof whose
+	// tolerance allows more says too little about the weights to be worth attesting.
+	MaxRelativeGradient float64 `yaml:"max_relative_gradient"`
 }
 
 // Jobs tunes the River job queue.
@@ -121,7 +126,7 @@ func Default() Config {
 			Origin:             "comet.localhost/log",
 			CheckpointInterval: 200 * time.Millisecond,
 		},
-		Registry: Registry{Name: "comet.localhost", CircuitKeysDir: "circuits"},
+		Registry: Registry{Name: "comet.localhost", CircuitKeysDir: "circuits", MaxRelativeGradient: 1e-3},
 		Jobs: Jobs{
 			Workers:      4,
 			PollInterval: 50 * time.Millisecond,
@@ -195,6 +200,10 @@ func (c *Config) Validate() error {
 	}
 	if c.Registry.Name == "" || strings.ContainsAny(c.Registry.Name, " +\n") {
 		bad("registry.name %q must be non-empty with no spaces or '+'", c.Registry.Name)
+	}
+	// Written so that NaN, which no comparison satisfies, is refused too.
+	if g := c.Registry.MaxRelativeGradient; !(g > 0) || math.IsInf(g, 1) {
+		bad("registry.max_relative_gradient %g must be positive and finite", g)
 	}
 	if c.Jobs.Workers < 1 || c.Jobs.MaxAttempts < 1 || c.Jobs.PollInterval <= 0 {
 		bad("jobs.workers, jobs.max_attempts and jobs.poll_interval must be positive")

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -21,6 +22,10 @@ func TestRepositoryDefaultLoads(t *testing.T) {
 	if got := c.Path(c.Database.SQLitePath); got != filepath.Join("comet-data", "comet.db") {
 		t.Errorf("sqlite path %q", got)
 	}
+	// The file states the built-in defaults, so that running without it changes nothing.
+	if c != Default() {
+		t.Errorf("config.yaml differs from Default():\n%+v\n%+v", c, Default())
+	}
 }
 
 func TestLoad(t *testing.T) {
@@ -37,6 +42,7 @@ func TestLoad(t *testing.T) {
 		env        map[string]string
 		check      func(Config) bool
 		wantErr    bool
+		errHas     string // the error names the setting at fault
 	}{
 		{name: "defaults", check: func(c Config) bool { return c.Server.Addr == "127.0.0.1:8080" }},
 		{name: "file", file: "server:\n  addr: 127.0.0.1:9\njobs:\n  poll_interval: 2s\n",
@@ -53,6 +59,17 @@ func TestLoad(t *testing.T) {
 		{name: "anchoring half configured", env: map[string]string{"COMET_ANCHOR_RPC_URL": "http://127.0.0.1:1"}, wantErr: true},
 		{name: "bad origin", env: map[string]string{"COMET_LOG_ORIGIN": "a b"}, wantErr: true},
 		{name: "bad synchronous", env: map[string]string{"COMET_DATABASE_SQLITE_SYNCHRONOUS": "off"}, wantErr: true},
+		{name: "max relative gradient default", check: func(c Config) bool { return c.Registry.MaxRelativeGradient == 1e-3 }},
+		{name: "max relative gradient in file", file: "registry:\n  max_relative_gradient: 2.5e-4\n",
+			check: func(c Config) bool { return c.Registry.MaxRelativeGradient == 2.5e-4 }},
+		{name: "max relative gradient env beats file", file: "registry:\n  max_relative_gradient: 2.5e-4\n",
+			env:   map[string]string{"COMET_REGISTRY_MAX_RELATIVE_GRADIENT": "0.01"},
+			check: func(c Config) bool { return c.Registry.MaxRelativeGradient == 0.01 }},
+		{name: "max relative gradient zero", env: map[string]string{"COMET_REGISTRY_MAX_RELATIVE_GRADIENT": "0"}, wantErr: true, errHas: "registry.max_relative_gradient"},
+		{name: "max relative gradient negative", file: "registry:\n  max_relative_gradient: -1e-3\n", wantErr: true, errHas: "registry.max_relative_gradient"},
+		{name: "max relative gradient infinite", env: map[string]string{"COMET_REGISTRY_MAX_RELATIVE_GRADIENT": "+Inf"}, wantErr: true, errHas: "registry.max_relative_gradient"},
+		{name: "max relative gradient NaN", env: map[string]string{"COMET_REGISTRY_MAX_RELATIVE_GRADIENT": "NaN"}, wantErr: true, errHas: "registry.max_relative_gradient"},
+		{name: "max relative gradient not a number", env: map[string]string{"COMET_REGISTRY_MAX_RELATIVE_GRADIENT": "small"}, wantErr: true, errHas: "COMET_REGISTRY_MAX_RELATIVE_GRADIENT"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := ""
@@ -63,6 +80,9 @@ func TestLoad(t *testing.T) {
 			if tc.wantErr {
 				if !errors.Is(err, ErrInvalid) {
 					t.Fatalf("err = %v, want ErrInvalid", err)
+				}
+				if !strings.Contains(err.Error(), tc.errHas) {
+					t.Errorf("err = %v, want it to name %s", err, tc.errHas)
 				}
 				return
 			}

@@ -4,10 +4,12 @@
 package shareddata
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -44,4 +46,36 @@ func Path(tb testing.TB, elems ...string) string {
 		tb.Fatal(err)
 	}
 	return p
+}
+
+// NISTCSV writes the data block of the NIST StRD dataset name (such as "Longley", the block
+// after "Data:" in <name>.dat) to dir/<name>.csv, with a header of the given column names
+// (y first, as NIST lists the response), and returns its path.
+func NISTCSV(tb testing.TB, name, dir string, columns ...string) string {
+	tb.Helper()
+	raw, err := os.ReadFile(Path(tb, "data", "nist-strd", name+".dat"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	at := bytes.LastIndex(raw, []byte("\nData:"))
+	if at < 0 {
+		tb.Fatalf("%s.dat: no Data: section", name)
+	}
+	var sb strings.Builder
+	sb.WriteString(strings.Join(columns, ",") + "\n")
+	for _, l := range strings.Split(string(raw[at+1:]), "\n")[1:] {
+		fields := strings.Fields(l)
+		if len(fields) == 0 {
+			continue
+		}
+		if len(fields) != len(columns) {
+			tb.Fatalf("%s.dat: %d fields in %q for %d columns", name, len(fields), l, len(columns))
+		}
+		sb.WriteString(strings.Join(fields, ",") + "\n")
+	}
+	out := filepath.Join(dir, name+".csv")
+	if err := os.WriteFile(out, []byte(sb.String()), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return out
 }

@@ -1,14 +1,12 @@
 package circuit
 
 import (
-	"fmt"
-
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/comet-attest/comet/prover/commitment"
 )
 
-const accumulatorTag = "comet/proof/v1/accumulator"
+const accumulatorTag = "comet/proof/v2/accumulator"
 
 // AccumulatorTag is TAG_ACC, the capacity element of every accumulator commitment; distinct
 // from the commitment's tags, so that no accumulator is ever a chunk or dataset hash.
@@ -18,8 +16,8 @@ func AccumulatorTag() fr.Element {
 	return e
 }
 
-// Accumulator is a running gradient sum S (one entry per weight) with the random blinding
-// that hides it; its commitment H(TAG_ACC; Blind, S…) is what the proofs make public.
+// Accumulator is a running sum S (Shape.SumLen() entries: the gradient, one per weight, then
+// Σ e², Σ Y and Σ Y²) with the random blinding that hides it; its commitment H(TAG_ACC; Blind, S…) is what the proofs make public.
 type Accumulator struct {
 	Sum   []fr.Element
 	Blind fr.Element
@@ -28,16 +26,7 @@ type Accumulator struct {
 // ZeroAccumulator is the accumulator before chunk 0: S = 0 and blinding 0. Its commitment is
 // a constant of the shape that the verifier requires as chunk 0's AccIn.
 func ZeroAccumulator(s Shape) Accumulator {
-	return Accumulator{Sum: make([]fr.Element, s.Columns())}
-}
-
-// NewBlinding draws a uniformly random blinding.
-func NewBlinding() (fr.Element, error) {
-	var b fr.Element
-	if _, err := b.SetRandom(); err != nil {
-		return fr.Element{}, fmt.Errorf("draw blinding: %w", err)
-	}
-	return b, nil
+	return Accumulator{Sum: make([]fr.Element, s.SumLen())}
 }
 
 // Commitment is H(TAG_ACC; Blind, Sum…).

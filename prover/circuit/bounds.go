@@ -26,10 +26,12 @@ type Statement struct {
 //
 //	|e_r| ≤ c·2^(b−1)·Wmax + 2^f·2^(b−1)        (c = Columns())
 //	|G_j| ≤ n·2^(b−1)·max|e_r| + Λ·Wmax
+//	SSR = Σ e_r² ≤ n·max|e_r|²
 //
-// and it requires that bound, tau and Λ·Wmax to be below 2^(GapBits−1) = 2^251, far below
-// r/2 ≈ 2^252.6, so that every partial sum the circuits form is the integer it stands for.
-// It returns the bound's bit length.
+// and it requires these bounds and tau to be below 2^(GapBits−1) = 2^251, far below
+// r/2 ≈ 2^252.6, so that every sum the circuits make public or compare is the integer it
+// stands for (Σ Y and Σ Y² are smaller than the SSR bound). It returns the larger bound's bit
+// length.
 func CheckBounds(st Statement) (int, error) {
 	if err := st.Shape.Validate(); err != nil {
 		return 0, err
@@ -62,13 +64,18 @@ func CheckBounds(st Statement) (int, error) {
 	g := new(big.Int).Mul(big.NewInt(int64(st.N)), half)
 	g.Mul(g, e)
 	g.Add(g, new(big.Int).Mul(st.Lambda, wmax))
+	ssr := new(big.Int).Mul(e, e)
+	ssr.Mul(ssr, big.NewInt(int64(st.N)))
 	limit := new(big.Int).Lsh(big.NewInt(1), GapBits-1)
 	switch {
 	case g.Cmp(limit) >= 0:
 		return 0, fmt.Errorf("%w: |G| could reach 2^%d with n = %d, d = %d, b = %d, f = %d, max |w| = 2^%d, Λ = 2^%d; the limit is 2^%d",
 			ErrBounds, g.BitLen(), st.N, st.Features, st.ValueBits, st.FractionBits, wmax.BitLen(), st.Lambda.BitLen(), GapBits-1)
+	case ssr.Cmp(limit) >= 0:
+		return 0, fmt.Errorf("%w: the sum of squared residuals could reach 2^%d with n = %d, d = %d, b = %d, f = %d, max |w| = 2^%d; the limit is 2^%d",
+			ErrBounds, ssr.BitLen(), st.N, st.Features, st.ValueBits, st.FractionBits, wmax.BitLen(), GapBits-1)
 	case st.Tau.Cmp(limit) >= 0:
 		return 0, fmt.Errorf("%w: tau has %d bits, the limit is %d", ErrBounds, st.Tau.BitLen(), GapBits-1)
 	}
-	return g.BitLen(), nil
+	return max(g.BitLen(), ssr.BitLen()), nil
 }

@@ -5,7 +5,6 @@ import (
 	"math/big"
 
 	"github.com/consensys/gnark/frontend"
-	"github.com/consensys/gnark/std/multicommit"
 
 	"github.com/comet-attest/comet/prover/circuit/limbs"
 	"github.com/comet-attest/comet/prover/circuit/sponge"
@@ -16,9 +15,10 @@ import (
 //
 //   - the salt and the rows hash to Commitment with exactly the layout of docs/commitment.md,
 //     every value in its b-bit range, and rows Rows … R-1 all zero;
-//   - AccOut = H(TAG_ACC; BlindOut, S + g) where AccIn = H(TAG_ACC; BlindIn, S) and
-//     g = X^T(XW − 2^f Y) is this chunk's contribution to the gradient (with the intercept
-//     column 2^f on real rows when the shape has one).
+//   - AccOut = H(TAG_ACC; BlindOut, S + g) where AccIn = H(TAG_ACC; BlindIn, S) and g is
+//     this chunk's contribution (Shape.Contribution): to the gradient X^T(XW − 2^f Y) (with
+//     the intercept column 2^f on real rows when the shape has one), and to the training
+//     metrics Σ e², Σ Y and Σ Y², e = XW − 2^f Y the residual.
 //
 // The accumulators chain the chunk proofs: chunk i's AccIn is chunk i−1's AccOut, chunk 0's
 // is ZeroAccumulator's, and the final circuit opens the last one. The contribution itself is
@@ -38,9 +38,6 @@ type Chunk struct {
 	Padding           []frontend.Variable
 	SumIn             []frontend.Variable
 	BlindIn, BlindOut frontend.Variable
-	// CommitBlind is a random scalar added to the values Groth16 commits to for the lookup
-	// challenge, so that the commitment in the proof hides the limbs (see hideCommitment).
-	CommitBlind frontend.Variable
 
 	shape Shape
 }
@@ -51,7 +48,7 @@ func NewChunk(s Shape) *Chunk {
 		Weights: make([]frontend.Variable, s.Columns()),
 		Limbs:   make([]frontend.Variable, s.ChunkRows*s.RowWidth()*s.Layout().Count()),
 		Padding: make([]frontend.Variable, s.ChunkRows),
-		SumIn:   make([]frontend.Variable, s.Columns()),
+		SumIn:   make([]frontend.Variable, s.SumLen()),
 		shape:   s,
 	}
 }
@@ -61,7 +58,7 @@ func (c *Chunk) Define(api frontend.API) error {
 	s := c.shape
 	layout := s.Layout()
 	width, rows, cols := s.RowWidth(), s.ChunkRows, s.Columns()
-	if len(c.Limbs) != rows*width*layout.Count() || len(c.Padding) != rows || len(c.Weights) != cols || len(c.SumIn) != cols {
+	if len(c.Limbs) != rows*width*layout.Count() || len(c.Padding) != rows || len(c.Weights) != cols || len(c.SumIn) != s.SumLen() {
 		return fmt.Errorf("%w: chunk witness does not match shape %s", ErrShape, s)
 	}
 	checker, err := limbs.NewChecker(api, layout)
@@ -102,6 +99,9 @@ func (c *Chunk) Define(api frontend.API) error {
 	for j := range colSum {
 		colSum[j] = 0
 	}
+	// residuals is Σ e_r² and residualSum Σ e_r over the rows (e without the intercept's
+	// share), labelSquares Σ Y_r²: the training metrics' share of this chunk.
+	var residuals, residualSum, labelSquares frontend.Variable = 0, 0, 0
 	x := make([]frontend.Variable, width)
 	n := layout.Count()
 	for r := range rows {
@@ -140,6 +140,9 @@ func (c *Chunk) Define(api frontend.API) error {
 		for j := range s.Features {
 			grad[j] = api.Add(grad[j], api.Mul(x[j], e))
 		}
+		residuals = api.Add(residuals, api.Mul(e, e))
+		residualSum = api.Add(residualSum, e)
+		labelSquares = api.Add(labelSquares, api.Mul(x[s.Features], x[s.Features]))
 	}
 	if s.Intercept {
 		// With the column X_{r,d} = 2^f on real rows and zero rows elsewhere:
@@ -153,12 +156,15 @@ func (c *Chunk) Define(api frontend.API) error {
 			gd = api.Add(gd, api.Mul(colSum[j], c.Weights[j]))
 		}
 		grad[s.Features] = api.Mul(gd, scale)
+		// Real rows' residual is e_r + 2^f W_d, padding rows have none:
+		// Σ (e_r + 2^f W_d)² = Σ e_r² + 2·2^f W_d Σ e_r + Rows·(2^f W_d)².
+		residuals = api.Add(residuals, api.Mul(2, scaledWd, residualSum))
+		residuals = api.Add(residuals, api.Mul(c.Rows, scaledWd, scaledWd))
 	}
 
 	if err := checker.Build(); err != nil {
 		return err
 	}
-	hideCommitment(api, c.CommitBlind)
 
 	hi, lo := c.SaltHi, c.SaltLo
 	chunkTag := commitment.ChunkTag()
@@ -173,9 +179,10 @@ func (c *Chunk) Define(api frontend.API) error {
 		return err
 	}
 	api.AssertIsEqual(accIn, c.AccIn)
-	sumOut := make([]frontend.Variable, cols)
+	contribution := append(grad, residuals, colSum[s.Features], labelSquares)
+	sumOut := make([]frontend.Variable, s.SumLen())
 	for j := range sumOut {
-		sumOut[j] = api.Add(c.SumIn[j], grad[j])
+		sumOut[j] = api.Add(c.SumIn[j], contribution[j])
 	}
 	accOut, err := accumulate(api, hash, c.BlindOut, sumOut)
 	if err != nil {
@@ -189,13 +196,4 @@ func (c *Chunk) Define(api frontend.API) error {
 func accumulate(api frontend.API, hash *sponge.Sponge, blind frontend.Variable, sum []frontend.Variable) (frontend.Variable, error) {
 	tag := AccumulatorTag()
 	return hash.Hash(tag.BigInt(new(big.Int)), append([]frontend.Variable{blind}, sum...))
-}
-
-// hideCommitment adds a random secret to the wires gnark's Groth16 commits to (BSB22). gnark's
-// Pedersen commitment carries no blinding of its own, so without it the proof would hold a
-// deterministic function of the limbs (or, in the final circuit, of G) that guesses could be
-// tested against; with it the commitment is perfectly hiding. All WithCommitment calls of a
-// circuit share one commitment, so this call only adds the secret to it.
-func hideCommitment(api frontend.API, blind frontend.Variable) {
-	multicommit.WithCommitment(api, func(frontend.API, frontend.Variable) error { return nil }, blind)
 }

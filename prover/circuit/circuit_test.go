@@ -126,6 +126,37 @@ func referenceGradient(s Shape, rows [][]int64, w []*big.Int, lambda *big.Int) [
 	return g
 }
 
+// referenceMetrics is Σ e_i², Σ Y_i and Σ Y_i² straight from their definition, e_i the full
+// residual Σ_k X_ik W_k − 2^f Y_i (intercept column included).
+func referenceMetrics(s Shape, rows [][]int64, w []*big.Int) (ssr, sumY, sumY2 *big.Int) {
+	scale := new(big.Int).Lsh(big.NewInt(1), uint(s.FractionBits))
+	ssr, sumY, sumY2 = new(big.Int), new(big.Int), new(big.Int)
+	for _, row := range rows {
+		y := big.NewInt(row[s.Features])
+		e := new(big.Int).Mul(scale, y)
+		e.Neg(e)
+		for k := range s.Features {
+			e.Add(e, new(big.Int).Mul(big.NewInt(row[k]), w[k]))
+		}
+		if s.Intercept {
+			e.Add(e, new(big.Int).Mul(scale, w[s.Features]))
+		}
+		ssr.Add(ssr, new(big.Int).Mul(e, e))
+		sumY.Add(sumY, y)
+		sumY2.Add(sumY2, new(big.Int).Mul(y, y))
+	}
+	return ssr, sumY, sumY2
+}
+
+func newBlinding(t *testing.T) fr.Element {
+	t.Helper()
+	var b fr.Element
+	if _, err := b.SetRandom(); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func maxAbs(g []*big.Int) *big.Int {
 	m := new(big.Int)
 	for _, x := range g {
@@ -148,11 +179,7 @@ func TestGoldenVectors(t *testing.T) {
 				lambda := big.NewInt(rng.Int64N(1 << 20))
 				acc := ZeroAccumulator(s)
 				for i := range v.Header.Chunks() {
-					blind, err := NewBlinding()
-					if err != nil {
-						t.Fatal(err)
-					}
-					a, out, err := s.Assign(ChunkInput{Index: i, Values: v.chunk(i), Salt: v.Salt, Weights: w, In: acc, Blind: blind})
+					a, out, err := s.Assign(ChunkInput{Index: i, Values: v.chunk(i), Salt: v.Salt, Weights: w, In: acc, Blind: newBlinding(t)})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -171,17 +198,28 @@ func TestGoldenVectors(t *testing.T) {
 						t.Fatalf("G_%d = %v, reference %v", j, got[j], want[j])
 					}
 				}
+				wantSSR, wantY, wantY2 := referenceMetrics(s, v.Rows, w)
+				ssr, sumY, sumY2 := s.Metrics(acc.Sum)
+				if ssr.Cmp(wantSSR) != 0 || sumY.Cmp(wantY) != 0 || sumY2.Cmp(wantY2) != 0 {
+					t.Fatalf("metrics (%v, %v, %v), reference (%v, %v, %v)", ssr, sumY, sumY2, wantSSR, wantY, wantY2)
+				}
 				tau := maxAbs(want)
 				if _, err := CheckBounds(Statement{Shape: s, N: v.Header.N, Weights: w, Lambda: lambda, Tau: tau}); err != nil {
 					t.Fatal(err)
 				}
-				f, err := s.AssignFinal(FinalInput{Acc: acc, Weights: w, Lambda: lambda, Tau: tau})
+				binding := Binding{Model: [32]byte{1, 2, 3}, Provider: [32]byte{31: 9}}
+				f, err := s.AssignFinal(FinalInput{Acc: acc, Weights: w, Lambda: lambda, Tau: tau, Binding: binding})
 				if err != nil {
 					t.Fatal(err)
 				}
 				if err := solve(t, NewFinal(s), f); err != nil {
 					t.Fatalf("final with tau = max|G|: %v", err)
 				}
+				f.SSR = new(big.Int).Sub(wantSSR, big.NewInt(1))
+				if err := solve(t, NewFinal(s), f); err == nil {
+					t.Fatal("final accepted SSR − 1")
+				}
+				f.SSR = wantSSR
 				f.Tau = new(big.Int).Sub(tau, big.NewInt(1))
 				if err := solve(t, NewFinal(s), f); err == nil {
 					t.Fatal("final accepted tau = max|G| − 1")
@@ -402,12 +440,15 @@ func TestChunkRejects(t *testing.T) {
 
 func TestFinalRejects(t *testing.T) {
 	s := Shape{Features: 2, ChunkRows: 4, ValueBits: 16, FractionBits: 4, Intercept: true}
-	acc := Accumulator{Sum: []fr.Element{fr.NewElement(100), fr.NewElement(3), fr.NewElement(0)}, Blind: fr.NewElement(9)}
-	acc.Sum[1].Neg(&acc.Sum[1]) // S = (100, −3, 0)
+	acc := Accumulator{Sum: []fr.Element{fr.NewElement(100), fr.NewElement(3), fr.NewElement(0),
+		fr.NewElement(1234), fr.NewElement(17), fr.NewElement(99)}, Blind: fr.NewElement(9)}
+	acc.Sum[1].Neg(&acc.Sum[1]) // S = (100, −3, 0), metrics (1234, −17, 99)
+	acc.Sum[4].Neg(&acc.Sum[4])
 	w := []*big.Int{big.NewInt(-2), big.NewInt(5), big.NewInt(1 << 40)}
 	lambda := big.NewInt(10) // G = (80, 47, 0): the intercept has no Λ term
 	honest := func() *Final {
-		f, err := s.AssignFinal(FinalInput{Acc: acc, Weights: w, Lambda: lambda, Tau: big.NewInt(80)})
+		f, err := s.AssignFinal(FinalInput{Acc: acc, Weights: w, Lambda: lambda, Tau: big.NewInt(80),
+			Binding: Binding{Model: [32]byte{0: 0xff, 31: 1}, Provider: [32]byte{16: 0xff}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -421,6 +462,12 @@ func TestFinalRejects(t *testing.T) {
 		"lambda edited":    func(f *Final) { f.Lambda = big.NewInt(9) },
 		"weight edited":    func(f *Final) { f.Weights[0] = big.NewInt(-1) },
 		"sum edited":       func(f *Final) { f.Sum[2] = 1 },
+		"SSR edited":       func(f *Final) { f.SSR = 1235 },
+		"sum of Y edited":  func(f *Final) { f.SumY = 17 },
+		"sum of Y² edited": func(f *Final) { f.SumY2 = 98 },
+		"binding half above 2^128": func(f *Final) {
+			f.ModelHi = new(big.Int).Lsh(big.NewInt(1), 128)
+		},
 		"accumulator edited": func(f *Final) {
 			f.Acc = fr.NewElement(5)
 		},
@@ -447,7 +494,7 @@ func TestCheckBounds(t *testing.T) {
 		w[j] = big.NewInt(1 << 40)
 	}
 	ok := Statement{Shape: s, N: 1_000_000, Weights: w, Lambda: big.NewInt(1 << 32), Tau: big.NewInt(1)}
-	if bits, err := CheckBounds(ok); err != nil || bits > 140 {
+	if bits, err := CheckBounds(ok); err != nil || bits > 180 {
 		t.Fatalf("CheckBounds(%v) = %d, %v", ok, bits, err)
 	}
 	huge := new(big.Int).Lsh(big.NewInt(1), 200)

@@ -5,6 +5,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime/debug"
+
+	"github.com/consensys/gnark"
 
 	"github.com/comet-attest/comet/prover/circuit/limbs"
 	"github.com/comet-attest/comet/prover/commitment"
@@ -13,7 +16,7 @@ import (
 
 // Version names the circuits' construction. It enters every circuit id, so keys made for an
 // older construction are refused rather than misused.
-const Version = "comet/circuit/v1"
+const Version = "comet/circuit/v2"
 
 // ErrShape means a circuit shape is invalid.
 var ErrShape = errors.New("invalid circuit shape")
@@ -63,6 +66,10 @@ func (s Shape) Columns() int {
 	return s.Features
 }
 
+// SumLen is the length of an accumulator's running sum: the gradient's Columns() entries and
+// the three training metrics Σ e², Σ Y, Σ Y².
+func (s Shape) SumLen() int { return s.Columns() + 3 }
+
 // RowWidth is d+1: the features and the label.
 func (s Shape) RowWidth() int { return s.Features + 1 }
 
@@ -103,9 +110,26 @@ const (
 // constraint system is compiled with, the circuit's name and the shape, hex-encoded. Keys,
 // proofs and bundles carry it; two ids are equal only for the same constraint system.
 func (s Shape) ID(c Circuit) string {
-	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\ngnark %s\n%s\n%s", Version, GnarkVersion, c, s)))
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\ngnark %s\n%s\n%s", Version, GnarkVersion(), c, s)))
 	return hex.EncodeToString(sum[:])
 }
 
-// GnarkVersion is the gnark release the circuits are compiled with (go.mod pins it).
-const GnarkVersion = "v0.16.0"
+// GnarkVersion is the gnark release this binary is built with: the module version from the
+// build information when the binary records it (go build does, go test does not), gnark's
+// own version otherwise. A build with another gnark compiles other constraint systems, so
+// the version enters every circuit id and keys.json.
+func GnarkVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == gnarkModule {
+				if d.Replace != nil && d.Replace.Version != "" {
+					return d.Replace.Version
+				}
+				return d.Version
+			}
+		}
+	}
+	return "v" + gnark.Version.String()
+}
+
+const gnarkModule = "github.com/consensys/gnark"

@@ -35,8 +35,10 @@ func (s Shape) rows(values []int64) (int, error) {
 	return len(values) / w, nil
 }
 
-// Contribution is g = X^T(XW − 2^f Y) over the rows of values, in the field (exact for
-// parameters that pass CheckBounds). With an intercept, X has the column 2^f last.
+// Contribution is this chunk's share of an accumulator (SumLen() entries) over the rows of
+// values, in the field (exact for parameters that pass CheckBounds): first the gradient
+// g = X^T(XW − 2^f Y), one entry per weight (with an intercept, X has the column 2^f last),
+// then the training metrics Σ e², Σ Y and Σ Y² with e = XW − 2^f Y the residual.
 func (s Shape) Contribution(values []int64, weights []*big.Int) ([]fr.Element, error) {
 	m, err := s.rows(values)
 	if err != nil {
@@ -52,7 +54,8 @@ func (s Shape) Contribution(values []int64, weights []*big.Int) ([]fr.Element, e
 	var scale fr.Element
 	scale.SetBigInt(new(big.Int).Lsh(big.NewInt(1), uint(s.FractionBits)))
 	width, cols := s.RowWidth(), s.Columns()
-	g := make([]fr.Element, cols)
+	g := make([]fr.Element, s.SumLen())
+	ssr, sumY, sumY2 := &g[cols], &g[cols+1], &g[cols+2]
 	x := make([]fr.Element, cols)
 	for r := range m {
 		row := values[r*width : (r+1)*width]
@@ -62,18 +65,23 @@ func (s Shape) Contribution(values []int64, weights []*big.Int) ([]fr.Element, e
 		if s.Intercept {
 			x[s.Features] = scale
 		}
-		var e, t fr.Element
+		var e, t, y fr.Element
 		for j := range cols {
 			t.Mul(&x[j], &w[j])
 			e.Add(&e, &t)
 		}
-		t.SetInt64(row[s.Features])
-		t.Mul(&t, &scale)
+		y.SetInt64(row[s.Features])
+		t.Mul(&y, &scale)
 		e.Sub(&e, &t)
 		for j := range cols {
 			t.Mul(&x[j], &e)
 			g[j].Add(&g[j], &t)
 		}
+		t.Square(&e)
+		ssr.Add(ssr, &t)
+		sumY.Add(sumY, &y)
+		t.Square(&y)
+		sumY2.Add(sumY2, &t)
 	}
 	return g, nil
 }
@@ -84,8 +92,8 @@ func (s Shape) Assign(in ChunkInput) (*Chunk, Accumulator, error) {
 	if err != nil {
 		return nil, Accumulator{}, err
 	}
-	if len(in.In.Sum) != s.Columns() {
-		return nil, Accumulator{}, fmt.Errorf("%w: accumulator of %d sums, want %d", ErrWitness, len(in.In.Sum), s.Columns())
+	if len(in.In.Sum) != s.SumLen() {
+		return nil, Accumulator{}, fmt.Errorf("%w: accumulator of %d sums, want %d", ErrWitness, len(in.In.Sum), s.SumLen())
 	}
 	h := s.header()
 	c, err := commitment.ChunkCommitment(h, in.Salt, in.Index, in.Values)
@@ -130,9 +138,6 @@ func (s Shape) Assign(in ChunkInput) (*Chunk, Accumulator, error) {
 		a.SumIn[j] = in.In.Sum[j]
 	}
 	a.BlindIn, a.BlindOut = in.In.Blind, in.Blind
-	if a.CommitBlind, err = NewBlinding(); err != nil {
-		return nil, Accumulator{}, err
-	}
 	return a, out, nil
 }
 

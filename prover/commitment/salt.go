@@ -12,8 +12,12 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 )
 
-// ErrSaltFile means a salt file exists but does not hold a salt.
-var ErrSaltFile = errors.New("invalid salt file")
+var (
+	// ErrSalt means a text is not a salt's 64 hex characters.
+	ErrSalt = errors.New("invalid salt")
+	// ErrSaltFile means a salt file exists but does not hold a salt; it comes with ErrSalt.
+	ErrSaltFile = errors.New("invalid salt file")
+)
 
 // Salt is the provider's 256-bit secret that makes the commitment hiding.
 type Salt [32]byte
@@ -41,27 +45,35 @@ func (s Salt) MarshalText() ([]byte, error) { return []byte(hex.EncodeToString(s
 func (s *Salt) UnmarshalText(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if len(b) != 2*len(s) {
-		return fmt.Errorf("%w: want %d hex characters, got %d", ErrSaltFile, 2*len(s), len(b))
+		return fmt.Errorf("%w: want %d hex characters, got %d", ErrSalt, 2*len(s), len(b))
 	}
 	if _, err := hex.Decode(s[:], b); err != nil {
-		return fmt.Errorf("%w: %w", ErrSaltFile, err)
+		return fmt.Errorf("%w: %w", ErrSalt, err)
 	}
 	return nil
+}
+
+// LoadSalt reads the salt file at path, which must exist: checking or training on a
+// committed dataset needs the salt it was committed with, never a new one.
+func LoadSalt(path string) (Salt, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Salt{}, fmt.Errorf("read salt file: %w", err)
+	}
+	var s Salt
+	if err := s.UnmarshalText(b); err != nil {
+		return Salt{}, fmt.Errorf("%w %s: %w", ErrSaltFile, path, err)
+	}
+	return s, nil
 }
 
 // LoadOrCreateSalt reads the salt at path, or creates the file with a new salt and mode 0600
 // when it does not exist. created tells which happened. The file is created exclusively so
 // that two concurrent runs cannot each write a different salt.
 func LoadOrCreateSalt(path string) (s Salt, created bool, err error) {
-	b, err := os.ReadFile(path)
-	if err == nil {
-		if err := s.UnmarshalText(b); err != nil {
-			return Salt{}, false, fmt.Errorf("salt file %s: %w", path, err)
-		}
-		return s, false, nil
-	}
+	s, err = LoadSalt(path)
 	if !errors.Is(err, fs.ErrNotExist) {
-		return Salt{}, false, fmt.Errorf("read salt file: %w", err)
+		return s, false, err
 	}
 	if s, err = NewSalt(); err != nil {
 		return Salt{}, false, err

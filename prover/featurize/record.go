@@ -15,9 +15,11 @@ const RecordFormat = "comet.featurize/v1"
 // ErrRecord means a featurization record is malformed or inconsistent.
 var ErrRecord = errors.New("invalid featurization record")
 
-// Record is the public account of one featurization run, written beside the features CSV
-// (docs/featurize.md): which featurizer turned which corpus into which feature file. Later
-// steps copy it into the attestation; it holds digests and names, no text.
+// Record is the account of one featurization run, written beside the features CSV
+// (docs/featurize.md): which featurizer turned which corpus into which feature file. It holds
+// digests and names, no text, but its digests are the plain SHA-256 of the corpus and of the
+// features, so it stays private; prover/pipeline puts its public part, with the corpus digest
+// keyed from the dataset's salt, into the manifest.
 type Record struct {
 	Format       string   `json:"format"`
 	Featurizer   Spec     `json:"featurizer"`

@@ -2,8 +2,6 @@ package model
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"math"
 	"slices"
@@ -11,10 +9,10 @@ import (
 	"unicode/utf8"
 )
 
-// Canonical returns the canonical encoding of docs/model.md: the JSON object of every field
-// but sha256, keys sorted by byte value at every level, no whitespace, strings escaped by
-// the rule in writeString, floats as strconv.FormatFloat(x, 'g', -1, 64) with -0 written 0,
-// integers in plain decimal, absent intercepts as null.
+// Canonical returns the canonical encoding of docs/model.md: the JSON object of every field,
+// keys sorted by byte value at every level, no whitespace, strings escaped by the rule in
+// writeString, floats as strconv.FormatFloat(x, 'g', -1, 64) with -0 written 0, integers in
+// plain decimal, absent intercepts as null. The model file is these bytes and one "\n".
 func (m *Model) Canonical() ([]byte, error) {
 	fields := map[string]any{
 		"format":              m.Format,
@@ -33,10 +31,13 @@ func (m *Model) Canonical() ([]byte, error) {
 		"dataset_commitment":  m.DatasetCommitment,
 		"optimality_residual": m.OptimalityResidual,
 		"metrics": map[string]any{
+			"n":           m.Metrics.N,
+			"ssr":         m.Metrics.SSR,
+			"sum_y":       m.Metrics.SumY,
+			"sum_y2":      m.Metrics.SumY2,
 			"r2":          m.Metrics.R2,
 			"residual_sd": m.Metrics.ResidualSD,
 			"rmse":        m.Metrics.RMSE,
-			"n":           m.Metrics.N,
 		},
 	}
 	var b bytes.Buffer
@@ -46,14 +47,14 @@ func (m *Model) Canonical() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// Hash returns the lower-case hex SHA-256 of the canonical encoding.
-func (m *Model) Hash() (string, error) {
+// file returns the model file's bytes: the canonical encoding and a final newline, so that
+// the file is a text file and still exactly one encoding of its values.
+func (m *Model) file() ([]byte, error) {
 	c, err := m.Canonical()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	sum := sha256.Sum256(c)
-	return hex.EncodeToString(sum[:]), nil
+	return append(c, '\n'), nil
 }
 
 func writeValue(b *bytes.Buffer, v any) error {

@@ -80,7 +80,7 @@ func BenchmarkProve(b *testing.B) {
 				b.Fatal(err)
 			}
 			start = time.Now()
-			if _, err := Verify(ctx, bundle, p.model, p.manifest, keys); err != nil {
+			if _, err := Verify(ctx, bundle, p.inputs(), keys); err != nil {
 				b.Fatal(err)
 			}
 			verify := time.Since(start)

@@ -2,8 +2,10 @@ package proof
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,7 +21,7 @@ import (
 )
 
 // BundleFormat names this version of the proof bundle (docs/proof.md, "Proof bundle").
-const BundleFormat = "comet.proof/v1"
+const BundleFormat = "comet.proof/v2"
 
 // ErrBundle means a bundle is malformed: not JSON of this format, a field missing or out of
 // range, or a proof that does not decode.
@@ -35,14 +37,36 @@ type Bundle struct {
 	Header            commitment.Header   `json:"header"`
 	DatasetCommitment commitment.Digest   `json:"dataset_commitment"`
 	ChunkCommitments  []commitment.Digest `json:"chunk_commitments"`
-	ModelSHA256       string              `json:"model_sha256"`
+	// ModelSHA256 and Provider are what the final proof is bound to: the SHA-256 of the
+	// model file's bytes and the id of the provider it was made for.
+	ModelSHA256 string `json:"model_sha256"`
+	Provider    string `json:"provider"`
 	// Weights are W in the circuits' order: the features', then the intercept's.
-	Weights     []Int                `json:"weights"`
-	LambdaFixed Int                  `json:"lambda_fixed"`
-	Tau         Int                  `json:"tau"`
-	Circuits    map[string]CircuitID `json:"circuits"`
-	Chunks      []ChunkProof         `json:"chunks"`
-	Final       FinalProof           `json:"final"`
+	Weights     []Int `json:"weights"`
+	LambdaFixed Int   `json:"lambda_fixed"`
+	Tau         Int   `json:"tau"`
+	// Metrics are the proven training sums, public outputs of the final proof.
+	Metrics  Metrics              `json:"metrics"`
+	Circuits map[string]CircuitID `json:"circuits"`
+	Chunks   []ChunkProof         `json:"chunks"`
+	Final    FinalProof           `json:"final"`
+
+	// digest is the SHA-256 of the bundle's canonical encoding (Marshal).
+	digest string
+}
+
+// Digest is the hex SHA-256 of the bundle's canonical encoding, the bytes Marshal writes
+// (and comet prove saves): what an attestation names as bundle_sha256. A bundle that
+// travelled re-spaced inside another JSON document keeps its digest. "" for a bundle never
+// parsed or marshalled.
+func (b *Bundle) Digest() string { return b.digest }
+
+// Metrics are the training sums a proof makes public, integers in the units of docs/model.md:
+// SSR = Σ e² (2^-(4f)), SumY = Σ Y (2^-f), SumY2 = Σ Y² (2^-(2f)).
+type Metrics struct {
+	SSR   Int `json:"ssr"`
+	SumY  Int `json:"sum_y"`
+	SumY2 Int `json:"sum_y2"`
 }
 
 // CircuitID names the circuit and verifying key a proof was made for.
@@ -182,7 +206,15 @@ func ParseBundle(data []byte) (*Bundle, error) {
 	if err := b.validate(); err != nil {
 		return nil, err
 	}
+	if _, err := b.Marshal(); err != nil { // sets the digest of the canonical encoding
+		return nil, err
+	}
 	return &b, nil
+}
+
+func sha256Hex(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }
 
 // Marshal encodes the bundle as indented JSON with a final newline.
@@ -194,7 +226,9 @@ func (b *Bundle) Marshal() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBundle, err)
 	}
-	return append(out, '\n'), nil
+	out = append(out, '\n')
+	b.digest = sha256Hex(out)
+	return out, nil
 }
 
 var hexRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -206,6 +240,8 @@ func (b *Bundle) validate() error {
 		return fmt.Errorf("%w: %s", ErrBundle, fmt.Sprintf(format, a...))
 	}
 	switch {
+	case b.Format == "comet.proof/v1":
+		return bad("format %q is no longer verified: it binds neither the model file nor the provider; prove again with this build", b.Format)
 	case b.Format != BundleFormat:
 		return bad("format %q, want %q", b.Format, BundleFormat)
 	case b.Backend != "groth16" || b.Curve != "bn254":
@@ -227,6 +263,9 @@ func (b *Bundle) validate() error {
 	if !hexRE.MatchString(b.ModelSHA256) {
 		return bad("model_sha256 %q is not 64 lower-case hex digits", b.ModelSHA256)
 	}
+	if err := checkProvider(b.Provider); err != nil {
+		return bad("provider: %v", err)
+	}
 	if len(b.Weights) != b.Shape.Columns() {
 		return bad("%d weights for %d columns", len(b.Weights), b.Shape.Columns())
 	}
@@ -237,6 +276,9 @@ func (b *Bundle) validate() error {
 	}
 	if b.LambdaFixed.Int == nil || b.Tau.Int == nil {
 		return bad("lambda_fixed or tau missing")
+	}
+	if b.Metrics.SSR.Int == nil || b.Metrics.SumY.Int == nil || b.Metrics.SumY2.Int == nil {
+		return bad("metrics: ssr, sum_y and sum_y2 are required")
 	}
 	for _, c := range []circuit.Circuit{circuit.ChunkCircuit, circuit.FinalCircuit} {
 		id, ok := b.Circuits[string(c)]
@@ -268,5 +310,6 @@ func (b *Bundle) validate() error {
 // chunkPublicInputs is the chunk circuit's public input count: c_i, i, m_i, W, AccIn, AccOut.
 func chunkPublicInputs(s circuit.Shape) int { return 5 + s.Columns() }
 
-// finalPublicInputs is the final circuit's: Acc, W, Λ, tau.
-func finalPublicInputs(s circuit.Shape) int { return 3 + s.Columns() }
+// finalPublicInputs is the final circuit's: Acc, the feature weights, Λ, tau, the three
+// training sums and the four binding halves.
+func finalPublicInputs(s circuit.Shape) int { return 10 + s.Features }

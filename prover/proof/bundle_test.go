@@ -92,7 +92,7 @@ func TestBundleGolden(t *testing.T) {
 	if !bytes.Equal(again, data) {
 		t.Fatal("the golden bundle does not re-encode to the same bytes")
 	}
-	r, err := Verify(context.Background(), b, m, man, keys)
+	r, err := Verify(context.Background(), b, Inputs{Model: m, Manifest: man, Provider: testProvider}, keys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +113,9 @@ func TestParseBundleRejects(t *testing.T) {
 		"trailing data":         s + "{}",
 		"unknown field":         strings.Replace(s, `"format"`, `"extra": 1, "format"`, 1),
 		"other format":          strings.Replace(s, BundleFormat, "comet.proof/v0", 1),
+		"format v1":             strings.Replace(s, BundleFormat, "comet.proof/v1", 1),
+		"no provider":           strings.Replace(s, `"provider": "`+testProvider+`"`, `"provider": ""`, 1),
+		"no metrics":            strings.Replace(s, `"ssr": "`, `"ssr_": "`, 1),
 		"other backend":         strings.Replace(s, `"groth16"`, `"plonk"`, 1),
 		"weight a number":       strings.Replace(s, `"weights": [`+"\n"+`    "`, `"weights": [`+"\n"+`    1, "`, 1),
 		"bad proof":             strings.Replace(s, `"proof": "`, `"proof": "AAAA`, 1),
@@ -141,7 +144,7 @@ func FuzzBundle(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(data)
-	f.Add([]byte(`{"format":"comet.proof/v1"}`))
+	f.Add([]byte(`{"format":"comet.proof/v2"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := ParseBundle(data)
 		if err != nil {

@@ -2,7 +2,6 @@ package proof
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,17 +16,16 @@ import (
 // on the verifier's side.
 func TestEndToEnd(t *testing.T) {
 	tmp := t.TempDir()
-	nist := shareddata.Path(t, "data", "nist-strd")
 	cases := []struct {
 		name string
 		csv  func() string
 		spec dataSpec
 	}{
 		{"NIST Longley (OLS, intercept)", func() string {
-			return nistCSV(t, filepath.Join(nist, "Longley.dat"), filepath.Join(tmp, "longley.csv"), []string{"y", "x1", "x2", "x3", "x4", "x5", "x6"})
+			return shareddata.NISTCSV(t, "Longley", tmp, "y", "x1", "x2", "x3", "x4", "x5", "x6")
 		}, dataSpec{label: "y", format: fixedpoint.Default, chunkRows: 16, train: train.Options{Kind: train.KindOLS, Intercept: true}, salt: 11}},
 		{"NIST Norris (ridge, intercept)", func() string {
-			return nistCSV(t, filepath.Join(nist, "Norris.dat"), filepath.Join(tmp, "norris.csv"), []string{"y", "x"})
+			return shareddata.NISTCSV(t, "Norris", tmp, "y", "x")
 		}, dataSpec{label: "y", format: fixedpoint.Default, chunkRows: 16, train: train.Options{Kind: train.KindRidge, Lambda: 1, Intercept: true}, salt: 12}},
 	}
 	if !testing.Short() {
@@ -62,7 +60,7 @@ func TestEndToEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 			start = time.Now()
-			r, err := Verify(ctx, parsed, p.model, p.manifest, keysFor(t, p.shape(), setup.Verifying))
+			r, err := Verify(ctx, parsed, p.inputs(), keysFor(t, p.shape(), setup.Verifying))
 			if err != nil {
 				for _, c := range r.Checks {
 					t.Log(c.Name, c.Passed, c.Detail)

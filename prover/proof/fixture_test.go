@@ -1,10 +1,7 @@
 package proof
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -15,9 +12,9 @@ import (
 
 	"github.com/comet-attest/comet/prover/circuit"
 	"github.com/comet-attest/comet/prover/commitment"
-	"github.com/comet-attest/comet/prover/dataset"
 	"github.com/comet-attest/comet/prover/fixedpoint"
 	"github.com/comet-attest/comet/prover/model"
+	datapipe "github.com/comet-attest/comet/prover/pipeline" // the name pipeline is this package's fixture type
 	"github.com/comet-attest/comet/prover/setup"
 	"github.com/comet-attest/comet/prover/train"
 )
@@ -42,55 +39,32 @@ type dataSpec struct {
 func commitAndTrain(t testing.TB, csvPath string, spec dataSpec) *pipeline {
 	t.Helper()
 	ctx := context.Background()
-	raw, err := os.ReadFile(csvPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := dataset.Options{Label: spec.label, Exclude: spec.exclude, Format: spec.format}
-	table, err := dataset.ReadAll(ctx, bytes.NewReader(raw), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var salt commitment.Salt
 	for i := range salt {
 		salt[i] = spec.salt + byte(i)
 	}
-	h := commitment.Header{D: table.D, FractionBits: spec.format.FractionBits, ValueBits: spec.format.ValueBits, ChunkRows: spec.chunkRows}
-	b, err := commitment.NewBuilder(ctx, h, salt, 1)
+	man, err := datapipe.Commit(ctx, csvPath, datapipe.CommitOptions{
+		Label: spec.label, Exclude: spec.exclude, Format: spec.format, ChunkRows: spec.chunkRows, Salt: salt,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range table.N {
-		if err := b.Add(table.Row(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	res, err := b.Finish()
+	table, err := datapipe.ReadCommitted(ctx, csvPath, man, &salt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rd, err := dataset.NewReader(bytes.NewReader(raw), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(raw)
-	man := commitment.NewManifest(res, filepath.Base(csvPath), hex.EncodeToString(sum[:]), rd.Columns(), table.Features, table.Label)
-	if err := man.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	fit, err := train.FitFixed(ctx, train.FixedData{N: table.N, D: table.D, Values: table.Values, Format: table.Format}, spec.train)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.New(fit, model.Meta{Features: table.Features, Label: table.Label, Format: table.Format, DatasetCommitment: man.Commitment.String()})
+	m, _, err := datapipe.Train(ctx, table, man, spec.train)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &pipeline{csv: csvPath, manifest: man, model: m, salt: salt}
 }
 
+// testProvider is the provider every test proof is made for.
+const testProvider = "acme-legal"
+
 func (p *pipeline) request() Request {
-	return Request{Manifest: p.manifest, Model: p.model, Salt: p.salt, Rows: CSVSource(p.csv, p.manifest)}
+	return Request{Manifest: p.manifest, Model: p.model, Salt: p.salt, Rows: CSVSource(p.csv, p.manifest), Provider: testProvider}
 }
 
 func (p *pipeline) shape() circuit.Shape {
@@ -146,37 +120,6 @@ func synthetic(t testing.TB, dir string, n int, seed uint64) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-// nistCSV converts a NIST StRD .dat file (the block after "Data:") to CSV with the header
-// names given.
-func nistCSV(t testing.TB, dat, out string, names []string) string {
-	t.Helper()
-	raw, err := os.ReadFile(dat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := bytes.LastIndex(raw, []byte("\nData:"))
-	if at < 0 {
-		t.Fatalf("%s: no Data: section", dat)
-	}
-	lines := strings.Split(string(raw[at+1:]), "\n")[1:]
-	var sb strings.Builder
-	sb.WriteString(strings.Join(names, ",") + "\n")
-	for _, l := range lines {
-		fields := strings.Fields(l)
-		if len(fields) == 0 {
-			continue
-		}
-		if len(fields) != len(names) {
-			t.Fatalf("%s: %d fields in %q", dat, len(fields), l)
-		}
-		sb.WriteString(strings.Join(fields, ",") + "\n")
-	}
-	if err := os.WriteFile(out, []byte(sb.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // rewriteCSV applies edit to the data lines of a CSV and writes the result next to it.

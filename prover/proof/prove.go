@@ -38,8 +38,12 @@ import (
 var (
 	// ErrData means the rows and salt do not hash to the manifest's chunk commitments.
 	ErrData = errors.New("data does not match the manifest")
-	// ErrTau means the weights' true residual max|G_j| is above the requested tau.
-	ErrTau = errors.New("tau is below the model's optimality residual on this data")
+	// ErrTau means the weights' true residual max|G_j| on these rows is above the model's
+	// optimality_residual: the model was not trained on them.
+	ErrTau = errors.New("the model's optimality residual does not hold on this data")
+	// ErrMetrics means the model's proven metrics (ssr, sum_y, sum_y2) are not those of its
+	// weights on these rows.
+	ErrMetrics = errors.New("the model's metrics do not hold on this data")
 )
 
 // RowReader yields a dataset's canonical rows in order, d+1 values each (the features, then
@@ -68,15 +72,15 @@ func CSVSource(path string, man *commitment.Manifest) Source {
 	}
 }
 
-// Request is what a proof is about.
+// Request is what a proof is about. The bound proven is the model's optimality_residual.
 type Request struct {
 	Manifest *commitment.Manifest
 	Model    *model.Model
 	Salt     commitment.Salt
 	Rows     Source
-	// Tau is the bound to prove on max_j |G_j|, in units of 2^(−3f); nil means the model's
-	// optimality_residual, the smallest bound these weights meet.
-	Tau *big.Int
+	// Provider is the id, as the registry knows it, of the provider the proof is made for:
+	// the proof is bound to it, and verifies for no other.
+	Provider string
 }
 
 // Progress reports proving progress: Done of Total proofs (chunk proofs and the final one)
@@ -127,15 +131,16 @@ func (o Options) workers(k *setup.Keys) int {
 	return w
 }
 
-// Prove proves that req.Model's weights meet tau on exactly the rows req.Manifest commits to,
-// with the keys k. It first reads the data once to check it against the manifest and to
-// refuse a tau the weights do not meet, then proves the chunks in parallel and the final bound.
+// Prove proves that req.Model's weights meet its optimality residual and its training metrics
+// on exactly the rows req.Manifest commits to, bound to the model file and req.Provider, with
+// the keys k. It first reads the data once to check it against the manifest and the model,
+// then proves the chunks in parallel and the final bound.
 func Prove(ctx context.Context, k *setup.Keys, req Request, opts Options) (*Bundle, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	st, err := newStatement(req.Manifest, req.Model, req.Tau)
+	st, err := boundStatement(req.Manifest, req.Model, req.Provider)
 	if err != nil {
 		return nil, err
 	}
@@ -157,15 +162,16 @@ func Prove(ctx context.Context, k *setup.Keys, req Request, opts Options) (*Bund
 		}
 		defer os.RemoveAll(work)
 	}
-	seed, err := loadState(work, st, k, req.Model.SHA256)
+	seed, err := loadState(work, st, k)
 	if err != nil {
 		return nil, err
 	}
 	b := &Bundle{
 		Format: BundleFormat, Backend: "groth16", Curve: "bn254",
 		Shape: st.shape, Header: st.header, DatasetCommitment: req.Manifest.Commitment,
-		ChunkCommitments: req.Manifest.ChunkCommitments, ModelSHA256: req.Model.SHA256,
+		ChunkCommitments: req.Manifest.ChunkCommitments, ModelSHA256: req.Model.SHA256, Provider: st.provider,
 		LambdaFixed: Int{st.lambda}, Tau: Int{st.tau},
+		Metrics: Metrics{SSR: Int{st.ssr}, SumY: Int{st.sumY}, SumY2: Int{st.sumY2}},
 		Circuits: map[string]CircuitID{
 			string(circuit.ChunkCircuit): {ID: k.Chunk.ID, VKSHA256: k.Chunk.VKSHA256},
 			string(circuit.FinalCircuit): {ID: k.Final.ID, VKSHA256: k.Final.VKSHA256},
@@ -238,8 +244,9 @@ func readChunks(ctx context.Context, h commitment.Header, src Source, fn func(i 
 	return nil
 }
 
-// check is the first pass: every chunk must hash to the manifest's commitment, and the
-// weights' gradient on these rows must meet tau. It returns the unblinded total.
+// check is the first pass: every chunk must hash to the manifest's commitment, the weights'
+// gradient on these rows must meet tau, and their training sums must be the model's. It
+// returns the unblinded total.
 func check(ctx context.Context, st *statement, req Request) (circuit.Accumulator, error) {
 	acc := circuit.ZeroAccumulator(st.shape)
 	err := readChunks(ctx, st.header, req.Rows, func(i int, values []int64) error {
@@ -266,6 +273,11 @@ func check(ctx context.Context, st *statement, req Request) (circuit.Accumulator
 		if new(big.Int).Abs(g).Cmp(st.tau) > 0 {
 			return circuit.Accumulator{}, fmt.Errorf("%w: |G_%d| = %s > tau = %s", ErrTau, j, new(big.Int).Abs(g), st.tau)
 		}
+	}
+	ssr, sumY, sumY2 := st.shape.Metrics(acc.Sum)
+	if ssr.Cmp(st.ssr) != 0 || sumY.Cmp(st.sumY) != 0 || sumY2.Cmp(st.sumY2) != 0 {
+		return circuit.Accumulator{}, fmt.Errorf("%w: the rows give ssr %s, sum_y %s, sum_y2 %s; the model states %s, %s, %s",
+			ErrMetrics, ssr, sumY, sumY2, st.ssr, st.sumY, st.sumY2)
 	}
 	return acc, nil
 }
@@ -440,7 +452,7 @@ func (p *prover) final(ctx context.Context, acc circuit.Accumulator) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	a, err := p.st.shape.AssignFinal(circuit.FinalInput{Acc: acc, Weights: p.st.weights, Lambda: p.st.lambda, Tau: p.st.tau})
+	a, err := p.st.shape.AssignFinal(circuit.FinalInput{Acc: acc, Weights: p.st.weights, Lambda: p.st.lambda, Tau: p.st.tau, Binding: p.st.binding})
 	if err != nil {
 		return err
 	}
@@ -509,16 +521,21 @@ type state struct {
 	Seed        string `json:"seed"`
 }
 
-const stateFormat = "comet.prove-state/v1"
+const stateFormat = "comet.prove-state/v2"
 
-// loadState returns the seed of an earlier run of the same statement in work, or starts a new
-// run with a fresh seed.
-func loadState(work string, st *statement, k *setup.Keys, modelSHA string) ([]byte, error) {
+// loadState returns the seed of an earlier run of the same chunk statement in work, or starts
+// a new run with a fresh seed. The chunk proofs depend on the keys, the weights and the data
+// only, so a model file that changes nothing else (another float representation of the same
+// integers, another name) or another provider reuses them and only the final proof is new.
+func loadState(work string, st *statement, k *setup.Keys) ([]byte, error) {
 	if err := os.MkdirAll(work, 0o700); err != nil {
 		return nil, fmt.Errorf("work directory: %w", err)
 	}
 	fp := sha256.New()
-	fmt.Fprintf(fp, "%s\n%s\n%s\n%s\n%s\n%s\n", k.Chunk.VKSHA256, k.Final.VKSHA256, modelSHA, st.tau, st.lambda, st.shape)
+	fmt.Fprintf(fp, "%s\n%s\n%s\n", k.Chunk.VKSHA256, k.Final.VKSHA256, st.shape)
+	for _, w := range st.weights {
+		fmt.Fprintf(fp, "%s\n", w)
+	}
 	for _, c := range st.chunks {
 		fmt.Fprintf(fp, "%s\n", commitment.DigestOf(c))
 	}

@@ -3,6 +3,7 @@ package proof
 import (
 	"context"
 	"errors"
+	"math"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -54,9 +55,14 @@ func verifyKeys(t *testing.T, s circuit.Shape) *setup.Keys {
 	return keysFor(t, s, setup.Verifying)
 }
 
+// inputs are the honest verifier's inputs of p: its model, its manifest, its provider.
+func (p *pipeline) inputs() Inputs {
+	return Inputs{Model: p.model, Manifest: p.manifest, Provider: testProvider}
+}
+
 func TestProveVerify(t *testing.T) {
 	p := proveSmall(t, 1, 1)
-	r, err := Verify(context.Background(), p.bundle, p.model, p.manifest, verifyKeys(t, p.shape()))
+	r, err := Verify(context.Background(), p.bundle, p.inputs(), verifyKeys(t, p.shape()))
 	if err != nil {
 		for _, c := range r.Checks {
 			t.Log(c.Name, c.Passed, c.Detail)
@@ -65,6 +71,10 @@ func TestProveVerify(t *testing.T) {
 	}
 	if len(r.Checks) < 10 {
 		t.Fatalf("only %d checks", len(r.Checks))
+	}
+	c := r.Claim()
+	if c == nil || c.ModelSHA256 != p.model.SHA256 || c.Provider != testProvider || c.Kind != "ridge" || c.Guarantee.Distance == "" {
+		t.Fatalf("claim %+v", c)
 	}
 	// The bundle survives its JSON encoding.
 	data, err := p.bundle.Marshal()
@@ -75,7 +85,7 @@ func TestProveVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Verify(context.Background(), b2, p.model, p.manifest, verifyKeys(t, p.shape())); err != nil {
+	if _, err := Verify(context.Background(), b2, p.inputs(), verifyKeys(t, p.shape())); err != nil {
 		t.Fatal(err)
 	}
 	again, err := b2.Marshal()
@@ -95,7 +105,7 @@ func TestProveVerify(t *testing.T) {
 	if b3.Chunks[2].AccOut != p.bundle.Chunks[2].AccOut {
 		t.Fatal("resumed run changed the accumulators")
 	}
-	if _, err := Verify(context.Background(), b3, p.model, p.manifest, verifyKeys(t, p.shape())); err != nil {
+	if _, err := Verify(context.Background(), b3, p.inputs(), verifyKeys(t, p.shape())); err != nil {
 		t.Fatal(err)
 	}
 
@@ -114,14 +124,25 @@ func TestProveVerify(t *testing.T) {
 	}
 }
 
-// reseal changes the model's fixed weight j by delta and re-seals it, as a provider would who
-// edits the model file.
+// reseal changes the model's fixed weight j by delta (its float with it) and re-seals it, as a
+// provider would who edits the model file.
 func reseal(t *testing.T, m *model.Model, j int, delta int64) *model.Model {
+	t.Helper()
+	return edit(t, m, func(c *model.Model) {
+		w, _ := new(big.Int).SetString(c.WeightsFixed[j], 10)
+		w.Add(w, big.NewInt(delta))
+		c.WeightsFixed[j] = w.String()
+		c.Weights[j], _ = new(big.Float).SetMantExp(new(big.Float).SetInt(w), -c.FractionBits).Float64()
+	})
+}
+
+// edit applies change to a copy of m and re-seals it.
+func edit(t *testing.T, m *model.Model, change func(*model.Model)) *model.Model {
 	t.Helper()
 	c := *m
 	c.WeightsFixed = append([]string(nil), m.WeightsFixed...)
-	w, _ := new(big.Int).SetString(c.WeightsFixed[j], 10)
-	c.WeightsFixed[j] = w.Add(w, big.NewInt(delta)).String()
+	c.Weights = append([]float64(nil), m.Weights...)
+	change(&c)
 	if err := c.Seal(); err != nil {
 		t.Fatal(err)
 	}
@@ -131,6 +152,7 @@ func reseal(t *testing.T, m *model.Model, j int, delta int64) *model.Model {
 // TestSoundness tampers with an honest proof in every way the issue lists; each must fail to
 // verify, or be refused by the prover with a clear error.
 func TestSoundness(t *testing.T) {
+	var verifyFailsFor func(t *testing.T, b *Bundle, in Inputs, keys *setup.Keys)
 	p := proveSmall(t, 2, 2)
 	other := proveSmall(t, 3, 3) // another dataset of the same shape
 	vk := verifyKeys(t, p.shape())
@@ -147,7 +169,11 @@ func TestSoundness(t *testing.T) {
 	}
 	verifyFails := func(t *testing.T, b *Bundle, m *model.Model, man *commitment.Manifest, keys *setup.Keys) {
 		t.Helper()
-		r, err := Verify(context.Background(), b, m, man, keys)
+		verifyFailsFor(t, b, Inputs{Model: m, Manifest: man, Provider: testProvider}, keys)
+	}
+	verifyFailsFor = func(t *testing.T, b *Bundle, in Inputs, keys *setup.Keys) {
+		t.Helper()
+		r, err := Verify(context.Background(), b, in, keys)
 		if err == nil || r.OK() {
 			t.Fatal("tampered proof verified")
 		}
@@ -171,6 +197,40 @@ func TestSoundness(t *testing.T) {
 	t.Run("tau below the proven one", func(t *testing.T) {
 		b := clone()
 		b.Tau = Int{new(big.Int).Sub(b.Tau.Int, big.NewInt(1))}
+		verifyFails(t, b, p.model, p.manifest, vk)
+	})
+	t.Run("replayed by another provider", func(t *testing.T) {
+		// Provider B takes A's public bundle and model and submits them as its own.
+		verifyFailsFor(t, clone(), Inputs{Model: p.model, Manifest: p.manifest, Provider: "provider-b"}, vk)
+		b := clone()
+		b.Provider = "provider-b"
+		verifyFailsFor(t, b, Inputs{Model: p.model, Manifest: p.manifest, Provider: "provider-b"}, vk)
+	})
+	t.Run("replayed with an edited float weight", func(t *testing.T) {
+		// B edits a float weight within the box of the proven integer, so the model file
+		// is valid, and re-points the bundle at it.
+		m := edit(t, p.model, func(c *model.Model) { c.Weights[0] = math.Nextafter(c.Weights[0], math.Inf(1)) })
+		b := clone()
+		b.ModelSHA256 = m.SHA256
+		verifyFails(t, b, m, p.manifest, vk)
+		verifyFailsFor(t, b, Inputs{Model: m, Manifest: p.manifest, Provider: "provider-b"}, vk)
+	})
+	t.Run("float weight far from the proven one", func(t *testing.T) {
+		c := *p.model
+		c.Weights = append([]float64(nil), p.model.Weights...)
+		c.Weights[0] *= 100
+		if err := c.Seal(); !errors.Is(err, model.ErrInvalid) {
+			t.Fatalf("Seal of a model with weights[0] 100 times W_0/2^f = %v, want model.ErrInvalid", err)
+		}
+	})
+	t.Run("bundle tau other than the model's residual", func(t *testing.T) {
+		b := clone()
+		b.Tau = Int{new(big.Int).Lsh(big.NewInt(1), 200)}
+		verifyFails(t, b, p.model, p.manifest, vk)
+	})
+	t.Run("metrics edited in the bundle", func(t *testing.T) {
+		b := clone()
+		b.Metrics.SSR = Int{new(big.Int).Add(b.Metrics.SSR.Int, big.NewInt(1))}
 		verifyFails(t, b, p.model, p.manifest, vk)
 	})
 	t.Run("chunk dropped", func(t *testing.T) {
@@ -264,15 +324,31 @@ func TestSoundness(t *testing.T) {
 			t.Fatalf("Prove = %v, want ErrData", err)
 		}
 	})
-	t.Run("tau below the true residual", func(t *testing.T) {
+	t.Run("residual below the true one", func(t *testing.T) {
 		req := p.request()
 		res, _ := new(big.Int).SetString(p.model.OptimalityResidual, 10)
 		if res.Sign() == 0 {
 			t.Fatal("residual 0: the test needs weights that are not exact")
 		}
-		req.Tau = res.Sub(res, big.NewInt(1))
+		req.Model = edit(t, p.model, func(c *model.Model) { c.OptimalityResidual = res.Sub(res, big.NewInt(1)).String() })
 		if err := prove(req); !errors.Is(err, ErrTau) {
 			t.Fatalf("Prove = %v, want ErrTau", err)
+		}
+	})
+	t.Run("metrics other than the rows'", func(t *testing.T) {
+		req := p.request()
+		req.Model = reseal(t, p.model, 0, 1) // the weights change, the stated sums do not
+		res, _ := new(big.Int).SetString(p.model.OptimalityResidual, 10)
+		req.Model = edit(t, req.Model, func(c *model.Model) { c.OptimalityResidual = res.Lsh(res, 20).String() })
+		if err := prove(req); !errors.Is(err, ErrMetrics) {
+			t.Fatalf("Prove = %v, want ErrMetrics", err)
+		}
+	})
+	t.Run("no provider", func(t *testing.T) {
+		req := p.request()
+		req.Provider = ""
+		if err := prove(req); !errors.Is(err, ErrStatement) {
+			t.Fatalf("Prove = %v, want ErrStatement", err)
 		}
 	})
 	t.Run("keys of another shape", func(t *testing.T) {
@@ -285,7 +361,7 @@ func TestSoundness(t *testing.T) {
 	})
 	t.Run("parameters that could wrap", func(t *testing.T) {
 		req := p.request()
-		req.Tau = new(big.Int).Lsh(big.NewInt(1), 251)
+		req.Model = edit(t, p.model, func(c *model.Model) { c.OptimalityResidual = new(big.Int).Lsh(big.NewInt(1), 251).String() })
 		if err := prove(req); !errors.Is(err, circuit.ErrBounds) {
 			t.Fatalf("Prove = %v, want circuit.ErrBounds", err)
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"math/big"
 	"strings"
 
@@ -30,9 +29,10 @@ type Check struct {
 // earlier one failed is listed as not passed, never as passed.
 type Report struct {
 	Checks []Check
-	// DistanceBound is the ridge bound |w − w*|_2 ≤ sqrt(d)·tau/λ in real units, when the
-	// statement implies one (λ > 0 and no intercept); NaN otherwise.
-	DistanceBound float64
+	// Guarantee is what the statement guarantees, derived from its public values; set once
+	// the statement could be formed (it means something only when every check passed).
+	Guarantee *Guarantee
+	claim     *Claim
 }
 
 // OK reports whether every check passed.
@@ -65,37 +65,55 @@ func (r *Report) add(name string, err error, detail string) bool {
 	return err == nil
 }
 
-// Verify checks the bundle b against the model and the manifest, with verifying keys the
-// caller trusts (never keys that came with the bundle). It needs no data and no salt. The
-// report lists each check; the error is nil only when all of them pass.
-func Verify(ctx context.Context, b *Bundle, m *model.Model, man *commitment.Manifest, keys *setup.Keys) (*Report, error) {
-	r := &Report{DistanceBound: math.NaN()}
+// Inputs are what a verifier takes from elsewhere than the bundle: the model file and the
+// manifest it names, and the provider the proof must be bound to (the one submitting it, or
+// the one an attestation names).
+type Inputs struct {
+	Model    *model.Model
+	Manifest *commitment.Manifest
+	Provider string
+}
+
+// Verify checks the bundle b against the model, the manifest and the provider, with
+// verifying keys the caller trusts (never keys that came with the bundle). It needs no data
+// and no salt. The report lists each check; the error is nil only when all of them pass.
+func Verify(ctx context.Context, b *Bundle, in Inputs, keys *setup.Keys) (*Report, error) {
+	r := &Report{}
 	done := func() (*Report, error) {
 		if r.OK() {
 			return r, nil
 		}
 		return r, fmt.Errorf("%w: %s", ErrVerify, strings.Join(r.Failed(), "; "))
 	}
+	notChecked := func(names ...string) (*Report, error) {
+		for _, n := range names {
+			r.add(n, errors.New("not checked: an earlier check failed"), "")
+		}
+		return done()
+	}
 	if !r.add("bundle structure", b.validate(), BundleFormat) {
-		return done()
+		return notChecked("statement: manifest, model and bounds", "chunk proofs verify", "final proof verifies")
 	}
-	st, err := newStatement(man, m, b.Tau.Int)
+	m, man := in.Model, in.Manifest
+	st, err := boundStatement(man, m, in.Provider)
 	if !r.add("statement: manifest, model and bounds", err, fmt.Sprintf("C = %s, model %s, n = %d, d = %d", man.Commitment, m.SHA256, man.N, man.D)) {
-		return done()
+		return notChecked("chunk proofs verify", "final proof verifies")
 	}
-	r.add("bit bounds: no wrap-around", nil, fmt.Sprintf("max |G_j| < 2^%d < 2^%d", st.boundBits, circuit.GapBits-1))
-	r.add("bundle names this model", equal("model sha256", b.ModelSHA256, m.SHA256), m.SHA256)
+	g := guarantee(st, st.sumY2)
+	r.Guarantee = &g
+	r.add("bit bounds: no wrap-around", nil, fmt.Sprintf("every sum < 2^%d < 2^%d", st.boundBits, circuit.GapBits-1))
+	r.add("bundle is bound to this model file", equal("model sha256", b.ModelSHA256, m.SHA256), "sha256 "+m.SHA256)
+	r.add("bundle is bound to this provider", equal("provider", b.Provider, st.provider), st.provider)
 	r.add("bundle names this dataset", bundleDataset(b, man), fmt.Sprintf("C recomputed from the header and %d chunk commitments", len(man.ChunkCommitments)))
-	r.add("bundle carries the model's weights, lambda and tau", bundleStatement(b, st), fmt.Sprintf("tau = %s (units 2^-%d)", st.tau, 3*st.shape.FractionBits))
+	r.add("bundle carries the model's weights, lambda, tau and metrics", bundleStatement(b, st),
+		fmt.Sprintf("tau = optimality_residual = %s (units 2^-%d)", st.tau, 3*st.shape.FractionBits))
 	r.add("circuit shape", shapeCheck(b, st, keys), st.shape.String())
 	vkErr := vkCheck(b, keys)
 	r.add("verifying keys are the trusted ones", vkErr, fmt.Sprintf("chunk %s, final %s", keys.Chunk.VKSHA256, keys.Final.VKSHA256))
 	chainErr := chain(b, st)
 	r.add("chunk proofs form one chain over every chunk in order", chainErr, fmt.Sprintf("%d chunks", len(st.chunks)))
 	if vkErr != nil || chainErr != nil || !r.OK() {
-		r.add("chunk proofs verify", errors.New("not checked: an earlier check failed"), "")
-		r.add("final proof verifies", errors.New("not checked: an earlier check failed"), "")
-		return done()
+		return notChecked("chunk proofs verify", "final proof verifies")
 	}
 	r.add("chunk proofs verify", chunkProofs(ctx, b, st, keys), fmt.Sprintf("%d Groth16 proofs", len(b.Chunks)))
 	acc, _ := b.Final.Acc.Element()
@@ -104,10 +122,10 @@ func Verify(ctx context.Context, b *Bundle, m *model.Model, man *commitment.Mani
 	if err == nil {
 		err = verifyProof(keys.Final.VK, b.Final.Proof.Proof, public)
 	}
-	r.add("final proof verifies", err, fmt.Sprintf("|X^T(Xw - y) + lambda w|_inf <= %s / 2^%d", st.tau, 3*st.shape.FractionBits))
-	if m.Lambda > 0 && !st.shape.Intercept {
-		tau, _ := new(big.Float).SetInt(st.tau).Float64()
-		r.DistanceBound = math.Sqrt(float64(st.shape.Features)) * math.Ldexp(tau, -3*st.shape.FractionBits) / m.Lambda
+	r.add("final proof verifies", err, fmt.Sprintf("|X^T(Xw - y) + lambda w|_inf <= %s / 2^%d; ssr, sum_y, sum_y2 as the model states; bound to the model file and the provider",
+		st.tau, 3*st.shape.FractionBits))
+	if r.OK() {
+		r.claim = newClaim(b, st, m, g)
 	}
 	return done()
 }
@@ -144,6 +162,17 @@ func bundleStatement(b *Bundle, st *statement) error {
 	}
 	if b.LambdaFixed.Cmp(st.lambda) != 0 {
 		return fmt.Errorf("lambda_fixed %s in the bundle, %s in the model", b.LambdaFixed, st.lambda)
+	}
+	if b.Tau.Cmp(st.tau) != 0 {
+		return fmt.Errorf("tau %s in the bundle, the model's optimality_residual is %s", b.Tau, st.tau)
+	}
+	for _, c := range []struct {
+		name      string
+		got, want *big.Int
+	}{{"ssr", b.Metrics.SSR.Int, st.ssr}, {"sum_y", b.Metrics.SumY.Int, st.sumY}, {"sum_y2", b.Metrics.SumY2.Int, st.sumY2}} {
+		if c.got.Cmp(c.want) != 0 {
+			return fmt.Errorf("metrics.%s %s in the bundle, %s in the model", c.name, c.got, c.want)
+		}
 	}
 	return nil
 }

@@ -165,7 +165,7 @@ func (k *Keys) Save(ctx context.Context, root string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create keys directory: %w", err)
 	}
-	m := meta{Format: Format, Shape: k.Shape, Version: circuit.Version, Gnark: circuit.GnarkVersion,
+	m := meta{Format: Format, Shape: k.Shape, Version: circuit.Version, Gnark: circuit.GnarkVersion(),
 		Curve: "bn254", Backend: "groth16", Setup: singleParty, Circuits: map[string]metaCircuit{}}
 	for _, c := range []circuit.Circuit{circuit.ChunkCircuit, circuit.FinalCircuit} {
 		if err := ctx.Err(); err != nil {
@@ -234,9 +234,9 @@ func Load(ctx context.Context, root string, s circuit.Shape, need Need) (*Keys, 
 		return nil, fmt.Errorf("%w: %s/keys.json has format %q, want %q", ErrMismatch, dir, m.Format, Format)
 	case m.Shape != s:
 		return nil, fmt.Errorf("%w: keys in %s are for shape %s, not %s", ErrMismatch, dir, m.Shape, s)
-	case m.Version != circuit.Version || m.Gnark != circuit.GnarkVersion:
+	case m.Version != circuit.Version || m.Gnark != circuit.GnarkVersion():
 		return nil, fmt.Errorf("%w: keys in %s are for %s with gnark %s, this build is %s with gnark %s",
-			ErrMismatch, dir, m.Version, m.Gnark, circuit.Version, circuit.GnarkVersion)
+			ErrMismatch, dir, m.Version, m.Gnark, circuit.Version, circuit.GnarkVersion())
 	}
 	k := &Keys{Shape: s}
 	for _, c := range []circuit.Circuit{circuit.ChunkCircuit, circuit.FinalCircuit} {

@@ -22,7 +22,9 @@
 //
 // [FitFixed] works on a fixed-point table: it trains on the exactly dequantized values and
 // then searches integer weights that minimise the integer optimality residual that the
-// proof checks. docs/model.md defines that residual normatively.
+// proof checks, and returns the exact residual sum of squares, ΣY and ΣY² of those integer
+// weights, from which the model file's proven metrics derive ([Metrics] computes the same
+// row by row). docs/model.md defines both normatively.
 //
 // The package does not read files, commit to data or prove anything.
 package train

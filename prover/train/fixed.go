@@ -54,6 +54,10 @@ type FixedResult struct {
 	// WeightBits is the smallest b' such that every W (intercept included) lies in the
 	// signed b'-bit range [-2^(b'-1), 2^(b'-1)-1].
 	WeightBits int
+	// SSR is Σ_i e_i² at the chosen weights, e_i = Σ_k X_ik·W_k − 2^f·Y_i (the intercept
+	// column X_id = 2^f), in units of 2^-(4f); SumY is Σ_i Y_i (units 2^-f) and SumY2 is
+	// Σ_i Y_i² (units 2^-(2f)). They are the exact integers the proven metrics derive from.
+	SSR, SumY, SumY2 *big.Int
 }
 
 // LambdaFixed returns Λ = round_half_even(λ·2^(2f)), the integer penalty of the
@@ -76,13 +80,15 @@ func LambdaFixed(lambda float64, fractionBits int) (*big.Int, error) {
 }
 
 // normal holds the exact integer normal equations: H = XᵀX (+ the constant column 2^f for
-// the intercept), and XtY = XᵀY, over the integer rows.
+// the intercept), and XtY = XᵀY, over the integer rows, with ΣY and ΣY², which with H and
+// XᵀY give the residual sum of squares of any W without another pass.
 type normal struct {
-	p    int
-	h    []*big.Int // p×p row-major
-	xty  []*big.Int
-	lam  *big.Int
-	feat int // columns [0, feat) are penalised
+	p           int
+	h           []*big.Int // p×p row-major
+	xty         []*big.Int
+	sumY, sumY2 *big.Int
+	lam         *big.Int
+	feat        int // columns [0, feat) are penalised
 }
 
 // hlam returns H + Λ on the feature diagonal at (j, k).
@@ -135,8 +141,8 @@ func (x *int128) flush(dst *big.Int) {
 // ctxRows is how many rows pass between context checks in the long loops.
 const ctxRows = 1 << 16
 
-// normalEquations computes H and XᵀY exactly in one pass. Products of two b-bit values
-// have at most 2b−2 magnitude bits, so int128 accumulators take 2^(126−(2b−2)) rows
+// normalEquations computes H, XᵀY, ΣY and ΣY² exactly in one pass. Products of two b-bit
+// values have at most 2b−2 magnitude bits, so int128 accumulators take 2^(126−(2b−2)) rows
 // before they could wrap; they are flushed into big.Int at that interval.
 func normalEquations(ctx context.Context, t FixedData, intercept bool) (*normal, error) {
 	d, p := t.D, t.D
@@ -150,8 +156,9 @@ func normalEquations(ctx context.Context, t FixedData, intercept bool) (*normal,
 	}
 	accH := make([]int128, p*p)
 	accB := make([]int128, p)
+	var accY, accY2 int128
 	row := make([]int64, p)
-	ne := &normal{p: p, h: make([]*big.Int, p*p), xty: make([]*big.Int, p), feat: d}
+	ne := &normal{p: p, h: make([]*big.Int, p*p), xty: make([]*big.Int, p), sumY: new(big.Int), sumY2: new(big.Int), feat: d}
 	for k := range ne.h {
 		ne.h[k] = new(big.Int)
 	}
@@ -165,6 +172,8 @@ func normalEquations(ctx context.Context, t FixedData, intercept bool) (*normal,
 		for k := range accB {
 			accB[k].flush(ne.xty[k])
 		}
+		accY.flush(ne.sumY)
+		accY2.flush(ne.sumY2)
 	}
 	for i := 0; i < t.N; i++ {
 		if i%ctxRows == 0 {
@@ -187,6 +196,8 @@ func normalEquations(ctx context.Context, t FixedData, intercept bool) (*normal,
 			}
 			accB[j].addMul(a, y)
 		}
+		accY.addMul(y, 1)
+		accY2.addMul(y, y)
 	}
 	flush()
 	for j := 0; j < p; j++ {
@@ -231,6 +242,23 @@ func Gradient(ctx context.Context, t FixedData, lambdaFixed *big.Int, intercept 
 	return ne.newGradient(w, t.Format.FractionBits), nil
 }
 
+// ssr returns Σ_i e_i² = WᵀHW − 2^(f+1)·Wᵀ(XᵀY) + 2^(2f)·ΣY², the expansion of
+// Σ_i (X_i·W − 2^f·Y_i)²; H here has no Λ, the penalty is not part of the residuals.
+func (ne *normal) ssr(w []int64, f int) *big.Int {
+	var quad, lin, t, wk big.Int
+	for j := 0; j < ne.p; j++ {
+		var row big.Int
+		for k := 0; k < ne.p; k++ {
+			row.Add(&row, t.Mul(ne.h[j*ne.p+k], wk.SetInt64(w[k])))
+		}
+		quad.Add(&quad, t.Mul(&row, wk.SetInt64(w[j])))
+		lin.Add(&lin, t.Mul(ne.xty[j], wk.SetInt64(w[j])))
+	}
+	out := new(big.Int).Lsh(ne.sumY2, uint(2*f))
+	out.Add(out, &quad)
+	return out.Sub(out, lin.Lsh(&lin, uint(f+1)))
+}
+
 func (ne *normal) newGradient(w []int64, f int) []*big.Int {
 	g := make([]*big.Int, ne.p)
 	for j := range g {
@@ -238,6 +266,43 @@ func (ne *normal) newGradient(w []int64, f int) []*big.Int {
 	}
 	ne.gradient(w, f, g)
 	return g
+}
+
+// Metrics returns SSR = Σ_i e_i², e_i = Σ_k X_ik·W_k − 2^f·Y_i (with the intercept column
+// X_id = 2^f when intercept is true), ΣY and ΣY² straight from the rows, one big-integer
+// residual per row. It is the reference for [FitFixed]'s SSR, SumY and SumY2, which come
+// from the normal equations instead; w holds the D feature weights and then the intercept
+// weight when intercept is true.
+func Metrics(ctx context.Context, t FixedData, intercept bool, w []int64) (ssr, sumY, sumY2 *big.Int, err error) {
+	if err := t.validate(); err != nil {
+		return nil, nil, nil, err
+	}
+	if want := t.D + boolToInt(intercept); len(w) != want {
+		return nil, nil, nil, fmt.Errorf("%w: %d weights for %d parameters", ErrShape, len(w), want)
+	}
+	f := uint(t.Format.FractionBits)
+	ssr, sumY, sumY2 = new(big.Int), new(big.Int), new(big.Int)
+	var e, y, x, wk, prod big.Int
+	for i := 0; i < t.N; i++ {
+		if i%ctxRows == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, nil, nil, fmt.Errorf("after row %d: %w", i, err)
+			}
+		}
+		row := t.Values[i*(t.D+1) : (i+1)*(t.D+1)]
+		y.SetInt64(row[t.D])
+		sumY.Add(sumY, &y)
+		sumY2.Add(sumY2, prod.Mul(&y, &y))
+		e.Neg(e.Lsh(&y, f))
+		for k := 0; k < t.D; k++ {
+			e.Add(&e, prod.Mul(x.SetInt64(row[k]), wk.SetInt64(w[k])))
+		}
+		if intercept {
+			e.Add(&e, prod.Lsh(wk.SetInt64(w[t.D]), f))
+		}
+		ssr.Add(ssr, prod.Mul(&e, &e))
+	}
+	return ssr, sumY, sumY2, nil
 }
 
 // FitFixed trains on t and chooses integer weights W that minimise the optimality residual
@@ -308,6 +373,8 @@ func FitFixed(ctx context.Context, t FixedData, opts Options) (*FixedResult, err
 	}
 	out.Gradient = g
 	out.Residual = maxAbsBig(g)
+	out.SSR = ne.ssr(w, f)
+	out.SumY, out.SumY2 = ne.sumY, ne.sumY2
 	for _, v := range w {
 		out.WeightBits = max(out.WeightBits, SignedBits(v))
 	}

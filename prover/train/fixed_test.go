@@ -101,6 +101,13 @@ func TestFitFixed(t *testing.T) {
 					t.Fatalf("G[%d] = %v, definition gives %v", j, res.Gradient[j], want[j])
 				}
 			}
+			ssr, sumY, sumY2, err := Metrics(context.Background(), data, tc.opts.Intercept, w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.SSR.Cmp(ssr) != 0 || res.SumY.Cmp(sumY) != 0 || res.SumY2.Cmp(sumY2) != 0 {
+				t.Fatalf("FitFixed gives SSR %v ΣY %v ΣY² %v, the rows give %v %v %v", res.SSR, res.SumY, res.SumY2, ssr, sumY, sumY2)
+			}
 			got, err := Gradient(context.Background(), data, res.LambdaFixed, tc.opts.Intercept, w)
 			if err != nil {
 				t.Fatal(err)
@@ -136,6 +143,101 @@ func TestFitFixed(t *testing.T) {
 				t.Errorf("WeightBits %d, magnitudes need %d", res.WeightBits, wantBits)
 			}
 			t.Logf("residual %v (naive rounding %v), %d weight bits, R² %.4f", res.Residual, res.Rounded, res.WeightBits, res.Float.R2)
+		})
+	}
+}
+
+// TestSSRIdentity checks WᵀHW − 2^(f+1)·Wᵀ(XᵀY) + 2^(2f)·ΣY² from the one-pass normal
+// equations against Σ e_i² row by row, on random values of either sign over the whole
+// b-bit range and random weights.
+func TestSSRIdentity(t *testing.T) {
+	tests := []struct {
+		name      string
+		ft        fixedpoint.Format
+		n, d      int
+		intercept bool
+		wBits     int // weights uniform in ±2^wBits
+	}{
+		{"intercept f8", fixedpoint.Format{FractionBits: 8, ValueBits: 16}, 37, 3, true, 20},
+		{"origin f8", fixedpoint.Format{FractionBits: 8, ValueBits: 16}, 37, 3, false, 20},
+		{"intercept f0", fixedpoint.Format{FractionBits: 0, ValueBits: 8}, 5, 1, true, 6},
+		{"no features", fixedpoint.Format{FractionBits: 4, ValueBits: 12}, 9, 0, true, 30},
+		// b = 62 flushes the int128 accumulators, ΣY² among them, every 16 rows.
+		{"wide intercept", fixedpoint.Format{FractionBits: 40, ValueBits: 62}, 70, 2, true, 62},
+		{"wide origin", fixedpoint.Format{FractionBits: 61, ValueBits: 62}, 70, 4, false, 62},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(i), 7))
+			ft := tc.ft
+			data := FixedData{N: tc.n, D: tc.d, Format: ft, Values: make([]int64, tc.n*(tc.d+1))}
+			for k := range data.Values {
+				switch rng.IntN(8) {
+				case 0:
+					data.Values[k] = ft.Min()
+				case 1:
+					data.Values[k] = ft.Max()
+				default:
+					data.Values[k] = ft.Min() + rng.Int64N(ft.Max()-ft.Min())
+				}
+			}
+			w := make([]int64, tc.d+boolToInt(tc.intercept))
+			for trial := 0; trial < 4; trial++ {
+				for k := range w {
+					if tc.wBits >= 62 {
+						w[k] = int64(rng.Uint64()) >> 1 // both signs, 63 bits
+					} else {
+						w[k] = rng.Int64N(1<<(tc.wBits+1)) - 1<<tc.wBits
+					}
+				}
+				ne, err := normalEquations(context.Background(), data, tc.intercept)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ssr, sumY, sumY2, err := Metrics(context.Background(), data, tc.intercept, w)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := ne.ssr(w, ft.FractionBits); got.Cmp(ssr) != 0 {
+					t.Fatalf("W = %v: identity gives SSR %v, Σ e_i² is %v", w, got, ssr)
+				}
+				if ne.sumY.Cmp(sumY) != 0 || ne.sumY2.Cmp(sumY2) != 0 {
+					t.Fatalf("accumulated ΣY %v ΣY² %v, rows give %v %v", ne.sumY, ne.sumY2, sumY, sumY2)
+				}
+			}
+		})
+	}
+}
+
+func TestMetricsByHand(t *testing.T) {
+	// Two rows (x, y) = (1, 2), (−3, 1) at f = 1, stored as 2·value; W = (1, −1) means
+	// w = 0.5 and b = −0.5: residuals 0.5·1 − 0.5 − 2 = −2 and 0.5·(−3) − 0.5 − 1 = −3,
+	// SSR 13 (units 2^-4: 208), ΣY 3 (units 2^-1: 6), ΣY² 5 (units 2^-2: 20).
+	data := FixedData{N: 2, D: 1, Format: fixedpoint.Format{FractionBits: 1, ValueBits: 8}, Values: []int64{2, 4, -6, 2}}
+	tests := []struct {
+		name             string
+		intercept        bool
+		w                []int64
+		ssr, sumY, sumY2 int64
+		err              error
+	}{
+		{"intercept", true, []int64{1, -1}, 208, 6, 20, nil},
+		// Without the intercept: residuals 0.5 − 2 and −1.5 − 1, SSR 8.5 = 136·2^-4.
+		{"origin", false, []int64{1}, 136, 6, 20, nil},
+		{"weight count", false, []int64{1, -1}, 0, 0, 0, ErrShape},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ssr, sumY, sumY2, err := Metrics(context.Background(), data, tc.intercept, tc.w)
+			if !errors.Is(err, tc.err) {
+				t.Fatalf("error %v, want %v", err, tc.err)
+			}
+			if err != nil {
+				return
+			}
+			if ssr.Int64() != tc.ssr || sumY.Int64() != tc.sumY || sumY2.Int64() != tc.sumY2 {
+				t.Errorf("SSR %v ΣY %v ΣY² %v, want %d %d %d", ssr, sumY, sumY2, tc.ssr, tc.sumY, tc.sumY2)
+			}
 		})
 	}
 }

@@ -62,7 +62,7 @@ func seedModels(b *testing.B, st *store.Store, n int) []string {
 		if err := tx.Create(ctx, &store.Provider{ID: "bench-co", DisplayName: "Bench", Contact: "b@example.org", Status: store.ProviderApproved}); err != nil {
 			return err
 		}
-		return tx.Create(ctx, &store.Dataset{Commitment: hex64(0), SHA256: hex64(1), N: 1, D: 1, FractionBits: 8, ValueBits: 24, ChunkRows: 1, Manifest: []byte("{}")})
+		return tx.Create(ctx, &store.Dataset{Commitment: hex64(0), FileDigest: hex64(1), N: 1, D: 1, FractionBits: 8, ValueBits: 24, ChunkRows: 1, Manifest: []byte("{}")})
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -210,7 +210,7 @@ func BenchmarkSubmit(b *testing.B) {
 	fix := registrytest.Get(b)
 	bodies := make([][]byte, b.N)
 	for i := range bodies {
-		m, pr, _, err := fix.Variant(i + 1)
+		m, pr, _, err := fix.VariantFor("bench-co", i+1)
 		if err != nil {
 			b.Fatal(err)
 		}

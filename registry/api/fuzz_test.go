@@ -51,7 +51,7 @@ func FuzzSubmit(f *testing.F) {
 		f.Fatal(err)
 	}
 	for i := range 3 {
-		m, pr, _, err := fix.Variant(i)
+		m, pr, _, err := fix.VariantFor("fuzz-co", i)
 		if err != nil {
 			f.Fatal(err)
 		}

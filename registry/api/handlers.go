@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -132,12 +133,48 @@ func (a *API) getModel(c *gin.Context) {
 	if !ok {
 		return
 	}
-	v, err := a.rec.ModelView(c.Request.Context(), sha)
+	ctx := c.Request.Context()
+	v, err := a.rec.ModelView(ctx, sha)
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, viewModel(v))
+	out := viewModel(v)
+	if out.Featurizer, err = a.modelFeaturizer(ctx, v); err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// modelFeaturizer reads the featurizer a lookup shows: the signed one once the model is
+// attested, else the one the shown submission's manifest declares, which is what the
+// registry signs if that submission passes.
+func (a *API) modelFeaturizer(ctx context.Context, v *store.ModelView) (*LookupFeaturizer, error) {
+	var f *LookupFeaturizer
+	var perr error
+	switch {
+	case v.AttestationID != nil:
+		att, err := a.rec.Attestation(ctx, *v.AttestationID)
+		if err != nil {
+			return nil, err
+		}
+		f, perr = featurizerOfEnvelope(att.Envelope)
+	case v.SubmissionID != nil:
+		sub, err := a.rec.Submission(ctx, *v.SubmissionID)
+		if err != nil {
+			return nil, err
+		}
+		f, perr = featurizerOfManifest(sub.Manifest)
+	}
+	if perr != nil {
+		// Every stored envelope and manifest was checked when it was written, so this is the
+		// registry's own fault; the lookup still answers, so that status and revocation stay
+		// visible, and the log says what went wrong.
+		a.logger.ErrorContext(ctx, "lookup: stored featurizer unreadable", slog.String("model", v.SHA256), slog.Any("error", perr))
+		return nil, nil
+	}
+	return f, nil
 }
 
 func (a *API) getModelFile(c *gin.Context) {

@@ -115,10 +115,17 @@ func (r *testRegistry) provider(id string) *client.Client {
 	return r.client(reg.Key)
 }
 
-// submission is the fixture's i-th variant as a request.
+// submission is the fixture's i-th variant as a request of the fixture's provider.
 func (r *testRegistry) submission(i int) (api.SubmitRequest, string) {
 	r.t.Helper()
-	m, p, sha, err := r.fix.Variant(i)
+	return r.submissionFor(registrytest.Provider, i)
+}
+
+// submissionFor is the fixture's i-th variant as a request of provider: its proof is bound
+// to that provider.
+func (r *testRegistry) submissionFor(provider string, i int) (api.SubmitRequest, string) {
+	r.t.Helper()
+	m, p, sha, err := r.fix.VariantFor(provider, i)
 	if err != nil {
 		r.t.Fatal(err)
 	}

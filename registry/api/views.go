@@ -2,8 +2,12 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
+	"github.com/comet-attest/comet/attest/envelope"
+	"github.com/comet-attest/comet/attest/statement"
+	"github.com/comet-attest/comet/prover/commitment"
 	"github.com/comet-attest/comet/registry/store"
 	"github.com/riverqueue/river/rivertype"
 )
@@ -91,7 +95,63 @@ type LookupRevocation struct {
 	LogIndex  *int64    `json:"log_index,omitempty"`
 }
 
-// ModelLookup answers a lookup by model hash: status, attestation, log index and revocation.
+// LookupFeaturizer is the text featurizer that made a model's features: the signed one
+// once the model is attested, else the one the shown submission's manifest declares.
+type LookupFeaturizer struct {
+	Name         string            `json:"name"`
+	Version      string            `json:"version"`
+	Params       map[string]string `json:"params"`
+	SpecSHA256   string            `json:"spec_sha256"`
+	CorpusDigest string            `json:"corpus_digest"`
+	CorpusSHA256 string            `json:"corpus_sha256,omitempty"`
+}
+
+// featurizerOfEnvelope reads the featurizer from the training statement that a stored
+// envelope carries. The envelope is the registry's own, so its signature is not checked here.
+func featurizerOfEnvelope(env []byte) (*LookupFeaturizer, error) {
+	e, err := envelope.Parse(env)
+	if err != nil {
+		return nil, fmt.Errorf("attestation envelope: %w", err)
+	}
+	payload, err := envelope.Payload(e)
+	if err != nil {
+		return nil, fmt.Errorf("attestation envelope: %w", err)
+	}
+	_, tr, err := statement.ParseTraining(payload)
+	if err != nil {
+		return nil, fmt.Errorf("attestation statement: %w", err)
+	}
+	if tr.Featurizer == nil {
+		return nil, nil
+	}
+	return viewFeaturizer(*tr.Featurizer), nil
+}
+
+// featurizerOfManifest reads the featurizer a submitted manifest declares: the part of it that
+// the registry signs once the submission is attested.
+func featurizerOfManifest(manifest []byte) (*LookupFeaturizer, error) {
+	m, err := commitment.ParseManifest(manifest)
+	if err != nil {
+		return nil, fmt.Errorf("submitted manifest: %w", err)
+	}
+	f := m.Featurizer
+	if f == nil {
+		return nil, nil
+	}
+	return viewFeaturizer(statement.Featurizer{Name: f.Name, Version: f.Version, Params: f.Params,
+		SpecSHA256: f.SpecSHA256, CorpusDigest: f.CorpusDigest, CorpusSHA256: f.CorpusSHA256}), nil
+}
+
+func viewFeaturizer(f statement.Featurizer) *LookupFeaturizer {
+	if f.Params == nil {
+		f.Params = map[string]string{} // an object in the JSON, as the schema requires
+	}
+	return &LookupFeaturizer{Name: f.Name, Version: f.Version, Params: f.Params, SpecSHA256: f.SpecSHA256,
+		CorpusDigest: f.CorpusDigest, CorpusSHA256: f.CorpusSHA256}
+}
+
+// ModelLookup answers a lookup by model hash: status, attestation, log index, revocation and
+// the featurizer, if the features came from text.
 type ModelLookup struct {
 	ModelSHA256       string             `json:"model_sha256"`
 	Name              string             `json:"name"`
@@ -105,6 +165,7 @@ type ModelLookup struct {
 	Message           string             `json:"message,omitempty"`
 	Attestation       *LookupAttestation `json:"attestation,omitempty"`
 	Revocation        *LookupRevocation  `json:"revocation,omitempty"`
+	Featurizer        *LookupFeaturizer  `json:"featurizer,omitempty"`
 }
 
 func viewModel(v *store.ModelView) ModelLookup {

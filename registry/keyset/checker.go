@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/big"
-	"strconv"
-	"strings"
+	"slices"
 
-	"github.com/comet-attest/comet/attest/statement"
-	"github.com/comet-attest/comet/prover/circuit"
+	"github.com/comet-attest/comet/attest/verify"
 	"github.com/comet-attest/comet/prover/commitment"
+	"github.com/comet-attest/comet/prover/featurize"
 	"github.com/comet-attest/comet/prover/model"
 	"github.com/comet-attest/comet/prover/proof"
 	"github.com/comet-attest/comet/prover/setup"
@@ -31,14 +29,18 @@ type parsed struct {
 	bundle   *proof.Bundle
 }
 
-// Precheck decodes the parts and checks that they name each other and a published circuit;
-// problems are *service.InvalidError naming the part.
+// Precheck decodes the parts and checks that they name each other, the submitting provider
+// and a published circuit; problems are *service.InvalidError naming the part.
 func (c *Checker) Precheck(sub service.Submission) (service.Claim, error) {
 	p, err := c.parse(sub)
 	if err != nil {
 		return service.Claim{}, err
 	}
-	return c.claim(p)
+	file, err := p.bundle.Marshal()
+	if err != nil {
+		return service.Claim{}, &service.InvalidError{Field: "proof", Err: err}
+	}
+	return service.Claim{DatasetCommitment: p.manifest.Commitment.String(), ProofFile: file}, nil
 }
 
 func (c *Checker) parse(sub service.Submission) (*parsed, error) {
@@ -59,8 +61,13 @@ func (c *Checker) parse(sub service.Submission) (*parsed, error) {
 		return nil, &service.InvalidError{Field: "model", Err: fmt.Errorf("model was trained on dataset %s, the manifest commits to %s", m.DatasetCommitment, man.Commitment)}
 	case b.ModelSHA256 != m.SHA256:
 		return nil, &service.InvalidError{Field: "proof", Err: fmt.Errorf("proof is for model %s, not this model (%s)", b.ModelSHA256, m.SHA256)}
+	case b.Provider != sub.ProviderID:
+		return nil, &service.InvalidError{Field: "proof", Err: fmt.Errorf("proof was made for provider %q, not for %q: prove again with --provider %s", b.Provider, sub.ProviderID, sub.ProviderID)}
 	case b.DatasetCommitment != man.Commitment:
 		return nil, &service.InvalidError{Field: "proof", Err: fmt.Errorf("proof is for dataset %s, the manifest commits to %s", b.DatasetCommitment, man.Commitment)}
+	}
+	if err := checkFeaturizer(man); err != nil {
+		return nil, &service.InvalidError{Field: "manifest", Err: err}
 	}
 	for name, id := range b.Circuits {
 		pub, ok := c.set.byID[id.ID]
@@ -74,44 +81,35 @@ func (c *Checker) parse(sub service.Submission) (*parsed, error) {
 	return &parsed{model: m, manifest: man, bundle: b}, nil
 }
 
-func (c *Checker) claim(p *parsed) (service.Claim, error) {
-	final, ok := p.bundle.Circuits[string(circuit.FinalCircuit)]
-	if !ok {
-		return service.Claim{}, &service.InvalidError{Field: "proof", Err: errors.New("no final circuit")}
+// checkFeaturizer checks a manifest's featurizer record before the registry signs it: its spec
+// digest must be the digest of its name, version and parameters, and when this build
+// implements that featurizer, the committed features must be the ones it makes.
+func checkFeaturizer(man *commitment.Manifest) error {
+	fz := man.Featurizer
+	if fz == nil {
+		return nil
 	}
-	tau, err := fixedDecimal(p.bundle.Tau.Int, 3*p.bundle.Shape.FractionBits)
+	spec := featurize.Spec{Name: fz.Name, Version: fz.Version, Params: fz.Params}
+	id, err := spec.ID()
 	if err != nil {
-		return service.Claim{}, &service.InvalidError{Field: "proof", Err: err}
+		return fmt.Errorf("featurizer: %w", err)
 	}
-	return service.Claim{
-		Model: statement.Model{
-			Kind:      p.model.Kind,
-			Lambda:    strconv.FormatFloat(p.model.Lambda, 'f', -1, 64),
-			Intercept: p.model.FitIntercept,
-			Tau:       tau,
-		},
-		// The final circuit is the one that states the optimality claim; the trust root pins
-		// every published circuit, chunk circuits included.
-		Proof:             statement.Proof{CircuitID: final.ID, VerifyingKeySHA256: final.VKSHA256},
-		DatasetCommitment: p.manifest.Commitment.String(),
-	}, nil
-}
-
-// fixedDecimal writes v·2^-bits as an exact decimal (every dyadic fraction has one).
-func fixedDecimal(v *big.Int, bits int) (string, error) {
-	if v == nil || v.Sign() < 0 {
-		return "", errors.New("tau must be a non-negative integer")
+	if id != fz.SpecSHA256 {
+		return fmt.Errorf("featurizer: spec_sha256 %s is not the digest of %s %s and its parameters (%s)", fz.SpecSHA256, fz.Name, fz.Version, id)
 	}
-	r := new(big.Rat).SetFrac(v, new(big.Int).Lsh(big.NewInt(1), uint(bits)))
-	s := r.FloatString(bits)
-	if strings.Contains(s, ".") {
-		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	f, err := featurize.FromSpec(spec)
+	if err != nil {
+		return nil // a featurizer this build does not implement: its spec digest is all it can check
 	}
-	return s, nil
+	if names := f.Names(); !slices.Equal(names, man.Features) {
+		return fmt.Errorf("featurizer: %s %s makes the features %v, the manifest commits to %v", fz.Name, fz.Version, names, man.Features)
+	}
+	return nil
 }
 
 // Verify checks the proof bundle with prover/proof against the published verifying keys of
-// the shape it names. A failed check is a *service.CheckError naming it.
+// the shape it names, bound to the submitting provider, and returns the predicate the proof
+// states. A failed check is a *service.CheckError naming it.
 func (c *Checker) Verify(ctx context.Context, sub service.Submission) (service.Claim, error) {
 	p, err := c.parse(sub)
 	if err != nil {
@@ -128,7 +126,7 @@ func (c *Checker) Verify(ctx context.Context, sub service.Submission) (service.C
 	if err != nil {
 		return service.Claim{}, err
 	}
-	rep, err := proof.Verify(ctx, p.bundle, p.model, p.manifest, keys)
+	rep, err := proof.Verify(ctx, p.bundle, proof.Inputs{Model: p.model, Manifest: p.manifest, Provider: sub.ProviderID}, keys)
 	if err != nil {
 		if ctx.Err() != nil {
 			return service.Claim{}, err
@@ -139,5 +137,10 @@ func (c *Checker) Verify(ctx context.Context, sub service.Submission) (service.C
 		}
 		return service.Claim{}, &service.CheckError{Check: check, Err: err}
 	}
-	return c.claim(p)
+	pc := rep.Claim()
+	return service.Claim{
+		Training:          verify.TrainingClaim(pc, p.manifest),
+		RelativeGradient:  pc.Guarantee.RelativeGradient,
+		DatasetCommitment: p.manifest.Commitment.String(),
+	}, nil
 }

@@ -1,7 +1,6 @@
 package keyset
 
 import (
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,23 +70,3 @@ func TestOpen(t *testing.T) {
 		t.Error("keys.json with a wrong circuit id accepted")
 	}
 }
-
-func TestFixedDecimal(t *testing.T) {
-	for _, tc := range []struct {
-		v    int64
-		bits int
-		want string
-	}{
-		{0, 8, "0"}, {256, 8, "1"}, {1, 1, "0.5"}, {3, 2, "0.75"}, {1, 4, "0.0625"}, {513, 8, "2.00390625"},
-	} {
-		got, err := fixedDecimal(bigInt(tc.v), tc.bits)
-		if err != nil || got != tc.want {
-			t.Errorf("fixedDecimal(%d, %d) = %q, %v; want %q", tc.v, tc.bits, got, err, tc.want)
-		}
-	}
-	if _, err := fixedDecimal(bigInt(-1), 2); err == nil {
-		t.Error("negative tau accepted")
-	}
-}
-
-func bigInt(v int64) *big.Int { return big.NewInt(v) }

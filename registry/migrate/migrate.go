@@ -106,9 +106,18 @@ const lockKey = 0x636f6d6574
 // Up applies every migration not yet recorded, each in its own transaction, and returns the
 // versions it applied.
 func Up(ctx context.Context, db *sql.DB, d Dialect) ([]int, error) {
+	return UpTo(ctx, db, d, 0)
+}
+
+// UpTo is Up that stops after version target (0: the latest): how a test builds a database
+// as an older binary left it, to check that the newer migrations carry its records over.
+func UpTo(ctx context.Context, db *sql.DB, d Dialect, target int) ([]int, error) {
 	all, err := All()
 	if err != nil {
 		return nil, err
+	}
+	if target < 0 || target > len(all) {
+		return nil, fmt.Errorf("migrate up to version %d: this binary knows 1 to %d", target, len(all))
 	}
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at `+types[d].Time+` NOT NULL)`); err != nil {
@@ -116,6 +125,9 @@ func Up(ctx context.Context, db *sql.DB, d Dialect) ([]int, error) {
 	}
 	var done []int
 	for _, m := range all {
+		if target != 0 && m.Version > target {
+			break
+		}
 		applied, err := applyOne(ctx, db, d, m, len(all))
 		if err != nil {
 			return done, err

@@ -61,3 +61,35 @@ func TestUpIsIdempotentAndRefusesNewer(t *testing.T) {
 		t.Fatalf("Up on a newer schema: %v", err)
 	}
 }
+
+func TestUpTo(t *testing.T) {
+	ctx := context.Background()
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(t.TempDir(), "m.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	all, err := All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		target  int
+		applied int // how many UpTo applies, -1 for an error
+	}{
+		{target: -1, applied: -1},
+		{target: len(all) + 1, applied: -1},
+		{target: 1, applied: 1},
+		{target: 1, applied: 0},
+		{target: 0, applied: len(all) - 1}, // the rest
+		{target: 1, applied: 0},            // never down
+	} {
+		got, err := UpTo(ctx, db, SQLite, tc.target)
+		switch {
+		case tc.applied < 0 && err == nil:
+			t.Errorf("UpTo(%d) applied %v, want an error", tc.target, got)
+		case tc.applied >= 0 && (err != nil || len(got) != tc.applied):
+			t.Errorf("UpTo(%d) applied %v (%v), want %d", tc.target, got, err, tc.applied)
+		}
+	}
+}

@@ -1,11 +1,10 @@
 package registrytest
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
+	"math"
+	"math/big"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -15,22 +14,35 @@ import (
 
 	"github.com/comet-attest/comet/prover/circuit"
 	"github.com/comet-attest/comet/prover/commitment"
-	"github.com/comet-attest/comet/prover/dataset"
 	"github.com/comet-attest/comet/prover/fixedpoint"
 	"github.com/comet-attest/comet/prover/model"
+	"github.com/comet-attest/comet/prover/pipeline"
 	"github.com/comet-attest/comet/prover/proof"
 	"github.com/comet-attest/comet/prover/setup"
 	"github.com/comet-attest/comet/prover/train"
 )
+
+// Provider is the provider the material's proof is made for; tests register it.
+const Provider = "acme-legal"
 
 // Material is one proven model and what proving it needed.
 type Material struct {
 	KeysDir     string // published keys: <dir>/<shape>/{keys.json,chunk.*,final.*}
 	Model       []byte // model file
 	Manifest    []byte // dataset manifest
-	Proof       []byte // proof bundle
+	Proof       []byte // proof bundle, made for Provider
 	ModelSHA256 string
 	Shape       circuit.Shape
+
+	// What proving variants needs: the data, the salt, the parsed material, the proving
+	// keys and the work directory whose chunk proofs every variant reuses.
+	mu       sync.Mutex
+	csv      string
+	salt     commitment.Salt
+	manifest *commitment.Manifest
+	model    *model.Model
+	keys     *setup.Keys
+	work     string
 }
 
 var cache struct {
@@ -80,42 +92,20 @@ func build(ctx context.Context) (*Material, error) {
 	if err := os.WriteFile(csvPath, synthetic(Rows), 0o644); err != nil {
 		return nil, err
 	}
-	raw, _ := os.ReadFile(csvPath)
-	format := fixedpoint.Format{FractionBits: 8, ValueBits: 24}
-	opts := dataset.Options{Label: "y", Exclude: []string{"id"}, Format: format}
-	table, err := dataset.ReadAll(ctx, bytes.NewReader(raw), opts)
-	if err != nil {
-		return nil, err
-	}
 	var salt commitment.Salt
 	for i := range salt {
-		salt[i] = byte(i * 7)
+		salt[i] = byte(i*7 + 1)
 	}
-	h := commitment.Header{D: table.D, FractionBits: format.FractionBits, ValueBits: format.ValueBits, ChunkRows: ChunkRows}
-	b, err := commitment.NewBuilder(ctx, h, salt, 1)
+	man, err := pipeline.Commit(ctx, csvPath, pipeline.CommitOptions{Label: "y", Exclude: []string{"id"},
+		Format: fixedpoint.Format{FractionBits: 8, ValueBits: 24}, ChunkRows: ChunkRows, Salt: salt})
 	if err != nil {
 		return nil, err
 	}
-	for i := range table.N {
-		if err := b.Add(table.Row(i)); err != nil {
-			return nil, err
-		}
-	}
-	res, err := b.Finish()
+	table, err := pipeline.ReadCommitted(ctx, csvPath, man, &salt)
 	if err != nil {
 		return nil, err
 	}
-	rd, err := dataset.NewReader(bytes.NewReader(raw), opts)
-	if err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(raw)
-	man := commitment.NewManifest(res, "data.csv", hex.EncodeToString(sum[:]), rd.Columns(), table.Features, table.Label)
-	fit, err := train.FitFixed(ctx, train.FixedData{N: table.N, D: table.D, Values: table.Values, Format: table.Format}, train.Options{Kind: train.KindRidge, Lambda: 0.5})
-	if err != nil {
-		return nil, err
-	}
-	m, err := model.New(fit, model.Meta{Features: table.Features, Label: table.Label, Format: table.Format, DatasetCommitment: man.Commitment.String()})
+	m, _, err := pipeline.Train(ctx, table, man, train.Options{Kind: train.KindRidge, Lambda: 0.5, Intercept: true})
 	if err != nil {
 		return nil, err
 	}
@@ -125,21 +115,33 @@ func build(ctx context.Context) (*Material, error) {
 	if err != nil {
 		return nil, err
 	}
-	bundle, err := proof.Prove(ctx, keys, proof.Request{Manifest: man, Model: m, Salt: salt, Rows: proof.CSVSource(csvPath, man)}, proof.Options{})
-	if err != nil {
-		return nil, err
-	}
-	out := &Material{KeysDir: keysDir, ModelSHA256: m.SHA256, Shape: shape}
-	if out.Model, err = m.Marshal(); err != nil {
-		return nil, err
-	}
+	out := &Material{KeysDir: keysDir, ModelSHA256: m.SHA256, Shape: shape,
+		csv: csvPath, salt: salt, manifest: man, model: m, keys: keys, work: filepath.Join(dir, "work")}
 	if out.Manifest, err = man.Marshal(); err != nil {
 		return nil, err
 	}
-	if out.Proof, err = bundle.Marshal(); err != nil {
+	if out.Model, out.Proof, err = out.prove(ctx, m, Provider, out.work); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// prove makes mod's proof for provider, keeping chunk proofs in work ("" for none): a model
+// with the material's weights reuses those of m.work, so only the final proof, the one bound
+// to the model file and the provider, is new.
+func (m *Material) prove(ctx context.Context, mod *model.Model, provider, work string) (modelFile, proofFile []byte, err error) {
+	b, err := proof.Prove(ctx, m.keys, proof.Request{Manifest: m.manifest, Model: mod, Salt: m.salt,
+		Rows: proof.CSVSource(m.csv, m.manifest), Provider: provider}, proof.Options{WorkDir: work, Workers: 1})
+	if err != nil {
+		return nil, nil, err
+	}
+	if modelFile, err = mod.Marshal(); err != nil {
+		return nil, nil, err
+	}
+	if proofFile, err = b.Marshal(); err != nil {
+		return nil, nil, err
+	}
+	return modelFile, proofFile, nil
 }
 
 // synthetic is n rows of y = 1.5·a − 2·b + 0.25 + noise.
@@ -154,29 +156,79 @@ func synthetic(n int) []byte {
 	return []byte(sb.String())
 }
 
-// Variant returns the i-th distinct model (i ≥ 1; 0 is the original) and its proof bundle:
-// the same weights, proof and dataset, with the model's RMSE nudged so that its hash differs.
+// Untrained returns an untrained model of the material's dataset, proven for provider: every
+// weight zero, its true training metrics, and an optimality residual of 2^exp (exp must be
+// large enough for the zero weights' true gradient). Its proof verifies; what it proves says
+// nothing about the data, which is what the registry's tolerance policy is for.
+func (m *Material) Untrained(provider string, exp uint) (modelFile, proofFile []byte, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ctx := context.Background()
+	table, err := pipeline.ReadCommitted(ctx, m.csv, m.manifest, &m.salt)
+	if err != nil {
+		return nil, nil, err
+	}
+	data := train.FixedData{N: table.N, D: table.D, Values: table.Values, Format: table.Format}
+	zero := make([]int64, m.Shape.Columns())
+	ssr, sumY, sumY2, err := train.Metrics(ctx, data, m.Shape.Intercept, zero)
+	if err != nil {
+		return nil, nil, err
+	}
+	mod := *m.model
+	mod.Weights = make([]float64, len(m.model.Weights))
+	mod.WeightsFixed = make([]string, len(m.model.WeightsFixed))
+	for j := range mod.WeightsFixed {
+		mod.WeightsFixed[j] = "0"
+	}
+	if mod.FitIntercept {
+		zeroFloat, zeroFixed := 0.0, "0"
+		mod.Intercept, mod.InterceptFixed = &zeroFloat, &zeroFixed
+	}
+	mod.OptimalityResidual = new(big.Int).Lsh(big.NewInt(1), exp).String()
+	mod.Metrics.SSR, mod.Metrics.SumY, mod.Metrics.SumY2 = ssr.String(), sumY.String(), sumY2.String()
+	if mod.Metrics.R2, mod.Metrics.RMSE, mod.Metrics.ResidualSD, err = model.DeriveMetrics(mod.Metrics.N, m.Shape.Columns(), m.Shape.Intercept,
+		mod.FractionBits, ssr, sumY, sumY2); err != nil {
+		return nil, nil, err
+	}
+	if err := mod.Seal(); err != nil {
+		return nil, nil, err
+	}
+	// Other weights: the chunk proofs of the work directory do not apply, and must not be
+	// replaced by these.
+	return m.prove(ctx, &mod, provider, "")
+}
+
+// Variant returns the i-th distinct model (i ≥ 1; 0 is the original) and its proof for
+// Provider.
 func (m *Material) Variant(i int) (modelFile, proofFile []byte, sha string, err error) {
-	if i == 0 {
+	return m.VariantFor(Provider, i)
+}
+
+// VariantFor returns the i-th distinct model and its proof, made for provider. A variant is
+// the same proven weights with the first float weight moved by i·2^-(f+24) inside the box
+// the model format allows around W/2^f, so that the file, and its hash, differ; its proof is
+// real (only the final proof is made again). Variants are made one at a time.
+func (m *Material) VariantFor(provider string, i int) (modelFile, proofFile []byte, sha string, err error) {
+	if i == 0 && provider == Provider {
 		return m.Model, m.Proof, m.ModelSHA256, nil
 	}
-	mod, err := model.Unmarshal(m.Model)
+	if i < 0 || i >= 1<<23 {
+		return nil, nil, "", fmt.Errorf("variant %d: want 0 ≤ i < 2^23", i)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	mod := *m.model
+	mod.Weights = append([]float64(nil), m.model.Weights...)
+	w, _, err := mod.FixedWeights()
 	if err != nil {
 		return nil, nil, "", err
 	}
-	mod.Metrics.RMSE += float64(i) * 1e-6
+	mod.Weights[0] = math.Ldexp(float64(w[0].Int64()), -mod.FractionBits) + math.Ldexp(float64(i), -(mod.FractionBits+24))
 	if err := mod.Seal(); err != nil {
 		return nil, nil, "", err
 	}
-	b, err := proof.ParseBundle(m.Proof)
+	modelFile, proofFile, err = m.prove(context.Background(), &mod, provider, m.work)
 	if err != nil {
-		return nil, nil, "", err
-	}
-	b.ModelSHA256 = mod.SHA256
-	if modelFile, err = mod.Marshal(); err != nil {
-		return nil, nil, "", err
-	}
-	if proofFile, err = b.Marshal(); err != nil {
 		return nil, nil, "", err
 	}
 	return modelFile, proofFile, mod.SHA256, nil

@@ -47,8 +47,27 @@ func TestVariantsVerify(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := proof.Verify(ctx, b, m, man, keys); err != nil {
+		if _, err := proof.Verify(ctx, b, proof.Inputs{Model: m, Manifest: man, Provider: Provider}, keys); err != nil {
 			t.Fatalf("variant %d: %v", i, err)
 		}
+	}
+	// A variant made for another provider verifies for it, and for nobody else.
+	mf, pf, _, err := f.VariantFor("other-co", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.Unmarshal(mf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := proof.ParseBundle(pf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := proof.Verify(ctx, b, proof.Inputs{Model: m, Manifest: man, Provider: "other-co"}, keys); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := proof.Verify(ctx, b, proof.Inputs{Model: m, Manifest: man, Provider: Provider}, keys); err == nil {
+		t.Fatal("a proof made for other-co verified for " + Provider)
 	}
 }

@@ -153,7 +153,7 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 	}
 	s.Service, err = service.New(service.Config{
 		Store: s.Store, Log: svcLog, Signer: regKey, Proofs: keyset.NewChecker(s.Keys), Jobs: s.Queue, Now: o.Now, Logger: o.Logger,
-		Chain: service.ChainInfo{Network: cfg.Anchor.ChainID, Contract: cfg.Anchor.Contract},
+		Chain: service.ChainInfo{Network: cfg.Anchor.ChainID, Contract: cfg.Anchor.Contract}, MaxRelativeGradient: cfg.Registry.MaxRelativeGradient,
 	})
 	if err != nil {
 		return nil, err

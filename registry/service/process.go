@@ -17,12 +17,23 @@ import (
 )
 
 // Check names recorded on rejected submissions besides the proof checker's own.
-const CheckInternal = "internal"
+const (
+	// CheckInternal: the registry failed on every attempt.
+	CheckInternal = "internal"
+	// CheckAttested: another submission of the model passed verification first and holds
+	// its one attestation.
+	CheckAttested = "already attested"
+	// CheckTolerance: the proof verified, but its gradient bound relative to the data
+	// (Claim.RelativeGradient) is above Config.MaxRelativeGradient.
+	CheckTolerance = "tolerance"
+)
 
 // ProcessSubmission runs a submission through verification, signing and logging:
 // received → verifying → logged, or rejected naming the failed check. It is idempotent: a
 // final submission is left alone, a stored attestation is reused rather than signed again,
-// and the log returns the existing index of a leaf appended before.
+// and the log returns the existing index of a leaf appended before. A model has one
+// attestation: the first of its submissions to pass verification gets it, and the others,
+// whoever sent them, are rejected with CheckAttested.
 func (s *Service) ProcessSubmission(ctx context.Context, id string) error {
 	sub, err := s.readSubmission(ctx, id)
 	if err != nil {
@@ -39,7 +50,7 @@ func (s *Service) ProcessSubmission(ctx context.Context, id string) error {
 			return err
 		}
 	}
-	att, err := s.store.AttestationBySubmission(ctx, id)
+	att, err := s.modelAttestation(ctx, sub)
 	if errors.Is(err, store.ErrNotFound) {
 		att, err = s.verifyAndSign(ctx, sub)
 	}
@@ -81,12 +92,32 @@ func (s *Service) Reject(ctx context.Context, id, check, message string) error {
 	})
 }
 
+// modelAttestation returns the attestation of the submission's model if this submission
+// holds it, a *CheckError (CheckAttested) if another one does, and store.ErrNotFound if
+// there is none. It reads in a transaction, for the same reason as readSubmission.
+func (s *Service) modelAttestation(ctx context.Context, sub *store.Submission) (*store.Attestation, error) {
+	var att *store.Attestation
+	if err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		att, err = tx.AttestationByModel(ctx, sub.ModelSHA256)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if att.SubmissionID != sub.ID {
+		return nil, &CheckError{Check: CheckAttested, Err: fmt.Errorf("model %s is attested on submission %s of provider %s", sub.ModelSHA256, att.SubmissionID, att.ProviderID)}
+	}
+	return att, nil
+}
+
 func (s *Service) verifyAndSign(ctx context.Context, sub *store.Submission) (*store.Attestation, error) {
 	model, err := s.store.Model(ctx, sub.ModelSHA256)
 	if err != nil {
 		return nil, err
 	}
-	claim, err := s.proofs.Verify(ctx, Submission{ModelName: model.Name, Model: model.Body, Manifest: sub.Manifest, Proof: sub.Proof})
+	// The name and the provider are this submission's own: the model row may hold another
+	// provider's upload of the same file.
+	claim, err := s.proofs.Verify(ctx, Submission{ModelName: sub.ModelName, Model: model.Body, Manifest: sub.Manifest, Proof: sub.Proof, ProviderID: sub.ProviderID})
 	if err != nil {
 		return nil, err
 	}
@@ -97,21 +128,20 @@ func (s *Service) verifyAndSign(ctx context.Context, sub *store.Submission) (*st
 	if claim.DatasetCommitment != m.Commitment.String() {
 		return nil, &CheckError{Check: "dataset commitment", Err: fmt.Errorf("proof is for %s, manifest commits to %s", claim.DatasetCommitment, m.Commitment)}
 	}
-	subj := statement.Subject{Name: model.Name, SHA256: model.SHA256}
-	claim.Proof.BundleSHA256 = sub.ProofSHA256
-	tr := statement.Training{
-		Dataset: statement.Dataset{
-			Commitment: m.Commitment.String(),
-			Header: statement.Header{N: int64(m.N), D: int64(m.D), FractionBits: int64(m.FractionBits),
-				ValueBits: int64(m.ValueBits), ChunkRows: int64(m.ChunkRows)},
-			SHA256: m.SHA256,
-		},
-		Model:      claim.Model,
-		Proof:      claim.Proof,
-		Provider:   sub.ProviderID,
-		Featurizer: claim.Featurizer,
-		IssuedAt:   s.now().UTC().Truncate(1e9),
+	// Written so that a NaN, which no comparison satisfies, is refused too.
+	if !(claim.RelativeGradient <= s.maxRelativeGradient) {
+		return nil, &CheckError{Check: CheckTolerance, Err: fmt.Errorf("the proof bounds the gradient at %g relative to the data, above the registry's maximum of %g",
+			claim.RelativeGradient, s.maxRelativeGradient)}
 	}
+	tr := claim.Training
+	switch {
+	case tr.Provider != sub.ProviderID:
+		return nil, fmt.Errorf("proof checker: claim names provider %q, the submission is %q's", tr.Provider, sub.ProviderID)
+	case tr.Proof.BundleSHA256 != sub.ProofSHA256:
+		return nil, fmt.Errorf("proof checker: claim names bundle %s, the submission's is %s", tr.Proof.BundleSHA256, sub.ProofSHA256)
+	}
+	subj := statement.Subject{Name: sub.ModelName, SHA256: model.SHA256}
+	tr.IssuedAt = s.now().UTC().Truncate(1e9)
 	st, err := statement.NewTraining(subj, tr)
 	if err != nil {
 		return nil, &CheckError{Check: "statement", Err: err}
@@ -128,14 +158,26 @@ func (s *Service) verifyAndSign(ctx context.Context, sub *store.Submission) (*st
 		if err := tx.Create(ctx, att); err != nil {
 			return err
 		}
+		if err := tx.SetModelOwner(ctx, model.SHA256, sub.ProviderID, sub.ModelName); err != nil {
+			return err
+		}
 		return audit(ctx, tx, att.CreatedAt, "registry", "attestation.sign", "submission:"+sub.ID, "attestation "+att.ID)
 	})
 	if errors.Is(err, store.ErrConflict) {
 		// Another run of this job stored its attestation first: use that one, so that only
-		// one envelope for this submission ever reaches the log.
-		return s.store.AttestationBySubmission(ctx, sub.ID)
+		// one envelope for this submission ever reaches the log. Or another submission of
+		// the model passed verification while this one was verified: it holds the model's
+		// one attestation, and this one is rejected.
+		held, herr := s.modelAttestation(ctx, sub)
+		if errors.Is(herr, store.ErrNotFound) {
+			return nil, err
+		}
+		return held, herr
 	}
-	return att, err
+	if err != nil {
+		return nil, err
+	}
+	return att, nil
 }
 
 // logAttestation appends the attestation's leaf and records the index and the final status.

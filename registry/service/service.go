@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/comet-attest/comet/attest/keys"
@@ -55,11 +56,19 @@ func (e *CheckError) Unwrap() error { return e.Err }
 
 // Claim is what a verified proof establishes about a model, for the attestation.
 type Claim struct {
-	Model      statement.Model
-	Proof      statement.Proof // BundleSHA256 is filled in by the service
-	Featurizer *statement.Featurizer
+	// Training is the predicate the verified proof states (attest/verify.TrainingClaim), all
+	// but IssuedAt, which the service sets when it signs. Precheck leaves it empty.
+	Training statement.Training
 	// DatasetCommitment is the commitment the proof and model are bound to.
 	DatasetCommitment string
+	// ProofFile is the proof bundle's canonical encoding: what the registry stores, serves
+	// and attests (bundle_sha256), whatever spelling the request carried it in.
+	ProofFile []byte
+	// RelativeGradient is the bound the proof puts on the objective's gradient at the
+	// model's weights, relative to the scale of the data; +Inf when the proof bounds nothing.
+	// The service refuses a claim above Config.MaxRelativeGradient: a tolerance that loose
+	// says nothing about how close the weights are to the optimum.
+	RelativeGradient float64
 }
 
 // Submission is the public material a provider uploads: never the data or the salt.
@@ -68,6 +77,10 @@ type Submission struct {
 	Model     []byte // the model file; its SHA-256 is the attestation's subject
 	Manifest  []byte // the dataset manifest
 	Proof     []byte // the proof bundle
+	// ProviderID is the submitting provider, whose identity the proof binds: the service sets
+	// it from the authenticated key (Submit) or the stored submission (verification), never
+	// from what the provider sent, so that a proof made for one provider fails for another.
+	ProviderID string
 }
 
 // ProofChecker checks a submission's parts. Precheck is cheap (parsing, agreement between
@@ -105,6 +118,8 @@ type Service struct {
 	now    func() time.Time
 	logger *slog.Logger
 	chain  ChainInfo
+
+	maxRelativeGradient float64
 }
 
 // Config gathers what New needs.
@@ -120,6 +135,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Chain names where anchors live, for the receipts in bundles (empty without anchoring).
 	Chain ChainInfo
+	// MaxRelativeGradient is the largest Claim.RelativeGradient the registry attests
+	// (registry.max_relative_gradient); it must be positive and finite, so that no
+	// configuration attests a proof that bounds nothing.
+	MaxRelativeGradient float64
 }
 
 // ChainInfo names the anchoring chain and contract.
@@ -133,13 +152,17 @@ func New(c Config) (*Service, error) {
 	if c.Store == nil || c.Signer == nil || c.Proofs == nil || c.Jobs == nil {
 		return nil, errors.New("service: store, signer, proof checker and job queue are all required")
 	}
+	if !(c.MaxRelativeGradient > 0) || math.IsInf(c.MaxRelativeGradient, 1) {
+		return nil, fmt.Errorf("service: max relative gradient %g must be positive and finite", c.MaxRelativeGradient)
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	return &Service{store: c.Store, log: c.Log, signer: c.Signer, proofs: c.Proofs, jobs: c.Jobs, now: c.Now, logger: c.Logger, chain: c.Chain}, nil
+	return &Service{store: c.Store, log: c.Log, signer: c.Signer, proofs: c.Proofs, jobs: c.Jobs, now: c.Now, logger: c.Logger,
+		chain: c.Chain, maxRelativeGradient: c.MaxRelativeGradient}, nil
 }
 
 // Store is the service's store, for reads the API serves directly.

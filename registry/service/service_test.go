@@ -64,11 +64,25 @@ func (l *faultyLog) Append(ctx context.Context, leaf []byte) (uint64, error) {
 }
 
 func newEnv(t *testing.T, lg func(*tlog.Log) service.Log) *env {
-	return newEnvWith(t, lg, 3)
+	return newEnvWith(t, envConfig{log: lg})
 }
 
-func newEnvWith(t *testing.T, lg func(*tlog.Log) service.Log, maxAttempts int) *env {
+// maxRelativeGradient is the registry's policy in these tests (config.yaml's default).
+const maxRelativeGradient = 1e-3
+
+// envConfig varies the env: a log with faults, the jobs' attempts (default 3), and a proof
+// checker standing in for the real one where a test chooses the outcome.
+type envConfig struct {
+	log         func(*tlog.Log) service.Log
+	maxAttempts int
+	proofs      service.ProofChecker
+}
+
+func newEnvWith(t *testing.T, c envConfig) *env {
 	t.Helper()
+	if c.maxAttempts == 0 {
+		c.maxAttempts = 3
+	}
 	ctx := context.Background()
 	dir := t.TempDir()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -89,15 +103,20 @@ func newEnvWith(t *testing.T, lg func(*tlog.Log) service.Log, maxAttempts int) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := jobs.New(st, jobs.Options{Workers: 1, PollInterval: 20 * time.Millisecond, MaxAttempts: maxAttempts, JobTimeout: time.Minute, RescueAfter: time.Hour, Logger: quiet})
+	q, err := jobs.New(st, jobs.Options{Workers: 1, PollInterval: 20 * time.Millisecond, MaxAttempts: c.maxAttempts, JobTimeout: time.Minute, RescueAfter: time.Hour, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var useLog service.Log = l
-	if lg != nil {
-		useLog = lg(l)
+	if c.log != nil {
+		useLog = c.log(l)
 	}
-	svc, err := service.New(service.Config{Store: st, Log: useLog, Signer: regKey, Proofs: keyset.NewChecker(set), Jobs: q, Logger: quiet})
+	var proofs service.ProofChecker = keyset.NewChecker(set)
+	if c.proofs != nil {
+		proofs = c.proofs
+	}
+	svc, err := service.New(service.Config{Store: st, Log: useLog, Signer: regKey, Proofs: proofs, Jobs: q, Logger: quiet,
+		MaxRelativeGradient: maxRelativeGradient})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,17 +128,26 @@ func newEnvWith(t *testing.T, lg func(*tlog.Log) service.Log, maxAttempts int) *
 	if e.admin, err = svc.Authenticate(ctx, raw); err != nil {
 		t.Fatal(err)
 	}
-	_, pkey, err := svc.Register(ctx, service.Registration{ID: "acme-legal", Contact: "ops@acme.example"})
+	e.prov = e.provider(t, "acme-legal")
+	return e
+}
+
+// provider registers and approves a provider and returns its principal.
+func (e *env) provider(t *testing.T, id string) *service.Principal {
+	t.Helper()
+	ctx := context.Background()
+	_, key, err := e.svc.Register(ctx, service.Registration{ID: id, Contact: "ops@" + id + ".example"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.SetProvider(ctx, e.admin, "acme-legal", service.Approve, ""); err != nil {
+	if _, err := e.svc.SetProvider(ctx, e.admin, id, service.Approve, ""); err != nil {
 		t.Fatal(err)
 	}
-	if e.prov, err = svc.Authenticate(ctx, pkey); err != nil {
+	p, err := e.svc.Authenticate(ctx, key)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return e
+	return p
 }
 
 func (e *env) submit(t *testing.T, i int, edit func(proof []byte) []byte) *store.Submission {
@@ -248,23 +276,30 @@ func TestReconcileAfterFaults(t *testing.T) {
 	}
 }
 
+// swapChunkProofs breaks a proof bundle so that it still parses and names the right
+// circuits but does not verify: its first two chunk proofs trade places.
+func swapChunkProofs(t *testing.T, p []byte) []byte {
+	t.Helper()
+	var b map[string]any
+	if err := json.Unmarshal(p, &b); err != nil {
+		t.Fatal(err)
+	}
+	ch := b["chunks"].([]any)
+	c0, c1 := ch[0].(map[string]any), ch[1].(map[string]any)
+	c0["proof"], c1["proof"] = c1["proof"], c0["proof"]
+	out, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // A proof that parses and names the right circuits but does not verify is rejected, naming
 // the check that failed.
 func TestRejectedProof(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	swap := func(p []byte) []byte {
-		var b map[string]any
-		if err := json.Unmarshal(p, &b); err != nil {
-			t.Fatal(err)
-		}
-		ch := b["chunks"].([]any)
-		c0, c1 := ch[0].(map[string]any), ch[1].(map[string]any)
-		c0["proof"], c1["proof"] = c1["proof"], c0["proof"]
-		out, _ := json.Marshal(b)
-		return out
-	}
-	s := e.submit(t, 1, swap)
+	s := e.submit(t, 1, func(p []byte) []byte { return swapChunkProofs(t, p) })
 	if err := e.svc.ProcessSubmission(ctx, s.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +383,7 @@ func TestKeysAndProviders(t *testing.T) {
 // backoff, and after its last attempt the submission is rejected with the check "internal"
 // rather than left "verifying".
 func TestLastAttemptRejects(t *testing.T) {
-	e := newEnvWith(t, func(l *tlog.Log) service.Log { return &faultyLog{Log: l, failBefore: true} }, 2)
+	e := newEnvWith(t, envConfig{log: func(l *tlog.Log) service.Log { return &faultyLog{Log: l, failBefore: true} }, maxAttempts: 2})
 	ctx := context.Background()
 	s := e.submit(t, 1, nil)
 	if err := e.queue.Start(ctx, e.svc); err != nil {

@@ -18,6 +18,12 @@ import (
 // Submit accepts a provider's submission: it checks the key, the provider's standing and the
 // material's shape, then records the dataset, the model and the submission and inserts the
 // verification job, all in one transaction. The returned submission is "received".
+//
+// Submitting claims nothing: any approved provider may submit any model file, and only the
+// attestation, which the first submission of a model to pass verification gets, says whose
+// it is. So a model already attested is refused (ErrConflict), as is a provider's second live
+// submission of one model, but another provider's pending or rejected submission blocks
+// nobody.
 func (s *Service) Submit(ctx context.Context, by *Principal, sub Submission) (*store.Submission, error) {
 	if by == nil || by.Role != store.RoleProvider {
 		return nil, fmt.Errorf("%w: only a provider key can submit", ErrForbidden)
@@ -32,59 +38,70 @@ func (s *Service) Submit(ctx context.Context, by *Principal, sub Submission) (*s
 	if err := checkModelName(sub.ModelName); err != nil {
 		return nil, err
 	}
+	sub.ProviderID = prov.ID
 	m, err := commitment.ParseManifest(sub.Manifest)
 	if err != nil {
 		return nil, &InvalidError{Field: "manifest", Err: err}
+	}
+	// The parts arrive as JSON values inside the request, which an encoder may re-space;
+	// what is stored, served, checked and attested is each one's canonical file: the model's
+	// (docs/model.md), the manifest as comet dataset commit writes it, the proof bundle's
+	// (from the checker).
+	if sub.Manifest, err = m.Marshal(); err != nil {
+		return nil, &InvalidError{Field: "manifest", Err: err}
+	}
+	mod, file, err := model.Canonicalize(sub.Model)
+	if err != nil {
+		return nil, &InvalidError{Field: "model", Err: err}
+	}
+	sub.Model = file
+	modelSHA := mod.SHA256
+	// Before the proof is looked at: an attested model is refused whatever comes with it. An
+	// attestation stored after this read is caught when the submission is verified
+	// (CheckAttested).
+	if att, err := s.store.AttestationByModel(ctx, modelSHA); err == nil {
+		return nil, fmt.Errorf("%w: model %s is already attested (attestation %s)", ErrConflict, modelSHA, att.ID)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
 	}
 	claim, err := s.proofs.Precheck(sub)
 	if err != nil {
 		return nil, err
 	}
+	sub.Proof = claim.ProofFile
 	if claim.DatasetCommitment != m.Commitment.String() {
 		return nil, invalid("proof", "proof is for dataset %s, the manifest commits to %s", claim.DatasetCommitment, m.Commitment)
 	}
-	modelSHA, err := ModelDigest(sub.Model)
-	if err != nil {
-		return nil, &InvalidError{Field: "model", Err: err}
-	}
 	now := s.clock()
 	ds := &store.Dataset{
-		Commitment: m.Commitment.String(), SHA256: m.SHA256,
+		Commitment: m.Commitment.String(), FileDigest: m.FileDigest,
 		N: int64(m.N), D: int64(m.D), FractionBits: int64(m.FractionBits), ValueBits: int64(m.ValueBits), ChunkRows: int64(m.ChunkRows),
 		Manifest: sub.Manifest, CreatedAt: now,
 	}
 	rec := &store.Submission{
-		ID: newID("sub_", now), ProviderID: prov.ID, ModelSHA256: modelSHA, DatasetCommitment: ds.Commitment,
+		ID: newID("sub_", now), ProviderID: prov.ID, ModelSHA256: modelSHA, ModelName: sub.ModelName, DatasetCommitment: ds.Commitment,
 		Manifest: sub.Manifest, ProofSHA256: sha256Hex(sub.Proof), Proof: sub.Proof, Status: store.StatusReceived,
 		CreatedAt: now, UpdatedAt: now,
 	}
 	// Batched: concurrent submissions share a commit (one fsync on SQLite), each still
 	// atomic on its own.
 	err = s.store.InBatchTx(ctx, func(tx *store.Tx) error {
+		// Checked before the insert so that the answer names the submission; the unique
+		// index is the backstop against a concurrent replay.
+		live, err := tx.LiveSubmission(ctx, modelSHA, prov.ID)
+		if err == nil {
+			return fmt.Errorf("%w: model %s already has submission %s (%s) of this provider", ErrConflict, modelSHA, live.ID, live.Status)
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 		if _, err := tx.CreateIfAbsent(ctx, ds); err != nil {
 			return err
 		}
+		// The first upload of a model records its file; a later one, by anyone, finds the
+		// row there and changes nothing (see store.Model).
 		model := &store.Model{SHA256: modelSHA, Name: sub.ModelName, ProviderID: prov.ID, DatasetCommitment: ds.Commitment, Body: sub.Model, CreatedAt: now}
-		created, err := tx.CreateIfAbsent(ctx, model)
-		if err != nil {
-			return err
-		}
-		if !created {
-			old, err := tx.Model(ctx, modelSHA)
-			if err != nil {
-				return err
-			}
-			if old.ProviderID != prov.ID {
-				return fmt.Errorf("%w: model %s was submitted by another provider", ErrConflict, modelSHA)
-			}
-		}
-		// Checked before the insert so that the answer names the submission; the unique
-		// index is the backstop against a concurrent replay.
-		live, err := tx.LiveSubmission(ctx, modelSHA)
-		if err == nil {
-			return fmt.Errorf("%w: model %s already has submission %s (%s)", ErrConflict, modelSHA, live.ID, live.Status)
-		}
-		if !errors.Is(err, store.ErrNotFound) {
+		if _, err := tx.CreateIfAbsent(ctx, model); err != nil {
 			return err
 		}
 		if err := tx.Create(ctx, rec); err != nil {
@@ -104,17 +121,6 @@ func (s *Service) Submit(ctx context.Context, by *Principal, sub Submission) (*s
 		return nil, err
 	}
 	return rec, nil
-}
-
-// ModelDigest is a model file's identity: the SHA-256 it declares over its canonical
-// encoding, checked by prover/model. It is the attestation's subject digest and the key of
-// lookups.
-func ModelDigest(file []byte) (string, error) {
-	m, err := model.Unmarshal(file)
-	if err != nil {
-		return "", err
-	}
-	return m.SHA256, nil
 }
 
 func checkModelName(name string) error {

@@ -42,8 +42,9 @@ type APIKey struct {
 
 // Dataset is a committed dataset's public header and manifest.
 type Dataset struct {
-	Commitment   string `gorm:"primaryKey"`
-	SHA256       string `gorm:"column:sha256"`
+	Commitment string `gorm:"primaryKey"`
+	// FileDigest is the manifest's keyed digest of the dataset file.
+	FileDigest   string
 	N            int64
 	D            int64
 	FractionBits int64
@@ -53,7 +54,10 @@ type Dataset struct {
 	CreatedAt    time.Time
 }
 
-// Model is a submitted model file, named by its SHA-256.
+// Model is a submitted model file, named by its SHA-256. Every file with one SHA-256 is the
+// same model (the digest covers its canonical encoding), so Body is the first upload's,
+// whoever sent it. Name and ProviderID are the attested submission's once the model is
+// attested, and until then the first upload's: they decide nothing, the attestation does.
 type Model struct {
 	SHA256            string `gorm:"primaryKey;column:sha256"`
 	Name              string
@@ -82,6 +86,7 @@ type Submission struct {
 	ID                string `gorm:"primaryKey"`
 	ProviderID        string
 	ModelSHA256       string `gorm:"column:model_sha256"`
+	ModelName         string // the name this provider gave the model: its attestation's subject name
 	DatasetCommitment string
 	Manifest          []byte // the manifest this provider sent: its file digest is not bound by the commitment
 	ProofSHA256       string `gorm:"column:proof_sha256"`

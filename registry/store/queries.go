@@ -166,6 +166,20 @@ func (q Queries) Model(ctx context.Context, sha256 string) (*Model, error) {
 	return first[Model](ctx, q.db, "model "+sha256, "sha256 = ?", sha256)
 }
 
+// SetModelOwner records on a model the provider and the name of the submission that was
+// attested, replacing those of the first upload.
+func (q Queries) SetModelOwner(ctx context.Context, sha256, providerID, name string) error {
+	res := q.db.WithContext(ctx).Model(&Model{}).Where("sha256 = ?", sha256).
+		Updates(map[string]any{"provider_id": providerID, "name": name})
+	if res.Error != nil {
+		return translate("model owner "+sha256, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("model %s: %w", sha256, ErrNotFound)
+	}
+	return nil
+}
+
 // Submission reads a submission.
 func (q Queries) Submission(ctx context.Context, id string) (*Submission, error) {
 	return first[Submission](ctx, q.db, "submission "+id, "id = ?", id)
@@ -177,9 +191,11 @@ type SubmissionFilter struct {
 	Status     SubmissionStatus
 }
 
-// LiveSubmission reads the submission of a model that is not rejected, if any.
-func (q Queries) LiveSubmission(ctx context.Context, modelSHA256 string) (*Submission, error) {
-	return first[Submission](ctx, q.db, "live submission of model "+modelSHA256, "model_sha256 = ? AND status <> ?", modelSHA256, StatusRejected)
+// LiveSubmission reads a provider's submission of a model that is not rejected, if any. A
+// provider has at most one; other providers' live submissions of the model do not count.
+func (q Queries) LiveSubmission(ctx context.Context, modelSHA256, providerID string) (*Submission, error) {
+	return first[Submission](ctx, q.db, "live submission of model "+modelSHA256+" by "+providerID,
+		"model_sha256 = ? AND provider_id = ? AND status <> ?", modelSHA256, providerID, StatusRejected)
 }
 
 // Submissions lists submissions newest first, without their proofs.
@@ -347,7 +363,13 @@ func (q Queries) SaveAnchor(ctx context.Context, a *Anchor) error {
 	return translate("save anchor", q.db.WithContext(ctx).Save(a).Error)
 }
 
-// ModelView is everything a lookup by model hash shows, read in one query.
+// ModelView is everything a lookup by model hash shows, read in one query. The submission
+// it shows is the attested one if there is an attestation; otherwise the oldest that is not
+// rejected (the next to be verified), or else the newest rejected one: a rejected
+// submission never hides a live one, and a live one is not displaced by later ones, so a
+// provider cannot push another's submission out of view by submitting the same file. Name
+// and ProviderID are that submission's (the model row's while it has none): the provider
+// shown is the attested one, or while nothing is attested the one whose submission is shown.
 type ModelView struct {
 	SHA256            string
 	Name              string
@@ -372,18 +394,21 @@ type ModelView struct {
 	RevocationLogIndex *int64
 }
 
-// ModelView reads a model with its latest submission, its attestation and any revocation.
+// ModelView reads a model with the submission a lookup shows (see ModelView), its
+// attestation and any revocation.
 func (q Queries) ModelView(ctx context.Context, sha256 string) (*ModelView, error) {
 	var v []ModelView
-	err := q.db.WithContext(ctx).Raw(`SELECT m.sha256, m.name, m.provider_id, m.dataset_commitment, m.created_at,
+	err := q.db.WithContext(ctx).Raw(`SELECT m.sha256, COALESCE(s.model_name, m.name) AS name,
+	COALESCE(s.provider_id, m.provider_id) AS provider_id, m.dataset_commitment, m.created_at,
 	s.id AS submission_id, s.status, s.failed_check, s.message, s.updated_at AS submission_update,
 	a.id AS attestation_id, a.log_index, a.key_id, a.issued_at,
 	r.id AS revocation_id, r.reason AS revocation_reason, r.revoked_at, r.log_index AS revocation_log_index
 FROM models m
-LEFT JOIN submissions s ON s.id = (SELECT s2.id FROM submissions s2 WHERE s2.model_sha256 = m.sha256 ORDER BY s2.id DESC LIMIT 1)
 LEFT JOIN attestations a ON a.model_sha256 = m.sha256
+LEFT JOIN submissions s ON s.id = COALESCE(a.submission_id, (SELECT s2.id FROM submissions s2 WHERE s2.model_sha256 = m.sha256
+	ORDER BY CASE WHEN s2.status = @rejected THEN 1 ELSE 0 END, CASE WHEN s2.status = @rejected THEN '' ELSE s2.id END, s2.id DESC LIMIT 1))
 LEFT JOIN revocations r ON r.attestation_id = a.id
-WHERE m.sha256 = ?`, sha256).Scan(&v).Error
+WHERE m.sha256 = @sha256`, map[string]any{"rejected": StatusRejected, "sha256": sha256}).Scan(&v).Error
 	if err != nil {
 		return nil, translate("model "+sha256, err)
 	}

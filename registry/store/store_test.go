@@ -26,7 +26,7 @@ func seed(t *testing.T, s *Store, provider string, model byte) string {
 		if _, err := tx.CreateIfAbsent(ctx, &Provider{ID: provider, DisplayName: provider, Contact: "x@example.org", Status: ProviderApproved}); err != nil {
 			return err
 		}
-		if _, err := tx.CreateIfAbsent(ctx, &Dataset{Commitment: hex64('c'), SHA256: hex64('d'), N: 3, D: 2, FractionBits: 8, ValueBits: 24, ChunkRows: 2, Manifest: []byte("{}")}); err != nil {
+		if _, err := tx.CreateIfAbsent(ctx, &Dataset{Commitment: hex64('c'), FileDigest: hex64('d'), N: 3, D: 2, FractionBits: 8, ValueBits: 24, ChunkRows: 2, Manifest: []byte("{}")}); err != nil {
 			return err
 		}
 		return tx.Create(ctx, &Model{SHA256: hex64(model), Name: "m.json", ProviderID: provider, DatasetCommitment: hex64('c'), Body: []byte("{}")})
@@ -38,7 +38,7 @@ func seed(t *testing.T, s *Store, provider string, model byte) string {
 }
 
 func submission(id, provider, model string) *Submission {
-	return &Submission{ID: id, ProviderID: provider, ModelSHA256: model, DatasetCommitment: hex64('c'),
+	return &Submission{ID: id, ProviderID: provider, ModelSHA256: model, ModelName: provider + ".json", DatasetCommitment: hex64('c'),
 		Manifest: []byte("{}"), ProofSHA256: hex64('p'), Proof: []byte("proof"), Status: StatusReceived}
 }
 
