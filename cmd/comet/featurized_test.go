@@ -46,22 +46,7 @@ func TestFeaturizedEndToEnd(t *testing.T) {
 	}
 	mustRun(t, bin, nil, "train", p("features.csv"), "--manifest", p("features.manifest.json"), "--salt-file", p("features.salt"),
 		"--lambda", "1", "--out", p("model.json"))
-	mustRun(t, bin, nil, "setup", "--manifest", p("features.manifest.json"), "--out", p("keys"))
-
-	config := writeConfig(t, dir, p("keys"))
-	adminKey := strings.TrimSpace(mustRun(t, bin, nil, "admin", "init", "--config", config))
-	reg := startRegistry(t, bin, config)
-	admin := []string{"COMET_API_KEY=" + adminKey, "COMET_REGISTRY=" + reg.url}
-	anon := []string{"COMET_REGISTRY=" + reg.url}
-	mustRun(t, bin, anon, "provider", "register", "acme-legal", "--contact", "ops@acme.example", "--key-out", p("provider.key"))
-	mustRun(t, bin, admin, "admin", "providers", "approve", "acme-legal")
-	mustRun(t, bin, nil, "prove", p("features.csv"), "--manifest", p("features.manifest.json"), "--model", p("model.json"),
-		"--salt-file", p("features.salt"), "--provider", "acme-legal", "--keys", p("keys"), "--out", p("model.proof.json"))
-	out = mustRun(t, bin, anon, "submit", "--api-key-file", p("provider.key"), "--model", p("model.json"),
-		"--manifest", p("features.manifest.json"), "--proof", p("model.proof.json"), "--wait")
-	if !strings.Contains(out, "logged: attestation") {
-		t.Fatalf("submit --wait:\n%s\n%s", out, reg.log())
-	}
+	reg, _, anon := attestFlow(t, bin, dir, p("features.csv"), p("features.manifest.json"), p("features.salt"), p("model.json"))
 
 	const params = "buckets=4,hash=fnv1a64,lexicon=none,lowercase=true,ngram_max=2,ngram_min=1," +
 		"tokenizer=unicode-letter-number-mark,unicode=15.0.0,weighting=count"
@@ -86,17 +71,11 @@ func TestFeaturizedEndToEnd(t *testing.T) {
 	}
 
 	// Offline with the bundle alone, no proof: the featurizer is only the registry's word.
-	lookupJSON := fetch(t, reg.url+"/v1/models/"+modelSHA(t, p("model.json")))
-	attID := regexp.MustCompile(`"attestation":\{"id":"([0-9a-f]{64})"`).FindSubmatch(lookupJSON)
-	if attID == nil || !strings.Contains(string(lookupJSON), `"spec_sha256":"`+rec.FeaturizerID+`"`) {
+	bundleFile := p("bundle.json")
+	if lookupJSON := saveBundle(t, reg.url, modelSHA(t, p("model.json")), bundleFile); !strings.Contains(string(lookupJSON), `"spec_sha256":"`+rec.FeaturizerID+`"`) {
 		t.Fatalf("lookup JSON: %s", lookupJSON)
 	}
-	bundleFile := writeFile(t, dir, "bundle.json", string(fetch(t, reg.url+"/v1/attestations/"+string(attID[1])+"/bundle")))
-	roots, _ := filepath.Glob(filepath.Join(state, "trustroots", "*.json"))
-	if len(roots) != 1 {
-		t.Fatalf("pinned trust roots: %v", roots)
-	}
-	_, out, _ = run(t, bin, nil, "verify", p("model.json"), "--offline", "--bundle", bundleFile, "--trust-root", roots[0])
+	_, out, _ = run(t, bin, nil, "verify", p("model.json"), "--offline", "--bundle", bundleFile, "--trust-root", pinnedRoot(t, state))
 	if !strings.Contains(out, "params "+params+": only signed: no proof was checked against it\n") {
 		t.Errorf("offline verify without the proof:\n%s", out)
 	}

@@ -185,24 +185,8 @@ func TestEndToEnd(t *testing.T) {
 	mustRun(t, bin, nil, "dataset", "commit", data, "--label", "vote_margin", "--exclude", "nid,sequence,ayes,nays",
 		"--chunk-rows", "128", "--salt-file", p("data.salt"), "--out", p("data.manifest.json"))
 	mustRun(t, bin, nil, "train", data, "--manifest", p("data.manifest.json"), "--salt-file", p("data.salt"), "--out", p("model.json"))
-	// Operator: the keys the registry publishes (a single-party setup, as for local testing).
-	mustRun(t, bin, nil, "setup", "--manifest", p("data.manifest.json"), "--out", p("keys"))
-	config := writeConfig(t, dir, p("keys"))
-	adminKey := strings.TrimSpace(mustRun(t, bin, nil, "admin", "init", "--config", config))
-	reg := startRegistry(t, bin, config)
-	admin := []string{"COMET_API_KEY=" + adminKey, "COMET_REGISTRY=" + reg.url}
-	anon := []string{"COMET_REGISTRY=" + reg.url}
-
-	mustRun(t, bin, anon, "provider", "register", "acme-legal", "--contact", "ops@acme.example", "--key-out", p("provider.key"))
-	mustRun(t, bin, admin, "admin", "providers", "approve", "acme-legal")
-	mustRun(t, bin, nil, "prove", data, "--manifest", p("data.manifest.json"), "--model", p("model.json"),
-		"--salt-file", p("data.salt"), "--provider", "acme-legal", "--keys", p("keys"), "--out", p("model.proof.json"))
-	out := mustRun(t, bin, anon, "submit", "--api-key-file", p("provider.key"), "--model", p("model.json"),
-		"--manifest", p("data.manifest.json"), "--proof", p("model.proof.json"), "--wait")
-	if !strings.Contains(out, "logged: attestation") {
-		t.Fatalf("submit --wait:\n%s", out)
-	}
-	out = mustRun(t, bin, anon, "lookup", p("model.json"))
+	reg, admin, anon := attestFlow(t, bin, dir, data, p("data.manifest.json"), p("data.salt"), p("model.json"))
+	out := mustRun(t, bin, anon, "lookup", p("model.json"))
 	if !regexp.MustCompile(`status\s+logged`).MatchString(out) || !regexp.MustCompile(`log index\s+0`).MatchString(out) || !regexp.MustCompile(`revoked\s+no`).MatchString(out) {
 		t.Fatalf("lookup:\n%s", out)
 	}
@@ -240,19 +224,9 @@ func TestEndToEnd(t *testing.T) {
 	// Offline: the bundle and the pinned trust root, no network.
 	bundleFile := p("bundle.json")
 	sha := modelSHA(t, p("model.json"))
-	lookupJSON := fetch(t, reg.url+"/v1/models/"+sha)
-	attID := regexp.MustCompile(`"attestation":\{"id":"([0-9a-f]{64})"`).FindStringSubmatch(string(lookupJSON))
-	if attID == nil {
-		t.Fatalf("lookup JSON: %s", lookupJSON)
-	}
-	if err := os.WriteFile(bundleFile, fetch(t, reg.url+"/v1/attestations/"+attID[1]+"/bundle"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	roots, _ := filepath.Glob(filepath.Join(state, "trustroots", "*.json"))
-	if len(roots) != 1 {
-		t.Fatalf("pinned trust roots: %v", roots)
-	}
-	out = mustRun(t, bin, nil, "verify", p("model.json"), "--offline", "--bundle", bundleFile, "--trust-root", roots[0],
+	saveBundle(t, reg.url, sha, bundleFile)
+	root := pinnedRoot(t, state)
+	out = mustRun(t, bin, nil, "verify", p("model.json"), "--offline", "--bundle", bundleFile, "--trust-root", root,
 		"--proof", p("model.proof.json"), "--manifest", p("data.manifest.json"), "--keys", p("keys"))
 	if !regexp.MustCompile(`zero-knowledge proof\s+passed`).MatchString(out) || !regexp.MustCompile(`proof matches the attestation\s+passed`).MatchString(out) ||
 		!regexp.MustCompile(`attestation not revoked\s+not checked`).MatchString(out) {
@@ -263,7 +237,7 @@ func TestEndToEnd(t *testing.T) {
 	mustRun(t, bin, nil, "prove", data, "--manifest", p("data.manifest.json"), "--model", p("model.json"),
 		"--salt-file", p("data.salt"), "--provider", "acme-legal", "--keys", p("keys"), "--out", p("again.proof.json"))
 	offline := func(proofFile string) (int, string) {
-		code, out, _ := run(t, bin, nil, "verify", p("model.json"), "--offline", "--bundle", bundleFile, "--trust-root", roots[0],
+		code, out, _ := run(t, bin, nil, "verify", p("model.json"), "--offline", "--bundle", bundleFile, "--trust-root", root,
 			"--proof", proofFile, "--manifest", p("data.manifest.json"), "--keys", p("keys"))
 		return code, out
 	}
@@ -284,7 +258,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("offline verify with the proof re-pointed at another provider: exit %d\n%s", code, out)
 	}
 	// Without the proof material the proof is not checked: that fails unless waived by name.
-	noProof := []string{"verify", p("model.json"), "--offline", "--bundle", bundleFile, "--trust-root", roots[0]}
+	noProof := []string{"verify", p("model.json"), "--offline", "--bundle", bundleFile, "--trust-root", root}
 	if code, _, errOut := run(t, bin, nil, noProof...); code != 1 || !strings.Contains(errOut, "zero-knowledge proof: not checked") {
 		t.Errorf("offline verify without the proof: exit %d: %s", code, errOut)
 	}
@@ -309,6 +283,58 @@ func TestEndToEnd(t *testing.T) {
 	if !strings.Contains(reg.log(), "shutting down") {
 		t.Errorf("no graceful shutdown in the log:\n%s", reg.log())
 	}
+}
+
+// attestFlow runs the operator's and the provider's part of the flow on a committed and
+// trained dataset: setup of the keys the registry publishes (a single-party setup, as for
+// local testing), comet serve, acme-legal registered and approved, its proof, and submit
+// --wait until the attestation is logged. It returns the registry and the environments of
+// its admin and of anyone.
+func attestFlow(t *testing.T, bin, dir, data, manifest, salt, model string) (reg *registryProcess, admin, anon []string) {
+	t.Helper()
+	p := func(name string) string { return filepath.Join(dir, name) }
+	mustRun(t, bin, nil, "setup", "--manifest", manifest, "--out", p("keys"))
+	config := writeConfig(t, dir, p("keys"))
+	adminKey := strings.TrimSpace(mustRun(t, bin, nil, "admin", "init", "--config", config))
+	reg = startRegistry(t, bin, config)
+	admin = []string{"COMET_API_KEY=" + adminKey, "COMET_REGISTRY=" + reg.url}
+	anon = []string{"COMET_REGISTRY=" + reg.url}
+
+	mustRun(t, bin, anon, "provider", "register", "acme-legal", "--contact", "ops@acme.example", "--key-out", p("provider.key"))
+	mustRun(t, bin, admin, "admin", "providers", "approve", "acme-legal")
+	mustRun(t, bin, nil, "prove", data, "--manifest", manifest, "--model", model,
+		"--salt-file", salt, "--provider", "acme-legal", "--keys", p("keys"), "--out", p("model.proof.json"))
+	out := mustRun(t, bin, anon, "submit", "--api-key-file", p("provider.key"), "--model", model,
+		"--manifest", manifest, "--proof", p("model.proof.json"), "--wait")
+	if !strings.Contains(out, "logged: attestation") {
+		t.Fatalf("submit --wait:\n%s\n%s", out, reg.log())
+	}
+	return reg, admin, anon
+}
+
+// saveBundle writes the client bundle of the model's attestation to path and returns the
+// registry's lookup JSON it found the attestation in.
+func saveBundle(t *testing.T, registryURL, sha, path string) []byte {
+	t.Helper()
+	lookupJSON := fetch(t, registryURL+"/v1/models/"+sha)
+	attID := regexp.MustCompile(`"attestation":\{"id":"([0-9a-f]{64})"`).FindSubmatch(lookupJSON)
+	if attID == nil {
+		t.Fatalf("lookup JSON: %s", lookupJSON)
+	}
+	if err := os.WriteFile(path, fetch(t, registryURL+"/v1/attestations/"+string(attID[1])+"/bundle"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return lookupJSON
+}
+
+// pinnedRoot is the one trust root comet verify pinned on first use in the state directory.
+func pinnedRoot(t *testing.T, stateDir string) string {
+	t.Helper()
+	roots, _ := filepath.Glob(filepath.Join(stateDir, "trustroots", "*.json"))
+	if len(roots) != 1 {
+		t.Fatalf("pinned trust roots: %v", roots)
+	}
+	return roots[0]
 }
 
 func modelSHA(t *testing.T, path string) string {

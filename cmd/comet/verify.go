@@ -106,13 +106,13 @@ func runVerify(cmd *cobra.Command, f *verifyFlags, modelFile string) error {
 			return usageErrorf("--waive %q: the checks that can be waived are: %s", w, waiveProof)
 		}
 	}
-	modelJSON, err := os.ReadFile(modelFile)
-	if err != nil {
-		return usageErrorf("model: %v", err)
-	}
-	m, err := model.Unmarshal(modelJSON)
+	m, err := model.Load(ctx, modelFile)
 	if err != nil {
 		return usageErrorf("model %s: %v", modelFile, err)
+	}
+	modelJSON, err := m.Marshal() // the file's bytes: Load accepts only the canonical file
+	if err != nil {
+		return err
 	}
 	v := &verification{policy: []verify.PolicyOption{verify.WithModelSHA256(m.SHA256)}}
 	if f.offline {

@@ -44,7 +44,7 @@ func (m *Model) Marshal() ([]byte, error) {
 // data), validates it, requires its bytes to be exactly the canonical encoding and a final
 // newline, and sets SHA256 to the SHA-256 of data.
 func Unmarshal(data []byte) (*Model, error) {
-	m, want, err := decode(data)
+	m, want, err := Canonicalize(data)
 	if err != nil {
 		return nil, err
 	}
@@ -57,13 +57,9 @@ func Unmarshal(data []byte) (*Model, error) {
 // Canonicalize reads a model that travelled as a JSON value inside another document (an API
 // request, whose encoder may re-space it or escape "<" as \u003c) and returns the model and
 // its file: the canonical bytes whose SHA-256 is its identity. The same strict key rules as
-// Unmarshal apply; only the spelling of the values may differ from the file's.
+// Unmarshal apply; only the spelling of the values may differ from the file's. The model's
+// SHA256 is set to the digest of the canonical file.
 func Canonicalize(data []byte) (*Model, []byte, error) {
-	return decode(data)
-}
-
-// decode parses and validates a model and returns it with its canonical file, SHA256 set.
-func decode(data []byte) (*Model, []byte, error) {
 	if err := checkVersion(data); err != nil {
 		return nil, nil, err
 	}

@@ -63,11 +63,11 @@ func Guarantees(man *commitment.Manifest, m *model.Model) (Guarantee, error) {
 	if err != nil {
 		return Guarantee{}, err
 	}
-	return guarantee(st, st.sumY2), nil
+	return guarantee(st), nil
 }
 
-// guarantee derives the guarantee of a statement whose labels have Σ Y² = sumY2.
-func guarantee(st *statement, sumY2 *big.Int) Guarantee {
+// guarantee derives the guarantee of a statement from its public values.
+func guarantee(st *statement) Guarantee {
 	s := st.shape
 	f := s.FractionBits
 	g := Guarantee{
@@ -78,7 +78,7 @@ func guarantee(st *statement, sumY2 *big.Int) Guarantee {
 	tau, lambda := up.rat(g.Tau), up.rat(g.Lambda)
 	n, d := up.int(int64(st.header.N)), up.int(int64(s.Features))
 	xmax := up.float().SetMantExp(big.NewFloat(1), s.ValueBits-1-f)
-	scale := down.mul(down.mul(down.sqrt(n), xmax), down.sqrt(down.rat(new(big.Rat).SetFrac(sumY2, pow2(2*f)))))
+	scale := down.mul(down.mul(down.sqrt(n), xmax), down.sqrt(down.rat(new(big.Rat).SetFrac(st.sumY2, pow2(2*f)))))
 	switch {
 	case st.tau.Sign() == 0:
 		g.RelativeGradient = 0

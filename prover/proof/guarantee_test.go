@@ -134,7 +134,7 @@ func TestGuaranteeHolds(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			g := guarantee(st, st.sumY2)
+			g := guarantee(st)
 			if !g.Ridge() || g.Distance == "" || g.LossGap == "" {
 				t.Fatalf("ridge λ = %v: guarantee %+v has no bounds", lambda, g)
 			}
@@ -177,7 +177,7 @@ func TestGuaranteeProvenLambda(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := guarantee(st, st.sumY2)
+	g := guarantee(st)
 	if g.Ridge() || g.Distance != "" || g.LossGap != "" || g.Lambda.Sign() != 0 {
 		t.Fatalf("guarantee %+v: Λ = 0 gives no distance bound", g)
 	}
@@ -195,19 +195,19 @@ func TestRelativeGradient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g := guarantee(st, st.sumY2); g.RelativeGradient > 1e-6 {
+	if g := guarantee(st); g.RelativeGradient > 1e-6 {
 		t.Fatalf("trained model: relative gradient %g", g.RelativeGradient)
 	}
 	st.tau = new(big.Int).Lsh(big.NewInt(1), 200)
-	if g := guarantee(st, st.sumY2); g.RelativeGradient < 1e6 {
+	if g := guarantee(st); g.RelativeGradient < 1e6 {
 		t.Fatalf("tau = 2^200: relative gradient %g", g.RelativeGradient)
 	}
 	st.tau = big.NewInt(0)
-	if g := guarantee(st, st.sumY2); g.RelativeGradient != 0 {
+	if g := guarantee(st); g.RelativeGradient != 0 {
 		t.Fatalf("tau = 0: relative gradient %g", g.RelativeGradient)
 	}
-	st.tau = big.NewInt(1)
-	if g := guarantee(st, big.NewInt(0)); !math.IsInf(g.RelativeGradient, 1) {
+	st.tau, st.sumY2 = big.NewInt(1), big.NewInt(0)
+	if g := guarantee(st); !math.IsInf(g.RelativeGradient, 1) {
 		t.Fatalf("Σ y² = 0 < tau: relative gradient %g, want +Inf", g.RelativeGradient)
 	}
 }

@@ -29,10 +29,7 @@ type Check struct {
 // earlier one failed is listed as not passed, never as passed.
 type Report struct {
 	Checks []Check
-	// Guarantee is what the statement guarantees, derived from its public values; set once
-	// the statement could be formed (it means something only when every check passed).
-	Guarantee *Guarantee
-	claim     *Claim
+	claim  *Claim
 }
 
 // OK reports whether every check passed.
@@ -99,8 +96,6 @@ func Verify(ctx context.Context, b *Bundle, in Inputs, keys *setup.Keys) (*Repor
 	if !r.add("statement: manifest, model and bounds", err, fmt.Sprintf("C = %s, model %s, n = %d, d = %d", man.Commitment, m.SHA256, man.N, man.D)) {
 		return notChecked("chunk proofs verify", "final proof verifies")
 	}
-	g := guarantee(st, st.sumY2)
-	r.Guarantee = &g
 	r.add("bit bounds: no wrap-around", nil, fmt.Sprintf("every sum < 2^%d < 2^%d", st.boundBits, circuit.GapBits-1))
 	r.add("bundle is bound to this model file", equal("model sha256", b.ModelSHA256, m.SHA256), "sha256 "+m.SHA256)
 	r.add("bundle is bound to this provider", equal("provider", b.Provider, st.provider), st.provider)
@@ -125,7 +120,7 @@ func Verify(ctx context.Context, b *Bundle, in Inputs, keys *setup.Keys) (*Repor
 	r.add("final proof verifies", err, fmt.Sprintf("|X^T(Xw - y) + lambda w|_inf <= %s / 2^%d; ssr, sum_y, sum_y2 as the model states; bound to the model file and the provider",
 		st.tau, 3*st.shape.FractionBits))
 	if r.OK() {
-		r.claim = newClaim(b, st, m, g)
+		r.claim = newClaim(b, st, m, guarantee(st))
 	}
 	return done()
 }

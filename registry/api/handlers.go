@@ -140,41 +140,30 @@ func (a *API) getModel(c *gin.Context) {
 		return
 	}
 	out := viewModel(v)
-	if out.Featurizer, err = a.modelFeaturizer(ctx, v); err != nil {
-		a.fail(c, err)
-		return
-	}
+	out.Featurizer = a.modelFeaturizer(ctx, v)
 	c.JSON(http.StatusOK, out)
 }
 
-// modelFeaturizer reads the featurizer a lookup shows: the signed one once the model is
+// modelFeaturizer is the featurizer a lookup shows: the signed one once the model is
 // attested, else the one the shown submission's manifest declares, which is what the
 // registry signs if that submission passes.
-func (a *API) modelFeaturizer(ctx context.Context, v *store.ModelView) (*LookupFeaturizer, error) {
+func (a *API) modelFeaturizer(ctx context.Context, v *store.ModelView) *LookupFeaturizer {
 	var f *LookupFeaturizer
-	var perr error
+	var err error
 	switch {
 	case v.AttestationID != nil:
-		att, err := a.rec.Attestation(ctx, *v.AttestationID)
-		if err != nil {
-			return nil, err
-		}
-		f, perr = featurizerOfEnvelope(att.Envelope)
+		f, err = featurizerOfEnvelope(v.Envelope)
 	case v.SubmissionID != nil:
-		sub, err := a.rec.Submission(ctx, *v.SubmissionID)
-		if err != nil {
-			return nil, err
-		}
-		f, perr = featurizerOfManifest(sub.Manifest)
+		f, err = featurizerOfManifest(v.Manifest)
 	}
-	if perr != nil {
+	if err != nil {
 		// Every stored envelope and manifest was checked when it was written, so this is the
 		// registry's own fault; the lookup still answers, so that status and revocation stay
 		// visible, and the log says what went wrong.
-		a.logger.ErrorContext(ctx, "lookup: stored featurizer unreadable", slog.String("model", v.SHA256), slog.Any("error", perr))
-		return nil, nil
+		a.logger.ErrorContext(ctx, "lookup: stored featurizer unreadable", slog.String("model", v.SHA256), slog.Any("error", err))
+		return nil
 	}
-	return f, nil
+	return f
 }
 
 func (a *API) getModelFile(c *gin.Context) {

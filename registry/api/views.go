@@ -121,33 +121,37 @@ func featurizerOfEnvelope(env []byte) (*LookupFeaturizer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("attestation statement: %w", err)
 	}
-	if tr.Featurizer == nil {
+	f := tr.Featurizer
+	if f == nil {
 		return nil, nil
 	}
-	return viewFeaturizer(*tr.Featurizer), nil
+	return viewFeaturizer(LookupFeaturizer{Name: f.Name, Version: f.Version, Params: f.Params, SpecSHA256: f.SpecSHA256,
+		CorpusDigest: f.CorpusDigest, CorpusSHA256: f.CorpusSHA256}), nil
 }
 
 // featurizerOfManifest reads the featurizer a submitted manifest declares: the part of it that
-// the registry signs once the submission is attested.
+// the registry signs once the submission is attested. The manifest was validated when it was
+// submitted, so only its featurizer is decoded here, not the whole manifest checked again.
 func featurizerOfManifest(manifest []byte) (*LookupFeaturizer, error) {
-	m, err := commitment.ParseManifest(manifest)
-	if err != nil {
+	var m struct {
+		Featurizer *commitment.Featurizer `json:"featurizer"`
+	}
+	if err := json.Unmarshal(manifest, &m); err != nil {
 		return nil, fmt.Errorf("submitted manifest: %w", err)
 	}
 	f := m.Featurizer
 	if f == nil {
 		return nil, nil
 	}
-	return viewFeaturizer(statement.Featurizer{Name: f.Name, Version: f.Version, Params: f.Params,
-		SpecSHA256: f.SpecSHA256, CorpusDigest: f.CorpusDigest, CorpusSHA256: f.CorpusSHA256}), nil
+	return viewFeaturizer(LookupFeaturizer{Name: f.Name, Version: f.Version, Params: f.Params, SpecSHA256: f.SpecSHA256,
+		CorpusDigest: f.CorpusDigest, CorpusSHA256: f.CorpusSHA256}), nil
 }
 
-func viewFeaturizer(f statement.Featurizer) *LookupFeaturizer {
+func viewFeaturizer(f LookupFeaturizer) *LookupFeaturizer {
 	if f.Params == nil {
 		f.Params = map[string]string{} // an object in the JSON, as the schema requires
 	}
-	return &LookupFeaturizer{Name: f.Name, Version: f.Version, Params: f.Params, SpecSHA256: f.SpecSHA256,
-		CorpusDigest: f.CorpusDigest, CorpusSHA256: f.CorpusSHA256}
+	return &f
 }
 
 // ModelLookup answers a lookup by model hash: status, attestation, log index, revocation and

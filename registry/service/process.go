@@ -12,7 +12,6 @@ import (
 	"github.com/comet-attest/comet/attest/envelope"
 	"github.com/comet-attest/comet/attest/leaf"
 	"github.com/comet-attest/comet/attest/statement"
-	"github.com/comet-attest/comet/prover/commitment"
 	"github.com/comet-attest/comet/registry/store"
 )
 
@@ -121,12 +120,10 @@ func (s *Service) verifyAndSign(ctx context.Context, sub *store.Submission) (*st
 	if err != nil {
 		return nil, err
 	}
-	m, err := commitment.ParseManifest(sub.Manifest)
-	if err != nil {
-		return nil, &CheckError{Check: "manifest", Err: err}
-	}
-	if claim.DatasetCommitment != m.Commitment.String() {
-		return nil, &CheckError{Check: "dataset commitment", Err: fmt.Errorf("proof is for %s, manifest commits to %s", claim.DatasetCommitment, m.Commitment)}
+	// The checker verified the proof against this submission's manifest, whose commitment
+	// Submit recorded: the two agree unless the checker is at fault.
+	if claim.DatasetCommitment != sub.DatasetCommitment {
+		return nil, &CheckError{Check: "dataset commitment", Err: fmt.Errorf("proof is for %s, manifest commits to %s", claim.DatasetCommitment, sub.DatasetCommitment)}
 	}
 	// Written so that a NaN, which no comparison satisfies, is refused too.
 	if !(claim.RelativeGradient <= s.maxRelativeGradient) {

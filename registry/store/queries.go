@@ -392,6 +392,11 @@ type ModelView struct {
 	RevocationReason   *string
 	RevokedAt          *time.Time
 	RevocationLogIndex *int64
+
+	// Manifest is the shown submission's manifest and Envelope the attestation's, for what a
+	// lookup shows of them (the featurizer) without reading the submission and its proof.
+	Manifest []byte
+	Envelope []byte
 }
 
 // ModelView reads a model with the submission a lookup shows (see ModelView), its
@@ -400,8 +405,8 @@ func (q Queries) ModelView(ctx context.Context, sha256 string) (*ModelView, erro
 	var v []ModelView
 	err := q.db.WithContext(ctx).Raw(`SELECT m.sha256, COALESCE(s.model_name, m.name) AS name,
 	COALESCE(s.provider_id, m.provider_id) AS provider_id, m.dataset_commitment, m.created_at,
-	s.id AS submission_id, s.status, s.failed_check, s.message, s.updated_at AS submission_update,
-	a.id AS attestation_id, a.log_index, a.key_id, a.issued_at,
+	s.id AS submission_id, s.status, s.failed_check, s.message, s.updated_at AS submission_update, s.manifest,
+	a.id AS attestation_id, a.log_index, a.key_id, a.issued_at, a.envelope,
 	r.id AS revocation_id, r.reason AS revocation_reason, r.revoked_at, r.log_index AS revocation_log_index
 FROM models m
 LEFT JOIN attestations a ON a.model_sha256 = m.sha256
