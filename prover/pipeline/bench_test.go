@@ -102,8 +102,8 @@ func BenchmarkDatasetCommit(b *testing.B) {
 	}
 }
 
-// BenchmarkTrain measures what `comet train` does end to end (CSV, keyed digest and chunk
-// commitments checked, exact XᵀX, QR with refinement, fixed-point weight search, model file)
+// BenchmarkTrain measures what `comet train` does end to end (CSV, keyed file digest checked,
+// exact XᵀX, QR with refinement, fixed-point weight search, model file)
 // on n × 8 synthetic rows. -benchtime=1x.
 func BenchmarkTrain(b *testing.B) {
 	const n, d = 1_000_000, 8

@@ -125,27 +125,44 @@ func commitRows(ctx context.Context, rd *dataset.Reader, header commitment.Heade
 	if err != nil {
 		return commitment.Result{}, err
 	}
-	row := make([]int64, rd.D()+1)
-	for {
-		err := rd.Read(row)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err == nil {
-			err = b.Add(row)
-		}
-		if err != nil {
-			_, _ = b.Finish()
-			return commitment.Result{}, err
+	_, err = readRows(ctx, rd, func(row []int64) error {
+		if err := b.Add(row); err != nil {
+			return err
 		}
 		if each != nil {
 			each(row)
 		}
+		return nil
+	})
+	if err != nil {
+		_, _ = b.Finish()
+		return commitment.Result{}, err
 	}
 	return b.Finish()
 }
 
-// drain reads what follows the last record, so that the digests cover the whole file.
+// readRows hands every row of rd to each (the slice is reused) and returns how many there were.
+func readRows(ctx context.Context, rd *dataset.Reader, each func(row []int64) error) (int, error) {
+	row := make([]int64, rd.D()+1)
+	for n := 0; ; n++ {
+		if n%(1<<16) == 0 {
+			if err := ctx.Err(); err != nil {
+				return n, err
+			}
+		}
+		err := rd.Read(row)
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err == nil {
+			err = each(row)
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
 func drain(r io.Reader) error {
 	_, err := io.Copy(io.Discard, r)
 	return err

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -12,12 +13,19 @@ import (
 )
 
 // ReadCommitted reads the whole dataset that m committed to from the CSV at csvPath, for
-// training. It checks the file as Verify does and refuses one that differs (a
-// *MismatchError), so a model is never trained on rows other than the committed ones. salt
-// may be nil for a public manifest. Unlike Verify, its memory grows with the number of rows.
+// training, and refuses a file that differs (a *MismatchError), so a model is never trained
+// on rows other than the committed ones. salt may be nil for a public manifest. Unlike Verify,
+// its memory grows with the number of rows. It reads the file once and checks its keyed
+// digest, which pins every byte; only when something differs does it read the file again,
+// as Verify does, to name the first chunk that differs.
 func ReadCommitted(ctx context.Context, csvPath string, m *commitment.Manifest, salt *commitment.Salt) (*dataset.Table, error) {
 	t := &dataset.Table{Features: slices.Clone(m.Features), Label: m.Label, Format: m.Format(), D: m.D}
-	res, err := check(ctx, csvPath, m, salt, func(row []int64) { t.Values = append(t.Values, row...) })
+	res, err := check(ctx, csvPath, m, salt, func(row []int64) { t.Values = append(t.Values, row...) }, false)
+	if errors.Is(err, ErrMismatch) {
+		if _, located := Verify(ctx, csvPath, m, salt); located != nil {
+			return nil, located
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
