@@ -40,14 +40,23 @@ type Options struct {
 	// Log tunes the log; zero values use tlog's defaults except a 100 ms
 	// checkpoint interval, which keeps tests quick.
 	Log tlog.Options
-	// Circuits are the circuit pins of the trust root (circuit id → verifying-key
-	// SHA-256); nil pins the circuits Sample names.
-	Circuits map[string]string
+	// Circuits are the circuit pins of the trust root; nil pins the circuits Sample names,
+	// as made by a two-party ceremony.
+	Circuits map[string]trustroot.CircuitPin
+}
+
+// Ceremony is the ceremony the default circuit pins name.
+var Ceremony = &trustroot.Ceremony{
+	TranscriptSHA256:   "4f83b1657ff1fc53b92dc18148a1d65dfc2d4b1fa3d677284addd200126d9069",
+	Phase1Contributors: []string{"alice", "bob"},
+	Phase2Contributors: []string{"alice", "bob"},
 }
 
 // Deployment is a running virtual deployment.
 type Deployment struct {
-	Registry  *keys.Signer
+	Registry *keys.Signer
+	// RootKey signs the trust root's versions.
+	RootKey   *keys.Signer
 	Provider  *keys.Signer
 	LogKey    *keys.Signer
 	Witnesses []*Witness
@@ -116,10 +125,12 @@ func Start(ctx context.Context, dir string, opts Options) (*Deployment, func(con
 	}
 	lo.WitnessQuorum = opts.Quorum
 	if opts.Circuits == nil {
-		opts.Circuits = map[string]string{ChunkCircuitID: ChunkVKSHA256, FinalCircuitID: VerifyingKeySHA256}
+		opts.Circuits = map[string]trustroot.CircuitPin{
+			ChunkCircuitID: {VKSHA256: ChunkVKSHA256, Ceremony: Ceremony},
+			FinalCircuitID: {VKSHA256: VerifyingKeySHA256, Ceremony: Ceremony},
+		}
 	}
 	f := trustroot.File{
-		Version: trustroot.Version,
 		RegistryKeys: []trustroot.KeyEntry{{
 			Key:       d.Registry.Verifier().String(),
 			NotBefore: time.Now().Add(-24 * time.Hour).UTC().Truncate(time.Second),
@@ -131,7 +142,7 @@ func Start(ctx context.Context, dir string, opts Options) (*Deployment, func(con
 	if opts.Witnesses > 0 {
 		f.Witnesses = wit
 	}
-	if d.Root, err = trustroot.New(f); err != nil {
+	if d.Root, d.RootKey, err = SignRoot(ctx, f); err != nil {
 		closeAll()
 		return nil, nil, err
 	}
@@ -243,4 +254,28 @@ func (d *Deployment) Revoke(ctx context.Context, digest [32]byte, reason string,
 func (d *Deployment) ForgeCheckpoint(size uint64, root []byte) ([]byte, error) {
 	body := f_log.Checkpoint{Origin: Origin, Size: size, Hash: root}.Marshal()
 	return note.Sign(&note.Note{Text: string(body)}, d.LogKey)
+}
+
+// SignRoot signs f as version 1 of a trust root with a fresh root key, filling in the format,
+// a year's expiry and the root key where f leaves them empty, for tests that need a trust
+// root of their own.
+func SignRoot(ctx context.Context, f trustroot.File) (*trustroot.Root, *keys.Signer, error) {
+	k, err := keys.Generate("comet.test/root")
+	if err != nil {
+		return nil, nil, err
+	}
+	if f.Format == "" {
+		f.Format = trustroot.Format
+	}
+	if f.Version == 0 {
+		f.Version = 1
+	}
+	if f.Expires.IsZero() {
+		f.Expires = time.Now().Add(365 * 24 * time.Hour).UTC().Truncate(time.Second)
+	}
+	if len(f.Root.Keys) == 0 {
+		f.Root = trustroot.RootKeys{Threshold: 1, Keys: []string{k.Verifier().String()}}
+	}
+	r, err := trustroot.Sign(ctx, f, k)
+	return r, k, err
 }

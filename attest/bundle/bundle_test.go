@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/comet-attest/comet/attest/attesttest"
 	"github.com/comet-attest/comet/attest/bundle"
@@ -56,7 +57,14 @@ func TestGolden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		root, err := d.Root.Marshal()
+		// Re-signed to expire in a century: a golden file must not go stale by the calendar.
+		rf := d.Root.File()
+		rf.Expires = time.Date(2126, 1, 1, 0, 0, 0, 0, time.UTC)
+		signed, err := trustroot.Sign(ctx, rf, d.RootKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		root, err := signed.Marshal()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -27,9 +27,14 @@ var (
 	ErrSignature = errors.New("envelope signature not verified")
 )
 
-// Sign wraps payload in an envelope signed by each signer in order (the
+// Sign wraps an in-toto statement in an envelope signed by each signer in order (the
 // registry first, by convention).
 func Sign(ctx context.Context, payload []byte, signers ...*keys.Signer) (*dsse.Envelope, error) {
+	return SignType(ctx, PayloadType, payload, signers...)
+}
+
+// SignType is Sign for a payload of another type (a trust root, say).
+func SignType(ctx context.Context, payloadType string, payload []byte, signers ...*keys.Signer) (*dsse.Envelope, error) {
 	if len(signers) == 0 {
 		return nil, errors.New("sign envelope: no signers")
 	}
@@ -41,7 +46,7 @@ func Sign(ctx context.Context, payload []byte, signers ...*keys.Signer) (*dsse.E
 	if err != nil {
 		return nil, fmt.Errorf("sign envelope: %w", err)
 	}
-	env, err := es.SignPayload(ctx, PayloadType, payload)
+	env, err := es.SignPayload(ctx, payloadType, payload)
 	if err != nil {
 		return nil, fmt.Errorf("sign envelope: %w", err)
 	}
@@ -65,12 +70,16 @@ func CoSign(ctx context.Context, env *dsse.Envelope, s *keys.Signer) (*dsse.Enve
 	return out, nil
 }
 
-// Verify checks env's signatures against the trusted keys and returns the
-// keys that signed it (at least one) and the payload. Signatures by unknown
-// keys are ignored; a signature that claims a trusted key id but does not
-// verify is not counted.
+// Verify checks the signatures of an in-toto envelope against the trusted keys and returns
+// the keys that signed it (at least one) and the payload. Signatures by unknown keys are
+// ignored; a signature that claims a trusted key id but does not verify is not counted.
 func Verify(ctx context.Context, env *dsse.Envelope, trusted ...*keys.Verifier) ([]*keys.Verifier, []byte, error) {
-	if err := Check(env); err != nil {
+	return VerifyType(ctx, env, PayloadType, trusted...)
+}
+
+// VerifyType is Verify for an envelope that must carry payloadType.
+func VerifyType(ctx context.Context, env *dsse.Envelope, payloadType string, trusted ...*keys.Verifier) ([]*keys.Verifier, []byte, error) {
+	if err := CheckType(env, payloadType); err != nil {
 		return nil, nil, err
 	}
 	if len(trusted) == 0 {
@@ -108,10 +117,13 @@ func Digest(env *dsse.Envelope) ([32]byte, error) {
 	return sha256.Sum256(dsse.PAE(env.PayloadType, payload)), nil
 }
 
-// Parse decodes an envelope and checks its shape: our payload type, a
+// Parse decodes an envelope and checks its shape: the in-toto payload type, a
 // standard-base64 payload and at least one signature with a key id. It does
 // not verify signatures.
-func Parse(b []byte) (*dsse.Envelope, error) {
+func Parse(b []byte) (*dsse.Envelope, error) { return ParseType(b, PayloadType) }
+
+// ParseType is Parse for an envelope that must carry payloadType.
+func ParseType(b []byte, payloadType string) (*dsse.Envelope, error) {
 	if len(b) > MaxSize {
 		return nil, fmt.Errorf("%w: %d bytes is over the %d byte limit", ErrMalformed, len(b), MaxSize)
 	}
@@ -124,16 +136,19 @@ func Parse(b []byte) (*dsse.Envelope, error) {
 	if dec.More() {
 		return nil, fmt.Errorf("%w: trailing data", ErrMalformed)
 	}
-	if err := Check(env); err != nil {
+	if err := CheckType(env, payloadType); err != nil {
 		return nil, err
 	}
 	return env, nil
 }
 
-// Check validates the shape of an envelope already decoded, as Parse does.
-func Check(env *dsse.Envelope) error {
-	if env.PayloadType != PayloadType {
-		return fmt.Errorf("%w: payload type %q, want %q", ErrMalformed, env.PayloadType, PayloadType)
+// Check validates the shape of an in-toto envelope already decoded, as Parse does.
+func Check(env *dsse.Envelope) error { return CheckType(env, PayloadType) }
+
+// CheckType is Check for an envelope that must carry payloadType.
+func CheckType(env *dsse.Envelope, payloadType string) error {
+	if env.PayloadType != payloadType {
+		return fmt.Errorf("%w: payload type %q, want %q", ErrMalformed, env.PayloadType, payloadType)
 	}
 	if _, err := decodePayload(env); err != nil {
 		return err

@@ -51,6 +51,8 @@ type Witness struct {
 	// cosignature/v1 key).
 	Key string
 	URL string
+	// Name labels the witness in log messages and Status; default the key's name.
+	Name string
 }
 
 // Options tune the log. The zero value uses the defaults.
@@ -67,6 +69,9 @@ type Options struct {
 	CheckpointInterval time.Duration
 	// Witnesses and WitnessQuorum: a checkpoint is published only once
 	// WitnessQuorum of Witnesses have cosigned it. No witnesses by default.
+	// With a quorum of 0 the witnesses are asked but publication never
+	// waits for them. Every answer is recorded (see Status) and refusals
+	// are logged (see witnessing.go).
 	Witnesses     []Witness
 	WitnessQuorum int
 	// WitnessTimeout bounds one round of witnessing. Default DefaultWitnessTimeout.
@@ -111,6 +116,7 @@ type Log struct {
 	reader   tessera.LogReader
 	awaiter  *tessera.PublicationAwaiter
 	logger   *slog.Logger
+	wit      *witnessMonitor // nil without witnesses
 
 	mu   sync.RWMutex
 	seen map[[32]byte]uint64
@@ -132,17 +138,15 @@ func Open(ctx context.Context, dir string, signer note.Signer, verifier note.Ver
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("open log: %w", err)
 	}
-	driver, err := posix.New(ctx, posix.Config{Path: dir, HTTPClient: opts.HTTPClient})
-	if err != nil {
-		return nil, nil, fmt.Errorf("open log storage: %w", err)
-	}
 	ao := tessera.NewAppendOptions().
 		WithCheckpointSigner(signer).
 		WithBatching(opts.BatchMaxSize, opts.BatchMaxAge).
 		WithCheckpointInterval(opts.CheckpointInterval).
 		WithAntispam(tessera.DefaultAntispamInMemorySize, nil)
+	var mon *witnessMonitor
 	if len(opts.Witnesses) > 0 {
 		group := tessera.WitnessGroup{N: opts.WitnessQuorum}
+		mon = newWitnessMonitor(opts)
 		for _, w := range opts.Witnesses {
 			u, err := url.Parse(w.URL)
 			if err != nil {
@@ -153,8 +157,17 @@ func Open(ctx context.Context, dir string, signer note.Signer, verifier note.Ver
 				return nil, nil, fmt.Errorf("witness key %q: %w", w.Key, err)
 			}
 			group.Components = append(group.Components, tw)
+			if err := mon.add(w, tw); err != nil {
+				return nil, nil, err
+			}
 		}
-		ao = ao.WithWitnesses(group, &tessera.WitnessOptions{Timeout: opts.WitnessTimeout})
+		// tessera sends every witness request through the storage driver's client.
+		opts.HTTPClient = mon.client(opts.HTTPClient)
+		ao = ao.WithWitnesses(group, &tessera.WitnessOptions{Timeout: opts.WitnessTimeout, FailOpen: opts.WitnessQuorum == 0})
+	}
+	driver, err := posix.New(ctx, posix.Config{Path: dir, HTTPClient: opts.HTTPClient})
+	if err != nil {
+		return nil, nil, fmt.Errorf("open log storage: %w", err)
 	}
 	app, shutdown, reader, err := tessera.NewAppender(ctx, driver, ao)
 	if err != nil {
@@ -168,9 +181,13 @@ func Open(ctx context.Context, dir string, signer note.Signer, verifier note.Ver
 		reader:   reader,
 		awaiter:  tessera.NewPublicationAwaiter(ctx, reader.ReadCheckpoint, awaitPoll),
 		logger:   opts.Logger,
+		wit:      mon,
 	}
 	if err := l.loadSeen(ctx); err != nil {
 		return nil, nil, errors.Join(err, shutdown(ctx))
+	}
+	if mon != nil {
+		go l.watchPublication(ctx, opts)
 	}
 	return l, shutdown, nil
 }

@@ -164,7 +164,7 @@ func (v *Verifier) checkProof(ctx context.Context, x *run, subj statement.Subjec
 		x.skip(CheckGuarantee, "signed, not checked: "+guaranteeText(tr))
 		return
 	}
-	pc, err := v.proofs.CheckProof(ctx, v.root.Circuits, tr.Provider)
+	pc, err := v.proofs.CheckProof(ctx, v.root.VKPins(), tr.Provider)
 	if err != nil {
 		x.fail(CheckProof, errors.New(oneLine(err.Error())))
 		x.skip(CheckProofClaim, "needs the proof")

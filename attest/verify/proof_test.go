@@ -13,6 +13,7 @@ import (
 	"github.com/comet-attest/comet/attest/attesttest"
 	"github.com/comet-attest/comet/attest/bundle"
 	"github.com/comet-attest/comet/attest/statement"
+	"github.com/comet-attest/comet/attest/trustroot"
 	"github.com/comet-attest/comet/attest/verify"
 	"github.com/comet-attest/comet/prover/circuit"
 	"github.com/comet-attest/comet/prover/proof"
@@ -57,11 +58,13 @@ func proofDeployment(t *testing.T, g goldenProof, change func(*statement.Trainin
 	if err != nil {
 		t.Fatal(err)
 	}
-	pins := map[string]string{}
+	pins := map[string]trustroot.CircuitPin{}
+	vks := map[string]string{}
 	for _, c := range b.Circuits {
-		pins[c.ID] = c.VKSHA256
+		pins[c.ID] = trustroot.CircuitPin{VKSHA256: c.VKSHA256, Ceremony: attesttest.Ceremony}
+		vks[c.ID] = c.VKSHA256
 	}
-	pc, err := g.files(g.bundle).CheckProof(ctx, pins, goldenProvider)
+	pc, err := g.files(g.bundle).CheckProof(ctx, vks, goldenProvider)
 	if err != nil {
 		t.Fatal(err)
 	}

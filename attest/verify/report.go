@@ -21,12 +21,14 @@ const (
 
 // Names of the checks, in the order Verify reports them.
 const (
+	CheckTrustRoot         = "trust root"
 	CheckEnvelopeSignature = "envelope signature"
 	CheckStatement         = "statement"
 	CheckKeyValidity       = "registry key valid at signing"
 	CheckSubject           = "subject is the model"
 	CheckProvider          = "provider"
 	CheckVerifyingKey      = "circuits pinned"
+	CheckCeremony          = "key ceremony"
 	CheckProof             = "zero-knowledge proof"
 	CheckProofClaim        = "proof matches the attestation"
 	CheckGuarantee         = "what the proof guarantees"

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/comet-attest/comet/attest/bundle"
@@ -106,6 +107,7 @@ type Policy struct {
 	prior            []byte
 	priorProof       [][]byte
 	requireAnchor    bool
+	singleParty      bool
 }
 
 // PolicyOption configures a Policy.
@@ -154,6 +156,11 @@ func WithPriorCheckpoint(checkpoint []byte, consistency [][]byte) PolicyOption {
 	return func(p *Policy) { p.prior, p.priorProof = checkpoint, consistency }
 }
 
+// AllowSingleParty accepts circuits whose keys came from a single-party setup, whose maker
+// (the registry) could forge proofs: the ceremony check is then reported as not checked
+// instead of failed.
+func AllowSingleParty() PolicyOption { return func(p *Policy) { p.singleParty = true } }
+
 // RequireAnchor makes a missing or unverified anchor a failure.
 func RequireAnchor() PolicyOption { return func(p *Policy) { p.requireAnchor = true } }
 
@@ -183,6 +190,7 @@ func (x *run) fail(name string, err error) {
 // non-nil, wrapping ErrFailed and each failure, when any check failed.
 func (v *Verifier) Verify(ctx context.Context, b *bundle.Bundle, p Policy) (*Report, error) {
 	x := &run{r: &Report{Index: b.Index}}
+	v.checkTrustRoot(x)
 	const needSig = "needs a verified envelope signature"
 
 	// DSSE: the signature covers PAE(payloadType, payload); only a payload
@@ -224,7 +232,7 @@ func (v *Verifier) Verify(ctx context.Context, b *bundle.Bundle, p Policy) (*Rep
 
 	const needStmt = "needs a valid statement"
 	if tr == nil {
-		for _, n := range []string{CheckKeyValidity, CheckSubject, CheckProvider, CheckVerifyingKey, CheckProof, CheckProofClaim, CheckGuarantee, CheckRevocation, CheckLeaf} {
+		for _, n := range []string{CheckKeyValidity, CheckSubject, CheckProvider, CheckVerifyingKey, CheckCeremony, CheckProof, CheckProofClaim, CheckGuarantee, CheckRevocation, CheckLeaf} {
 			x.skip(n, needStmt)
 		}
 	} else {
@@ -232,6 +240,7 @@ func (v *Verifier) Verify(ctx context.Context, b *bundle.Bundle, p Policy) (*Rep
 		checkSubject(x, p, subj)
 		checkProvider(x, p, tr)
 		v.checkCircuit(x, tr)
+		v.checkCeremony(x, p, tr)
 		v.checkProof(ctx, x, subj, tr)
 		v.checkRevoked(ctx, x, p)
 		checkLeaf(x, b.Leaf, subj, tr, signer)
@@ -322,12 +331,52 @@ func (v *Verifier) checkCircuit(x *run, tr *statement.Training) {
 	}
 	for _, name := range []string{"chunk", "final"} {
 		c := tr.Proof.Circuits()[name]
-		if err := pinned(v.root.Circuits, name, c.ID, c.VerifyingKeySHA256); err != nil {
+		if err := pinned(v.root.VKPins(), name, c.ID, c.VerifyingKeySHA256); err != nil {
 			x.fail(CheckVerifyingKey, err)
 			return
 		}
 	}
 	x.pass(CheckVerifyingKey, fmt.Sprintf("chunk %s, final %s", tr.Proof.Chunk.ID, tr.Proof.Final.ID))
+}
+
+func (v *Verifier) checkTrustRoot(x *run) {
+	r := v.root
+	if err := r.Check(v.now()); err != nil {
+		x.fail(CheckTrustRoot, err)
+		return
+	}
+	x.pass(CheckTrustRoot, fmt.Sprintf("version %d, expires %s, sha256:%s", r.Version, r.Expires.UTC().Format(time.RFC3339), r.Fingerprint()))
+}
+
+// checkCeremony reports where the pinned keys of the attestation's circuits came from: a
+// multi-party ceremony (sound if one contributor of each phase was honest), or a single
+// party who could forge proofs.
+func (v *Verifier) checkCeremony(x *run, p Policy, tr *statement.Training) {
+	var parts []string
+	seen := map[string]bool{}
+	for _, name := range []string{"chunk", "final"} {
+		id := tr.Proof.Circuits()[name].ID
+		pin, ok := v.root.Circuits[id]
+		switch {
+		case !ok:
+			x.skip(CheckCeremony, fmt.Sprintf("%s circuit %s is not pinned", name, id))
+			return
+		case pin.Ceremony == nil && p.singleParty:
+			x.skip(CheckCeremony, "single-party setup: the registry could forge this proof (accepted by policy)")
+			return
+		case pin.Ceremony == nil:
+			x.fail(CheckCeremony, fmt.Errorf("single-party setup: the registry could forge this proof (%s circuit)", name))
+			return
+		}
+		c := pin.Ceremony
+		if seen[c.TranscriptSHA256] { // both circuits of a shape share one transcript
+			continue
+		}
+		seen[c.TranscriptSHA256] = true
+		parts = append(parts, fmt.Sprintf("%d contributions (phase 1 %s; phase 2 %s), transcript sha256:%s", c.Contributions(),
+			strings.Join(c.Phase1Contributors, ", "), strings.Join(c.Phase2Contributors, ", "), c.TranscriptSHA256))
+	}
+	x.pass(CheckCeremony, strings.Join(parts, "; "))
 }
 
 // checkRevoked looks for a revocation of this envelope among those given.
@@ -435,7 +484,15 @@ type CheckedCheckpoint struct {
 // checkpoint and counts valid witness cosignatures. A missing quorum is not
 // an error here; see CheckedCheckpoint.QuorumMet.
 func (v *Verifier) VerifyCheckpoint(raw []byte) (*CheckedCheckpoint, error) {
-	cp, _, _, err := f_log.ParseCheckpoint(raw, v.root.LogOrigin, v.root.LogKey)
+	// The log's current key first; a key it used before still vouches for the checkpoints
+	// it signed then.
+	var cp *f_log.Checkpoint
+	var err error
+	for _, k := range v.root.LogKeys {
+		if cp, _, _, err = f_log.ParseCheckpoint(raw, v.root.LogOrigin, k); err == nil {
+			break
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCheckpoint, err)
 	}

@@ -127,6 +127,7 @@ func TestVerifyValid(t *testing.T) {
 		t.Fatalf("%v\n%s", err, r)
 	}
 	want := map[string]verify.Status{
+		verify.CheckTrustRoot: verify.Passed, verify.CheckCeremony: verify.Passed,
 		verify.CheckEnvelopeSignature: verify.Passed, verify.CheckStatement: verify.Passed,
 		verify.CheckKeyValidity: verify.Passed, verify.CheckSubject: verify.Passed,
 		verify.CheckProvider: verify.Passed, verify.CheckVerifyingKey: verify.Passed,
@@ -251,7 +252,7 @@ func rootWith(t *testing.T, d *attesttest.Deployment, entries ...trustroot.KeyEn
 	t.Helper()
 	file := d.Root.File()
 	file.RegistryKeys = entries
-	r, err := trustroot.New(file)
+	r, err := trustroot.Sign(context.Background(), file, d.RootKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -456,4 +457,65 @@ func mustPayload(t *testing.T, env *dsse.Envelope) []byte {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestVerifyTrustRootAndCeremony: an expired trust root, and circuits whose keys came from a
+// single party, fail unless the policy accepts single-party keys by name; keys the log used
+// before a re-keying still vouch for the checkpoints they signed.
+func TestVerifyTrustRootAndCeremony(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 0)
+	resign := func(t *testing.T, edit func(*trustroot.File)) *verify.Verifier {
+		t.Helper()
+		file := f.d.Root.File()
+		edit(&file)
+		r, err := trustroot.Sign(ctx, file, f.d.RootKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := verify.NewVerifier(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	singleParty := func(file *trustroot.File) {
+		file.Circuits = map[string]trustroot.CircuitPin{
+			attesttest.ChunkCircuitID: {VKSHA256: attesttest.ChunkVKSHA256},
+			attesttest.FinalCircuitID: {VKSHA256: attesttest.VerifyingKeySHA256, Ceremony: attesttest.Ceremony},
+		}
+	}
+	newLog, _ := keys.Generate(attesttest.Origin)
+	cases := []struct {
+		name   string
+		edit   func(*trustroot.File)
+		policy []verify.PolicyOption
+		line   string
+		want   verify.Status
+		detail string
+	}{
+		{"expired", func(file *trustroot.File) { file.Expires = time.Now().Add(-time.Minute).UTC().Truncate(time.Second) }, nil,
+			verify.CheckTrustRoot, verify.Failed, "expired"},
+		{"single-party chunk keys", singleParty, nil, verify.CheckCeremony, verify.Failed, "single-party setup: the registry could forge this proof"},
+		{"single-party keys accepted", singleParty, []verify.PolicyOption{verify.AllowSingleParty()}, verify.CheckCeremony, verify.NotChecked, "accepted by policy"},
+		{"ceremony", func(*trustroot.File) {}, nil, verify.CheckCeremony, verify.Passed, "2 contributions (phase 1 alice, bob; phase 2 alice, bob)"},
+		{"log re-keyed", func(file *trustroot.File) {
+			file.Log.PreviousKeys = []string{file.Log.Key}
+			file.Log.Key = newLog.Verifier().String()
+		}, nil, verify.CheckCheckpoint, verify.Passed, "size"},
+		{"log key dropped", func(file *trustroot.File) { file.Log.Key = newLog.Verifier().String() }, nil, verify.CheckCheckpoint, verify.Failed, "checkpoint"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v := resign(t, tc.edit)
+			r, err := v.Verify(ctx, f.b, mustPolicy(t, append([]verify.PolicyOption{verify.WithModelSHA256(f.subj.SHA256)}, tc.policy...)...))
+			l, _ := r.Line(tc.line)
+			if l.Status != tc.want || !strings.Contains(l.Detail, tc.detail) {
+				t.Fatalf("%s: %s %q, want %s containing %q\n%s", tc.line, l.Status, l.Detail, tc.want, tc.detail, r)
+			}
+			if (tc.want == verify.Failed) != errors.Is(err, verify.ErrFailed) {
+				t.Fatalf("err = %v with %s %s", err, tc.line, l.Status)
+			}
+		})
+	}
 }

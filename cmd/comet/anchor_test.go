@@ -98,11 +98,11 @@ func TestAnchorStatusAndVerify(t *testing.T) {
 	}
 
 	state := filepath.Join(dir, "state")
-	code, out, errOut := runComet(t, "verify", modelFile, "--registry", url, "--state-dir", state, "--rpc-url", ch.Node.URL())
+	code, out, errOut := runComet(t, "verify", modelFile, "--registry", url, "--state-dir", state, "--rpc-url", ch.Node.URL(), "--allow-single-party-setup")
 	if code != 0 || !regexp.MustCompile(`(?m)^anchor\s+passed\s+contract holds the root at size 1 in tx 0x`).MatchString(out) {
 		t.Fatalf("verify --rpc-url: exit %d\n%s%s", code, out, errOut)
 	}
-	code, out, errOut = runComet(t, "verify", modelFile, "--registry", url, "--state-dir", state, "--rpc-url", "")
+	code, out, errOut = runComet(t, "verify", modelFile, "--registry", url, "--state-dir", state, "--rpc-url", "", "--allow-single-party-setup")
 	if code != 0 || !regexp.MustCompile(`(?m)^anchor\s+not checked\s+offline`).MatchString(out) {
 		t.Fatalf("verify without --rpc-url: exit %d\n%s%s", code, out, errOut)
 	}

@@ -63,7 +63,7 @@ func TestFeaturizedEndToEnd(t *testing.T) {
 	}
 
 	state := p("state")
-	out = mustRun(t, bin, anon, "verify", p("model.json"), "--state-dir", state)
+	out = mustRun(t, bin, anon, "verify", p("model.json"), "--state-dir", state, "--allow-single-party-setup")
 	line := "featurizer  comet-legal-hash 1 (spec sha256:" + rec.FeaturizerID + ", corpus digest " + man.Featurizer.CorpusDigest +
 		"), params " + params + ": tied to the proof's manifest\n"
 	if !strings.Contains(out, line) || !regexp.MustCompile(`proof matches the attestation\s+passed`).MatchString(out) {
@@ -75,7 +75,7 @@ func TestFeaturizedEndToEnd(t *testing.T) {
 	if lookupJSON := saveBundle(t, reg.url, modelSHA(t, p("model.json")), bundleFile); !strings.Contains(string(lookupJSON), `"spec_sha256":"`+rec.FeaturizerID+`"`) {
 		t.Fatalf("lookup JSON: %s", lookupJSON)
 	}
-	_, out, _ = run(t, bin, nil, "verify", p("model.json"), "--offline", "--bundle", bundleFile, "--trust-root", pinnedRoot(t, state))
+	_, out, _ = run(t, bin, nil, "verify", p("model.json"), "--offline", "--bundle", bundleFile, "--trust-root", pinnedRoot(t, state), "--allow-single-party-setup")
 	if !strings.Contains(out, "params "+params+": only signed: no proof was checked against it\n") {
 		t.Errorf("offline verify without the proof:\n%s", out)
 	}

@@ -32,8 +32,8 @@ func newRootCmd() *cobra.Command {
 		newTrainCmd(),
 		newKeysCmd(),
 		newServeCmd(),
-		newAdminCmd(), newProviderCmd(), newSubmitCmd(), newLookupCmd(), newVerifyCmd(), newWorkerCmd(), newAnchorCmd(),
-		newSetupCmd(), newProveCmd(), newProofCmd(),
+		newAdminCmd(), newProviderCmd(), newTrustRootCmd(), newSubmitCmd(), newLookupCmd(), newVerifyCmd(), newWorkerCmd(), newAnchorCmd(),
+		newSetupCmd(), newCeremonyCmd(), newProveCmd(), newProofCmd(),
 	)
 	return root
 }

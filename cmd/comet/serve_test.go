@@ -191,7 +191,16 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("lookup:\n%s", out)
 	}
 	state := p("state")
-	out = mustRun(t, bin, anon, "verify", p("model.json"), "--state-dir", state)
+	// attestFlow's keys come from a single-party setup: the registry could forge their proofs,
+	// and verify says so as a failed check unless the client accepts it by name.
+	if code, out, _ := run(t, bin, anon, "verify", p("model.json"), "--state-dir", state); code != 1 ||
+		!regexp.MustCompile(`key ceremony\s+failed\s+single-party setup: the registry could forge this proof`).MatchString(out) {
+		t.Errorf("verify of single-party keys: exit %d\n%s", code, out)
+	}
+	out = mustRun(t, bin, anon, "verify", p("model.json"), "--state-dir", state, "--allow-single-party-setup")
+	if !strings.Contains(out, "waived: a single-party key setup (--allow-single-party-setup)") {
+		t.Errorf("verify does not say what it waived:\n%s", out)
+	}
 	for _, want := range []string{"zero-knowledge proof", "proof matches the attestation", "what the proof guarantees", "ordinary least squares",
 		"envelope signature", "inclusion in log", "attestation not revoked", "every check passed"} {
 		if !strings.Contains(out, want) {
@@ -217,7 +226,7 @@ func TestEndToEnd(t *testing.T) {
 	if err := os.WriteFile(p("edited.json"), []byte(edited), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, errOut := run(t, bin, anon, "verify", p("edited.json"), "--state-dir", state); code != 2 || !strings.Contains(errOut, "weights[0]") {
+	if code, _, errOut := run(t, bin, anon, "verify", p("edited.json"), "--state-dir", state, "--allow-single-party-setup"); code != 2 || !strings.Contains(errOut, "weights[0]") {
 		t.Errorf("verify of a model with an edited float weight: exit %d: %s", code, errOut)
 	}
 
@@ -226,7 +235,7 @@ func TestEndToEnd(t *testing.T) {
 	sha := modelSHA(t, p("model.json"))
 	saveBundle(t, reg.url, sha, bundleFile)
 	root := pinnedRoot(t, state)
-	out = mustRun(t, bin, nil, "verify", p("model.json"), "--offline", "--bundle", bundleFile, "--trust-root", root,
+	out = mustRun(t, bin, nil, "verify", p("model.json"), "--offline", "--bundle", bundleFile, "--trust-root", root, "--allow-single-party-setup",
 		"--proof", p("model.proof.json"), "--manifest", p("data.manifest.json"), "--keys", p("keys"))
 	if !regexp.MustCompile(`zero-knowledge proof\s+passed`).MatchString(out) || !regexp.MustCompile(`proof matches the attestation\s+passed`).MatchString(out) ||
 		!regexp.MustCompile(`attestation not revoked\s+not checked`).MatchString(out) {
@@ -237,7 +246,7 @@ func TestEndToEnd(t *testing.T) {
 	mustRun(t, bin, nil, "prove", data, "--manifest", p("data.manifest.json"), "--model", p("model.json"),
 		"--salt-file", p("data.salt"), "--provider", "acme-legal", "--keys", p("keys"), "--out", p("again.proof.json"))
 	offline := func(proofFile string) (int, string) {
-		code, out, _ := run(t, bin, nil, "verify", p("model.json"), "--offline", "--bundle", bundleFile, "--trust-root", root,
+		code, out, _ := run(t, bin, nil, "verify", p("model.json"), "--offline", "--bundle", bundleFile, "--trust-root", root, "--allow-single-party-setup",
 			"--proof", proofFile, "--manifest", p("data.manifest.json"), "--keys", p("keys"))
 		return code, out
 	}
@@ -258,7 +267,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("offline verify with the proof re-pointed at another provider: exit %d\n%s", code, out)
 	}
 	// Without the proof material the proof is not checked: that fails unless waived by name.
-	noProof := []string{"verify", p("model.json"), "--offline", "--bundle", bundleFile, "--trust-root", root}
+	noProof := []string{"verify", p("model.json"), "--offline", "--bundle", bundleFile, "--trust-root", root, "--allow-single-party-setup"}
 	if code, _, errOut := run(t, bin, nil, noProof...); code != 1 || !strings.Contains(errOut, "zero-knowledge proof: not checked") {
 		t.Errorf("offline verify without the proof: exit %d: %s", code, errOut)
 	}
@@ -268,7 +277,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// Revocation: signed, logged, and verify now fails naming it.
 	mustRun(t, bin, admin, "admin", "revoke", sha, "--reason", "training data withdrawn")
-	code, out, errOut := run(t, bin, anon, "verify", p("model.json"), "--state-dir", state)
+	code, out, errOut := run(t, bin, anon, "verify", p("model.json"), "--state-dir", state, "--allow-single-party-setup")
 	if code != 1 || !strings.Contains(out, "revoked") || !strings.Contains(errOut, "revoked") {
 		t.Fatalf("verify after revocation: exit %d\n%s%s", code, out, errOut)
 	}

@@ -28,20 +28,15 @@ intercept) and runs a Groth16 setup for each, writing the keys under --out/<shap
 circuit ids and verifying-key SHA-256 (docs/proof.md).
 
 This is a single-party setup: whoever runs it could forge proofs for these keys. Use it for
-local testing; production keys come from the registry (later a multi-party ceremony), and
-verifiers pin their verifying-key hashes.`,
+local testing; production keys come from a multi-party ceremony (comet ceremony), published by
+the registry, and verifiers pin their verifying-key hashes.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runSetup(cmd, f)
 		},
 	}
+	addShapeFlags(cmd, &f.manifest, &f.shape)
 	fl := cmd.Flags()
-	fl.StringVar(&f.manifest, "manifest", "", "take d, chunk rows and the format from this dataset manifest")
-	fl.IntVar(&f.shape.Features, "d", 0, "number of features (without --manifest)")
-	fl.IntVar(&f.shape.ChunkRows, "chunk-rows", 0, "rows per chunk (without --manifest)")
-	fl.IntVar(&f.shape.ValueBits, "value-bits", 48, "fixed-point value bits b (without --manifest)")
-	fl.IntVar(&f.shape.FractionBits, "fraction-bits", 16, "fixed-point fraction bits f (without --manifest)")
-	fl.BoolVar(&f.shape.Intercept, "intercept", true, "the model has an intercept")
 	fl.StringVar(&f.out, "out", "", "keys directory (required)")
 	fl.BoolVar(&f.force, "force", false, "make new keys even when keys for the shape exist")
 	_ = cmd.MarkFlagRequired("out")
@@ -51,18 +46,8 @@ verifiers pin their verifying-key hashes.`,
 func runSetup(cmd *cobra.Command, f setupFlags) error {
 	ctx := cmd.Context()
 	gnarklog.Disable() // gnark logs every compile and proof; comet reports progress itself
-	if f.manifest != "" {
-		if cmd.Flags().Changed("d") || cmd.Flags().Changed("chunk-rows") || cmd.Flags().Changed("value-bits") || cmd.Flags().Changed("fraction-bits") {
-			return usageErrorf("--manifest fixes the shape; leave out --d, --chunk-rows, --value-bits and --fraction-bits")
-		}
-		m, err := commitment.LoadManifest(f.manifest)
-		if err != nil {
-			return err
-		}
-		f.shape = circuit.ShapeOf(m.Header, f.shape.Intercept)
-	}
-	if err := f.shape.Validate(); err != nil {
-		return usageErrorf("%v", err)
+	if err := resolveShape(cmd, f.manifest, &f.shape); err != nil {
+		return err
 	}
 	out := cmd.OutOrStdout()
 	if !f.force {
@@ -72,7 +57,7 @@ func runSetup(cmd *cobra.Command, f setupFlags) error {
 			return nil
 		}
 	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "warning: single-party setup; whoever runs it can forge proofs for these keys. For local testing only.\n")
+	fmt.Fprintf(cmd.ErrOrStderr(), "warning: single-party setup; whoever runs it can forge proofs for these keys. For local testing only: production keys come from comet ceremony.\n")
 	start := time.Now()
 	k, err := setup.Generate(ctx, f.shape)
 	if err != nil {
@@ -83,6 +68,35 @@ func runSetup(cmd *cobra.Command, f setupFlags) error {
 	}
 	fmt.Fprintf(out, "keys for %s written to %s in %v\n", f.shape, setup.Dir(f.out, f.shape), time.Since(start).Round(time.Millisecond))
 	printKeys(cmd, k)
+	return nil
+}
+
+// addShapeFlags adds the flags that name a circuit shape: a manifest, or its parts.
+func addShapeFlags(cmd *cobra.Command, manifest *string, shape *circuit.Shape) {
+	fl := cmd.Flags()
+	fl.StringVar(manifest, "manifest", "", "take d, chunk rows and the format from this dataset manifest")
+	fl.IntVar(&shape.Features, "d", 0, "number of features (without --manifest)")
+	fl.IntVar(&shape.ChunkRows, "chunk-rows", 0, "rows per chunk (without --manifest)")
+	fl.IntVar(&shape.ValueBits, "value-bits", 48, "fixed-point value bits b (without --manifest)")
+	fl.IntVar(&shape.FractionBits, "fraction-bits", 16, "fixed-point fraction bits f (without --manifest)")
+	fl.BoolVar(&shape.Intercept, "intercept", true, "the model has an intercept")
+}
+
+// resolveShape fills shape from the manifest when one is named, and validates it.
+func resolveShape(cmd *cobra.Command, manifest string, shape *circuit.Shape) error {
+	if manifest != "" {
+		if cmd.Flags().Changed("d") || cmd.Flags().Changed("chunk-rows") || cmd.Flags().Changed("value-bits") || cmd.Flags().Changed("fraction-bits") {
+			return usageErrorf("--manifest fixes the shape; leave out --d, --chunk-rows, --value-bits and --fraction-bits")
+		}
+		m, err := commitment.LoadManifest(manifest)
+		if err != nil {
+			return err
+		}
+		*shape = circuit.ShapeOf(m.Header, shape.Intercept)
+	}
+	if err := shape.Validate(); err != nil {
+		return usageErrorf("%v", err)
+	}
 	return nil
 }
 

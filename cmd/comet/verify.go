@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/comet-attest/comet/attest/bundle"
 	"github.com/comet-attest/comet/attest/envelope"
@@ -28,17 +29,18 @@ import (
 )
 
 type verifyFlags struct {
-	reg        *registryFlags
-	trustRoot  string
-	stateDir   string
-	offline    bool
-	bundle     string
-	revocation string
-	proof      string
-	manifest   string
-	keys       string
-	rpcURL     string
-	waive      []string
+	reg         *registryFlags
+	trustRoot   string
+	stateDir    string
+	offline     bool
+	bundle      string
+	revocation  string
+	proof       string
+	manifest    string
+	keys        string
+	rpcURL      string
+	waive       []string
+	singleParty bool
 }
 
 func newVerifyCmd() *cobra.Command {
@@ -47,8 +49,11 @@ func newVerifyCmd() *cobra.Command {
 		Short: "Verify a model's attestation locally: proof, signature, log inclusion, consistency, revocation",
 		Long: `verify fetches the model's client bundle, its revocation (if any), its proof and manifest and
 the circuit's verifying keys from the registry, and checks everything itself against a trust root:
---trust-root FILE, or the one pinned in the state directory on first use. It prints one line per
-check and exits 0 only when none failed (1 when one did). It remembers the newest checkpoint it
+--trust-root FILE, or the one pinned in the state directory on first use; it says which, every
+time. When that version does not name the attestation's registry key, log key or circuits, or has
+expired, it walks the registry's chain of signed versions to the newest it can verify (comet
+trustroot update). It prints one line per check and exits 0 only when none failed (1 when one did);
+keys from a single-party setup fail the "key ceremony" line unless --allow-single-party-setup. It remembers the newest checkpoint it
 has verified and checks that every later one is consistent with it.
 
 With --rpc-url (or COMET_RPC_URL) it reads the root anchored on Starknet at the bundle's
@@ -72,6 +77,7 @@ must be exactly what the registry signed.`,
 	cmd.Flags().StringVar(&f.keys, "keys", "", "verifying keys directory (offline)")
 	cmd.Flags().StringVar(&f.rpcURL, "rpc-url", rpcURLDefault(), "Starknet JSON-RPC URL: check the anchor against the contract the trust root pins (default $COMET_RPC_URL)")
 	cmd.Flags().StringSliceVar(&f.waive, "waive", nil, "accept that a required check did not run, by name: proof (the zero-knowledge proof, offline without --proof)")
+	cmd.Flags().BoolVar(&f.singleParty, "allow-single-party-setup", false, "accept circuits whose keys came from a single-party setup (the registry could forge their proofs)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error { return runVerify(cmd, f, args[0]) }
 	return cmd
 }
@@ -115,6 +121,9 @@ func runVerify(cmd *cobra.Command, f *verifyFlags, modelFile string) error {
 		return err
 	}
 	v := &verification{policy: []verify.PolicyOption{verify.WithModelSHA256(m.SHA256)}}
+	if f.singleParty {
+		v.policy = append(v.policy, verify.AllowSingleParty())
+	}
 	if f.offline {
 		err = v.offline(f, modelJSON)
 	} else {
@@ -186,7 +195,20 @@ func runVerify(cmd *cobra.Command, f *verifyFlags, modelFile string) error {
 		return fmt.Errorf("%w: %s", errCheckFailed, strings.Join(failed, "; "))
 	}
 	// A check that did not run is counted apart, never as passed.
-	fmt.Fprintf(out, "model %s: every check passed (%d passed, %d not checked)\n", m.SHA256, passed, skipped)
+	var waived []string
+	if slices.Contains(f.waive, waiveProof) {
+		if l, _ := rep.Line(verify.CheckProof); l.Status == verify.NotChecked {
+			waived = append(waived, "the zero-knowledge proof (--waive proof)")
+		}
+	}
+	if l, _ := rep.Line(verify.CheckCeremony); f.singleParty && l.Status == verify.NotChecked {
+		waived = append(waived, "a single-party key setup (--allow-single-party-setup)")
+	}
+	closing := fmt.Sprintf("model %s: every check passed (%d passed, %d not checked)", m.SHA256, passed, skipped)
+	if len(waived) > 0 {
+		closing += "; waived: " + strings.Join(waived, ", ")
+	}
+	fmt.Fprintln(out, closing)
 	return nil
 }
 
@@ -199,6 +221,7 @@ func (v *verification) offline(f *verifyFlags, modelJSON []byte) error {
 		return usageErrorf("--trust-root: %v", err)
 	}
 	v.root = root
+	v.notes = append(v.notes, trustRootNote(root, "from --trust-root "+f.trustRoot+" (offline: not updated)"))
 	raw, err := os.ReadFile(f.bundle)
 	if err != nil {
 		return usageErrorf("--bundle: %v", err)
@@ -251,8 +274,9 @@ func localKeys(dir string, fetch func(ctx context.Context, shape circuit.Shape) 
 // online fetches what verification needs; the trust root comes from --trust-root or the
 // state directory, and is fetched from the registry only the first time (and said so).
 func (v *verification) online(ctx context.Context, f *verifyFlags, c *client.Client, m *model.Model, modelJSON []byte) error {
-	var err error
-	if v.root, err = v.loadRoot(ctx, f, c); err != nil {
+	p := pins{stateDir: f.stateDir, registry: f.reg.url}
+	root, how, err := p.load(ctx, c, f.trustRoot)
+	if err != nil {
 		return err
 	}
 	l, err := c.Lookup(ctx, m.SHA256)
@@ -294,6 +318,25 @@ func (v *verification) online(ctx context.Context, f *verifyFlags, c *client.Cli
 	if err != nil {
 		return err
 	}
+	// Walk the chain only when the pinned version cannot speak for this attestation.
+	if why := staleFor(root, v.bundle, pb); why != "" {
+		newer, err := p.update(ctx, c, root)
+		if err != nil {
+			return fmt.Errorf("%s; updating the trust root: %w", why, err)
+		}
+		if newer.Version > root.Version {
+			how = fmt.Sprintf("updated from version %d (%s) because %s", root.Version, how, why)
+			if f.trustRoot == "" {
+				if err := p.save(newer); err != nil {
+					return err
+				}
+				how += "; pinned in " + p.path()
+			}
+		}
+		root = newer
+	}
+	v.root = root
+	v.notes = append(v.notes, trustRootNote(root, how))
 	keysDir := filepath.Join(f.stateDir, "keys")
 	v.proofs = verify.ProofFiles{Bundle: pb, Manifest: mb, Model: modelJSON, Keys: localKeys(keysDir, func(ctx context.Context, shape circuit.Shape) error {
 		return fetchKeys(ctx, c, keysDir, pb)
@@ -320,36 +363,43 @@ func (v *verification) online(ctx context.Context, f *verifyFlags, c *client.Cli
 	return nil
 }
 
-func (v *verification) loadRoot(ctx context.Context, f *verifyFlags, c *client.Client) (*trustroot.Root, error) {
-	if f.trustRoot != "" {
-		r, err := trustroot.Load(f.trustRoot)
-		if err != nil {
-			return nil, usageErrorf("--trust-root: %v", err)
+// trustRootNote says, every run, which trust root the checks ran against and how it was chosen.
+func trustRootNote(r *trustroot.Root, how string) string {
+	return fmt.Sprintf("trust root version %d (sha256:%s), %s", r.Version, r.Fingerprint(), how)
+}
+
+// staleFor says why root cannot judge this bundle (a registry key, log key or circuit it does
+// not name, or its expiry), or "" when it can.
+func staleFor(r *trustroot.Root, b *bundle.Bundle, proofBundle []byte) string {
+	if r.Check(time.Now()) != nil {
+		return fmt.Sprintf("the pinned version %d has expired", r.Version)
+	}
+	known := false
+	for _, s := range b.Envelope.Signatures {
+		if _, ok := r.RegistryKey(s.KeyID); ok {
+			known = true
 		}
-		return r, nil
 	}
-	pinned := filepath.Join(f.stateDir, "trustroots", hashName(f.reg.url)+".json")
-	if r, err := trustroot.Load(pinned); err == nil {
-		return r, nil
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
+	if !known {
+		return "the attestation is signed by a registry key the pinned version does not name"
 	}
-	raw, err := c.TrustRoot(ctx)
-	if err != nil {
-		return nil, err
+	logKnown := false
+	for _, k := range r.LogKeys {
+		if _, _, _, err := f_log.ParseCheckpoint(b.Checkpoint, r.LogOrigin, k); err == nil {
+			logKnown = true
+		}
 	}
-	r, err := trustroot.Parse(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%w: the registry's trust root: %w", errCheckFailed, err)
+	if !logKnown {
+		return "the checkpoint is signed by a log key the pinned version does not name"
 	}
-	if err := os.MkdirAll(filepath.Dir(pinned), 0o700); err != nil {
-		return nil, err
+	if pb, err := proof.ParseBundle(proofBundle); err == nil {
+		for name, c := range pb.Circuits {
+			if _, ok := r.Circuits[c.ID]; !ok {
+				return fmt.Sprintf("the %s circuit %s is not pinned", name, c.ID)
+			}
+		}
 	}
-	if err := atomicfile.WriteFile(pinned, raw, 0o644); err != nil {
-		return nil, err
-	}
-	v.notes = append(v.notes, fmt.Sprintf("trust root pinned on first use from %s into %s (pass --trust-root to choose your own)", f.reg.url, pinned))
-	return r, nil
+	return ""
 }
 
 func hashName(s string) string {

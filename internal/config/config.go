@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	f_note "github.com/transparency-dev/formats/note"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -28,6 +30,7 @@ type Config struct {
 	Registry Registry `yaml:"registry"`
 	Jobs     Jobs     `yaml:"jobs"`
 	Anchor   Anchor   `yaml:"anchor"`
+	Trust    Trust    `yaml:"trust"`
 }
 
 // Server is the HTTP listener and its limits.
@@ -68,6 +71,25 @@ type Log struct {
 	KeyEnv  string `yaml:"key_env"`
 	// CheckpointInterval is how often a checkpoint is published.
 	CheckpointInterval time.Duration `yaml:"checkpoint_interval"`
+	// Witnesses are asked to cosign every checkpoint (C2SP tlog-witness); a checkpoint is
+	// published only once WitnessQuorum of them have. They are set in the YAML file only:
+	// a list has no COMET_LOG_WITNESSES environment form. The trust root's witness policy is
+	// these keys and this quorum.
+	Witnesses     []Witness `yaml:"witnesses"`
+	WitnessQuorum int       `yaml:"witness_quorum"`
+	// WitnessTimeout bounds one round of asking the witnesses for a checkpoint.
+	WitnessTimeout time.Duration `yaml:"witness_timeout"`
+}
+
+// Witness is one witness of the log.
+type Witness struct {
+	// Name labels the witness in logs and metrics; default the name in Key.
+	Name string `yaml:"name"`
+	// URL is the witness's tlog-witness base URL (http or https); checkpoints are posted to
+	// URL/add-checkpoint.
+	URL string `yaml:"url"`
+	// Key is the witness's signed-note verifier key (Ed25519), used as a cosignature/v1 key.
+	Key string `yaml:"key"`
 }
 
 // Registry is the registry's own identity and published key set.
@@ -84,6 +106,10 @@ type Registry struct {
 	// gradient bound a proof may state relative to the scale of its data. A proof whose
 	// tolerance allows more says too little about the weights to be worth attesting.
 	MaxRelativeGradient float64 `yaml:"max_relative_gradient"`
+	// RequireCeremony refuses to publish circuit keys that did not come from a multi-party
+	// ceremony with at least MinCeremonyContributions contributions to each phase.
+	RequireCeremony          bool `yaml:"require_ceremony"`
+	MinCeremonyContributions int  `yaml:"min_ceremony_contributions"`
 }
 
 // Jobs tunes the River job queue.
@@ -107,6 +133,20 @@ type Anchor struct {
 	MaxEntries int           `yaml:"max_entries"`
 }
 
+// Trust configures the trust root the registry publishes: a chain of signed versions, each
+// signed by the root key of the one before (docs/attestation.md).
+type Trust struct {
+	// The root key signs trust root versions; default keys/root.key, generated on first start.
+	RootKeyFile string `yaml:"root_key_file"`
+	RootKeyEnv  string `yaml:"root_key_env"`
+	// PreviousRootKeyFile or PreviousRootKeyEnv names the root key of the newest version when
+	// the root key is being rotated: it signs the hand-over to the new key.
+	PreviousRootKeyFile string `yaml:"previous_root_key_file"`
+	PreviousRootKeyEnv  string `yaml:"previous_root_key_env"`
+	// Expiry is how long a version is valid; a new one is issued when half of it has passed.
+	Expiry time.Duration `yaml:"expiry"`
+}
+
 // Default is the configuration before any file or environment variable is applied.
 func Default() Config {
 	return Config{
@@ -125,8 +165,10 @@ func Default() Config {
 			Dir:                "log",
 			Origin:             "comet.localhost/log",
 			CheckpointInterval: 200 * time.Millisecond,
+			Witnesses:          []Witness{}, // as `witnesses: []` in config.yaml decodes
+			WitnessTimeout:     5 * time.Second,
 		},
-		Registry: Registry{Name: "comet.localhost", CircuitKeysDir: "circuits", MaxRelativeGradient: 1e-3},
+		Registry: Registry{Name: "comet.localhost", CircuitKeysDir: "circuits", MaxRelativeGradient: 1e-3, MinCeremonyContributions: 2},
 		Jobs: Jobs{
 			Workers:      4,
 			PollInterval: 50 * time.Millisecond,
@@ -135,6 +177,7 @@ func Default() Config {
 			RescueAfter:  10 * time.Minute,
 		},
 		Anchor: Anchor{Interval: 10 * time.Minute, MaxEntries: 1000},
+		Trust:  Trust{Expiry: 365 * 24 * time.Hour},
 	}
 }
 
@@ -198,6 +241,9 @@ func (c *Config) Validate() error {
 	if c.Log.CheckpointInterval < 100*time.Millisecond {
 		bad("log.checkpoint_interval %s is below tessera's 100ms minimum", c.Log.CheckpointInterval)
 	}
+	for _, err := range c.Log.validateWitnesses() {
+		bad("%w", err)
+	}
 	if c.Registry.Name == "" || strings.ContainsAny(c.Registry.Name, " +\n") {
 		bad("registry.name %q must be non-empty with no spaces or '+'", c.Registry.Name)
 	}
@@ -215,6 +261,51 @@ func (c *Config) Validate() error {
 		bad("anchor.rpc_url is set: anchor.contract, anchor.account and anchor.key_file or anchor.key_env are needed too")
 	}
 	return errors.Join(errs...)
+}
+
+// validateWitnesses checks the witness policy: each witness's URL and key, names and keys
+// unique (and none the log's origin, which names the log's own signature), the quorum.
+func (l *Log) validateWitnesses() []error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if q := l.WitnessQuorum; q < 0 || q > len(l.Witnesses) {
+		bad("log.witness_quorum %d is outside 0..%d (the number of log.witnesses)", q, len(l.Witnesses))
+	}
+	if l.WitnessTimeout <= 0 {
+		bad("log.witness_timeout %s must be positive", l.WitnessTimeout)
+	}
+	names, keyNames, urls := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for i, w := range l.Witnesses {
+		field := fmt.Sprintf("log.witnesses[%d]", i)
+		if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			bad("%s.url %q must be an http:// or https:// URL without query or fragment", field, w.URL)
+		} else if urls[strings.TrimSuffix(w.URL, "/")] {
+			bad("%s.url %q is listed twice", field, w.URL)
+		} else {
+			urls[strings.TrimSuffix(w.URL, "/")] = true
+		}
+		v, err := f_note.NewVerifierForCosignatureV1(w.Key)
+		if err != nil {
+			bad("%s.key %q is not a signed-note verifier key usable for cosignature/v1: %v", field, w.Key, err)
+			continue
+		}
+		switch {
+		case v.Name() == l.Origin:
+			bad("%s.key is named %q, the log's own origin", field, v.Name())
+		case keyNames[v.Name()]:
+			bad("%s.key: a witness key named %q is listed twice", field, v.Name())
+		}
+		keyNames[v.Name()] = true
+		name := w.Name
+		if name == "" {
+			name = v.Name()
+		}
+		if names[name] {
+			bad("%s.name %q is not unique", field, name)
+		}
+		names[name] = true
+	}
+	return errs
 }
 
 // Postgres reports whether the registry uses PostgreSQL.
@@ -237,6 +328,13 @@ func applyEnv(v reflect.Value, prefix string, getenv func(string) string) error 
 		key := strings.Split(f.Tag.Get("yaml"), ",")[0]
 		name := prefix + "_" + strings.ToUpper(key)
 		fv := v.Field(i)
+		if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct {
+			// A list of sections (log.witnesses) is set in the YAML file only.
+			if getenv(name) != "" {
+				return fmt.Errorf("%w: %s is set, but %s is a list: set it in the config file", ErrInvalid, name, key)
+			}
+			continue
+		}
 		if f.Type.Kind() == reflect.Struct {
 			if err := applyEnv(fv, name, getenv); err != nil {
 				return err

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +24,7 @@ func TestRepositoryDefaultLoads(t *testing.T) {
 		t.Errorf("sqlite path %q", got)
 	}
 	// The file states the built-in defaults, so that running without it changes nothing.
-	if c != Default() {
+	if !reflect.DeepEqual(c, Default()) {
 		t.Errorf("config.yaml differs from Default():\n%+v\n%+v", c, Default())
 	}
 }

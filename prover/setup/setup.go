@@ -25,7 +25,7 @@ import (
 )
 
 // Format names this version of keys.json.
-const Format = "comet.keys/v1"
+const Format = "comet.keys/v2"
 
 // Sentinel errors; callers test them with errors.Is.
 var (
@@ -65,6 +65,18 @@ type Keys struct {
 	Shape circuit.Shape
 	Chunk Circuit
 	Final Circuit
+	// Ceremony is the multi-party ceremony the keys came from (prover/ceremony); nil for a
+	// single-party setup (Generate).
+	Ceremony *Ceremony
+}
+
+// Ceremony is what keys.json records of the ceremony that made a shape's keys.
+type Ceremony struct {
+	// Transcript is the transcript's file name beside keys.json.
+	Transcript         string   `json:"transcript"`
+	TranscriptSHA256   string   `json:"transcript_sha256"`
+	Phase1Contributors []string `json:"phase1_contributors"`
+	Phase2Contributors []string `json:"phase2_contributors"`
 }
 
 // Circuit returns the keys of circuit c.
@@ -138,6 +150,7 @@ type meta struct {
 	Curve    string                 `json:"curve"`
 	Backend  string                 `json:"backend"`
 	Setup    string                 `json:"setup"`
+	Ceremony *Ceremony              `json:"ceremony,omitempty"`
 	Circuits map[string]metaCircuit `json:"circuits"`
 }
 
@@ -149,6 +162,9 @@ type metaCircuit struct {
 
 // singleParty is what keys.json says about a key made by Generate.
 const singleParty = "single-party: whoever ran it can forge proofs; for local testing only"
+
+// multiParty is what keys.json says about keys from a ceremony.
+const multiParty = "multi-party ceremony: sound if one contributor to each phase was honest"
 
 // Dir is the directory under root that holds the keys of shape s.
 func Dir(root string, s circuit.Shape) string { return filepath.Join(root, s.String()) }
@@ -166,7 +182,10 @@ func (k *Keys) Save(ctx context.Context, root string) error {
 		return fmt.Errorf("create keys directory: %w", err)
 	}
 	m := meta{Format: Format, Shape: k.Shape, Version: circuit.Version, Gnark: circuit.GnarkVersion(),
-		Curve: "bn254", Backend: "groth16", Setup: singleParty, Circuits: map[string]metaCircuit{}}
+		Curve: "bn254", Backend: "groth16", Setup: singleParty, Ceremony: k.Ceremony, Circuits: map[string]metaCircuit{}}
+	if k.Ceremony != nil {
+		m.Setup = multiParty
+	}
 	for _, c := range []circuit.Circuit{circuit.ChunkCircuit, circuit.FinalCircuit} {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -238,7 +257,7 @@ func Load(ctx context.Context, root string, s circuit.Shape, need Need) (*Keys, 
 		return nil, fmt.Errorf("%w: keys in %s are for %s with gnark %s, this build is %s with gnark %s",
 			ErrMismatch, dir, m.Version, m.Gnark, circuit.Version, circuit.GnarkVersion())
 	}
-	k := &Keys{Shape: s}
+	k := &Keys{Shape: s, Ceremony: m.Ceremony}
 	for _, c := range []circuit.Circuit{circuit.ChunkCircuit, circuit.FinalCircuit} {
 		if err := ctx.Err(); err != nil {
 			return nil, err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/comet-attest/comet/attest/bundle"
+	"github.com/comet-attest/comet/attest/trustroot"
 	"github.com/comet-attest/comet/registry/jobs"
 	"github.com/comet-attest/comet/registry/keyset"
 	"github.com/comet-attest/comet/registry/service"
@@ -61,15 +62,21 @@ type CircuitKeys interface {
 	File(circuitID, name string) string
 }
 
+// TrustRoots are the signed trust root versions, 1 to the latest.
+type TrustRoots interface {
+	Latest() *trustroot.Root
+	Version(n int64) ([]byte, bool)
+}
+
 // Config gathers what New needs.
 type Config struct {
 	Registry Registry
 	Records  Records
 	Jobs     Jobs
 	Keys     CircuitKeys
-	// TrustRoot is the registry's trust root JSON (attest/trustroot), served for clients to
-	// pin on first use.
-	TrustRoot []byte
+	// TrustRoots is the registry's chain of signed trust root versions (attest/trustroot),
+	// served for clients to pin and to walk to the newest; nil serves none.
+	TrustRoots TrustRoots
 	// LogDir is the tessera log directory whose public files are served under /v1/log/.
 	LogDir string
 	// MaxBodyBytes bounds request bodies.
@@ -94,7 +101,7 @@ type API struct {
 	rec        Records
 	jobs       Jobs
 	keys       CircuitKeys
-	trustRoot  []byte
+	trustRoots TrustRoots
 	logDir     string
 	maxBody    int64
 	bundleWait time.Duration

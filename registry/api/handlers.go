@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/comet-attest/comet/attest/trustroot"
 	"github.com/comet-attest/comet/registry/jobs"
 	"github.com/comet-attest/comet/registry/keyset"
 	"github.com/comet-attest/comet/registry/service"
@@ -274,11 +275,36 @@ func (a *API) getRevocation(c *gin.Context) {
 }
 
 func (a *API) getTrustRoot(c *gin.Context) {
-	if len(a.trustRoot) == 0 {
+	var latest *trustroot.Root
+	if a.trustRoots != nil {
+		latest = a.trustRoots.Latest()
+	}
+	if latest == nil {
 		abort(c, http.StatusNotFound, CodeNotFound, "", "no trust root configured")
 		return
 	}
-	c.Data(http.StatusOK, "application/json", a.trustRoot)
+	raw, _ := latest.Marshal()
+	c.Header("Cache-Control", "no-cache")
+	c.Data(http.StatusOK, "application/json", raw)
+}
+
+// getTrustRootVersion serves one version of the chain; a version never changes once issued.
+func (a *API) getTrustRootVersion(c *gin.Context) {
+	n, err := strconv.ParseInt(c.Param("version"), 10, 64)
+	if err != nil || n < 1 {
+		abort(c, http.StatusBadRequest, CodeBadRequest, "version", "trust root versions are positive integers")
+		return
+	}
+	var raw []byte
+	ok := false
+	if a.trustRoots != nil {
+		raw, ok = a.trustRoots.Version(n)
+	}
+	if !ok {
+		abort(c, http.StatusNotFound, CodeNotFound, "version", "no trust root version "+c.Param("version"))
+		return
+	}
+	immutable(c, "application/json", raw)
 }
 
 func (a *API) listCircuits(c *gin.Context) {
@@ -313,9 +339,9 @@ func (a *API) getCircuitFile(c *gin.Context) {
 	}
 	name := c.Param("file")
 	switch name {
-	case "vk", "pk", "r1cs", "keys.json":
+	case "vk", "pk", "r1cs", "keys.json", "transcript":
 	default:
-		abort(c, http.StatusNotFound, CodeNotFound, "file", "a circuit's files are vk, pk, r1cs and keys.json")
+		abort(c, http.StatusNotFound, CodeNotFound, "file", "a circuit's files are vk, pk, r1cs, keys.json and transcript")
 		return
 	}
 	path := a.keys.File(k.ID, name)

@@ -36,7 +36,7 @@ func New(c Config) (http.Handler, error) {
 		return nil, err
 	}
 	a := &API{
-		reg: c.Registry, rec: c.Records, jobs: c.Jobs, keys: c.Keys, trustRoot: c.TrustRoot, logDir: c.LogDir,
+		reg: c.Registry, rec: c.Records, jobs: c.Jobs, keys: c.Keys, trustRoots: c.TrustRoots, logDir: c.LogDir,
 		maxBody: c.MaxBodyBytes, bundleWait: c.BundleWait, ready: c.Ready,
 		limiter: newLimiter(c.RatePerSecond, c.RateBurst, c.Now), metrics: m, promReg: c.Metrics, logger: c.Logger,
 	}
@@ -67,6 +67,7 @@ func (a *API) router() *gin.Engine {
 	v1.GET("/attestations/:id/bundle", a.getBundle)
 	v1.GET("/attestations/:id/revocation", a.getRevocation)
 	v1.GET("/trustroot", a.getTrustRoot)
+	v1.GET("/trustroot/:version", a.getTrustRootVersion)
 	v1.GET("/keys", a.listCircuits)
 	v1.GET("/keys/:circuit", a.getCircuit)
 	v1.GET("/keys/:circuit/:file", a.getCircuitFile)

@@ -146,7 +146,17 @@ func (c *Client) Revocation(ctx context.Context, attestationID string) (*api.Rev
 	return &out, err
 }
 
-// TrustRoot fetches the registry's trust root, verbatim.
+// TrustRootVersion fetches one version of the registry's trust root chain, verbatim; found
+// is false when the registry has no such version (yet). Its signature is trustroot.Fetch's.
+func (c *Client) TrustRootVersion(ctx context.Context, version int64) (raw []byte, found bool, err error) {
+	raw, err = c.Do(ctx, http.MethodGet, "/v1/trustroot/"+strconv.FormatInt(version, 10), nil, nil)
+	if IsStatus(err, http.StatusNotFound) {
+		return nil, false, nil
+	}
+	return raw, err == nil, err
+}
+
+// TrustRoot fetches the newest version of the registry's trust root, verbatim.
 func (c *Client) TrustRoot(ctx context.Context) ([]byte, error) {
 	return c.Do(ctx, http.MethodGet, "/v1/trustroot", nil, nil)
 }

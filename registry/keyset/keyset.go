@@ -11,6 +11,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/comet-attest/comet/attest/trustroot"
 	"github.com/comet-attest/comet/prover/circuit"
 	"github.com/comet-attest/comet/prover/setup"
 )
@@ -22,6 +23,8 @@ type Circuit struct {
 	Circuit     string `json:"circuit"` // "chunk" or "final"
 	VKSHA256    string `json:"vk_sha256"`
 	Constraints int    `json:"constraints"`
+	// Ceremony is the multi-party ceremony the keys came from; nil for a single-party setup.
+	Ceremony *Ceremony `json:"ceremony"`
 
 	dir   string
 	shape circuit.Shape
@@ -37,10 +40,19 @@ type Set struct {
 	loaded map[circuit.Shape]*setup.Keys
 }
 
+// Ceremony is what keys.json says of the ceremony a shape's keys came from.
+type Ceremony struct {
+	Transcript         string   `json:"transcript"`
+	TranscriptSHA256   string   `json:"transcript_sha256"`
+	Phase1Contributors []string `json:"phase1_contributors"`
+	Phase2Contributors []string `json:"phase2_contributors"`
+}
+
 // keysFile is the part of prover/setup's keys.json the registry reads to list circuits;
 // setup.Load checks the whole file again before any key is used.
 type keysFile struct {
 	Shape    circuit.Shape `json:"shape"`
+	Ceremony *Ceremony     `json:"ceremony"`
 	Circuits map[string]struct {
 		ID          string `json:"id"`
 		VKSHA256    string `json:"vk_sha256"`
@@ -48,9 +60,20 @@ type keysFile struct {
 	} `json:"circuits"`
 }
 
+// ErrSinglePartyKeys reports keys a registry that requires a ceremony refuses to publish.
+var ErrSinglePartyKeys = errors.New("circuit keys do not come from a ceremony the registry accepts")
+
+// Policy says which keys the registry publishes.
+type Policy struct {
+	// MinContributions, when positive, refuses keys that did not come from a ceremony with at
+	// least this many contributions to each phase.
+	MinContributions int
+}
+
 // Open lists the key sets under root. A missing root is an empty set: a fresh registry
-// publishes nothing until an operator runs comet setup into it.
-func Open(root string) (*Set, error) {
+// publishes nothing until an operator puts keys there (comet ceremony finalize, or comet
+// setup for local testing). Keys the policy refuses make Open fail, naming them.
+func Open(root string, p Policy) (*Set, error) {
 	s := &Set{root: root, byID: map[string]*Circuit{}, loaded: map[circuit.Shape]*setup.Keys{}}
 	entries, err := os.ReadDir(root)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -75,12 +98,21 @@ func Open(root string) (*Set, error) {
 		if err := json.Unmarshal(b, &kf); err != nil {
 			return nil, fmt.Errorf("circuit keys %s: %w", dir, err)
 		}
+		if n := p.MinContributions; n > 0 {
+			switch c := kf.Ceremony; {
+			case c == nil:
+				return nil, fmt.Errorf("%w: %s is a single-party setup and registry.require_ceremony is set", ErrSinglePartyKeys, dir)
+			case min(len(c.Phase1Contributors), len(c.Phase2Contributors)) < n:
+				return nil, fmt.Errorf("%w: %s has %d and %d contributions to its two phases, registry.min_ceremony_contributions is %d",
+					ErrSinglePartyKeys, dir, len(c.Phase1Contributors), len(c.Phase2Contributors), n)
+			}
+		}
 		for name, c := range kf.Circuits {
 			if c.ID != kf.Shape.ID(circuit.Circuit(name)) {
 				return nil, fmt.Errorf("circuit keys %s: %s circuit id %s is not the id of shape %s", dir, name, c.ID, kf.Shape)
 			}
 			s.circuits = append(s.circuits, Circuit{ID: c.ID, Shape: kf.Shape.String(), Circuit: name, VKSHA256: c.VKSHA256,
-				Constraints: c.Constraints, dir: dir, shape: kf.Shape})
+				Constraints: c.Constraints, Ceremony: kf.Ceremony, dir: dir, shape: kf.Shape})
 		}
 	}
 	sort.Slice(s.circuits, func(i, j int) bool { return s.circuits[i].ID < s.circuits[j].ID })
@@ -93,24 +125,39 @@ func Open(root string) (*Set, error) {
 // Circuits lists the published circuits by id.
 func (s *Set) Circuits() []Circuit { return s.circuits }
 
-// Pins maps every published circuit id to its verifying key's SHA-256, for the trust root.
-func (s *Set) Pins() map[string]string {
-	out := make(map[string]string, len(s.circuits))
+// Pins maps every published circuit id to its verifying key's SHA-256 and its ceremony, for
+// the trust root.
+func (s *Set) Pins() map[string]trustroot.CircuitPin {
+	out := make(map[string]trustroot.CircuitPin, len(s.circuits))
 	for _, c := range s.circuits {
-		out[c.ID] = c.VKSHA256
+		p := trustroot.CircuitPin{VKSHA256: c.VKSHA256}
+		if cer := c.Ceremony; cer != nil {
+			p.Ceremony = &trustroot.Ceremony{TranscriptSHA256: cer.TranscriptSHA256,
+				Phase1Contributors: cer.Phase1Contributors, Phase2Contributors: cer.Phase2Contributors}
+		}
+		out[c.ID] = p
 	}
 	return out
 }
 
-// File returns the path of a circuit's file: "vk", "pk", "r1cs" or "keys.json"; "" if the
-// circuit or the file does not exist.
+// File returns the path of a circuit's file: "vk", "pk", "r1cs", "keys.json" or
+// "transcript" (the ceremony transcript of its shape); "" if the circuit or the file does
+// not exist.
 func (s *Set) File(id, name string) string {
 	c, ok := s.byID[id]
 	if !ok {
 		return ""
 	}
-	p := filepath.Join(c.dir, "keys.json")
-	if name != "keys.json" {
+	var p string
+	switch name {
+	case "keys.json":
+		p = filepath.Join(c.dir, "keys.json")
+	case "transcript":
+		if c.Ceremony == nil || c.Ceremony.Transcript == "" || filepath.Base(c.Ceremony.Transcript) != c.Ceremony.Transcript {
+			return ""
+		}
+		p = filepath.Join(c.dir, c.Ceremony.Transcript)
+	default:
 		p = filepath.Join(c.dir, c.Circuit+"."+name)
 	}
 	if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() {

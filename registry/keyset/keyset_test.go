@@ -1,6 +1,7 @@
 package keyset
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,7 +19,7 @@ func TestMain(m *testing.M) {
 
 func TestOpen(t *testing.T) {
 	fix := registrytest.Get(t)
-	set, err := Open(fix.KeysDir)
+	set, err := Open(fix.KeysDir, Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +33,7 @@ func TestOpen(t *testing.T) {
 		if c.ID != fix.Shape.ID(circuit.Circuit(c.Circuit)) || c.Shape != fix.Shape.String() || len(c.VKSHA256) != 64 || c.Constraints <= 0 {
 			t.Errorf("circuit %+v", c)
 		}
-		if set.Pins()[c.ID] != c.VKSHA256 {
+		if p := set.Pins()[c.ID]; p.VKSHA256 != c.VKSHA256 || p.Ceremony != nil {
 			t.Errorf("pin of %s", c.ID)
 		}
 		for _, f := range []string{"vk", "pk", "r1cs", "keys.json"} {
@@ -50,10 +51,17 @@ func TestOpen(t *testing.T) {
 	if set.File("nope", "vk") != "" {
 		t.Error("unknown circuit has files")
 	}
+	if set.File(cs[0].ID, "transcript") != "" {
+		t.Error("single-party keys have a transcript")
+	}
+	// A registry that requires a ceremony refuses to publish these single-party keys.
+	if _, err := Open(fix.KeysDir, Policy{MinContributions: 1}); !errors.Is(err, ErrSinglePartyKeys) {
+		t.Errorf("single-party keys under a ceremony policy: %v", err)
+	}
 
 	// A missing directory publishes nothing; a keys.json whose ids do not match its shape is
 	// refused.
-	empty, err := Open(filepath.Join(t.TempDir(), "none"))
+	empty, err := Open(filepath.Join(t.TempDir(), "none"), Policy{})
 	if err != nil || len(empty.Circuits()) != 0 {
 		t.Errorf("missing dir: %+v %v", empty, err)
 	}
@@ -66,7 +74,7 @@ func TestOpen(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(bad, "x", "keys.json"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(bad); err == nil {
+	if _, err := Open(bad, Policy{}); err == nil {
 		t.Error("keys.json with a wrong circuit id accepted")
 	}
 }

@@ -41,6 +41,7 @@ type Server struct {
 	Handler   http.Handler
 
 	logger   *slog.Logger
+	trust    *trustChain
 	started  atomic.Bool
 	closers  []func(context.Context) error
 	stopJobs func(context.Context) error
@@ -104,12 +105,17 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 	if logKey.Name() != cfg.Log.Origin {
 		return nil, fmt.Errorf("log key is named %q but log.origin is %q", logKey.Name(), cfg.Log.Origin)
 	}
+	witnessEntry, witnesses, err := witnessPolicy(cfg.Log)
+	if err != nil {
+		return nil, err
+	}
 	var svcLog service.Log // stays nil in a worker: see Options.Worker
 	if !o.Worker {
 		// The log's background work must outlive requests but not Close: it gets its own context.
 		logCtx, cancelLog := context.WithCancel(context.WithoutCancel(ctx))
 		l, shutdownLog, err := tlog.Open(logCtx, cfg.Path(cfg.Log.Dir), logKey, logKey.Verifier(), tlog.Options{
 			CheckpointInterval: cfg.Log.CheckpointInterval, Logger: o.Logger,
+			Witnesses: witnesses, WitnessQuorum: cfg.Log.WitnessQuorum, WitnessTimeout: cfg.Log.WitnessTimeout,
 		})
 		if err != nil {
 			cancelLog()
@@ -124,13 +130,18 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 		svcLog = l
 	}
 
-	if s.Keys, err = keyset.Open(cfg.Path(cfg.Registry.CircuitKeysDir)); err != nil {
+	var kp keyset.Policy
+	if cfg.Registry.RequireCeremony {
+		kp.MinContributions = cfg.Registry.MinCeremonyContributions
+	}
+	if s.Keys, err = keyset.Open(cfg.Path(cfg.Registry.CircuitKeysDir), kp); err != nil {
 		return nil, err
 	}
 	if !o.Worker { // the trust root is the log owner's to publish
-		if s.TrustRoot, err = writeTrustRoot(cfg.Path("trustroot.json"), regKey, logKey, s.Keys, cfg.Anchor, o.Now()); err != nil {
+		if s.trust, err = writeTrustRoot(ctx, regKey, logKey, witnessEntry, s.Keys, cfg, o.Logger, o.Now()); err != nil {
 			return nil, err
 		}
+		s.TrustRoot = s.trust.Latest()
 	}
 
 	jo := jobs.Options{
@@ -161,14 +172,10 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 	if o.Worker {
 		return s, nil
 	}
-	rootJSON, err := s.TrustRoot.Marshal()
-	if err != nil {
-		return nil, err
-	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newLogCollector(s.Log))
 	s.Handler, err = api.New(api.Config{
-		Registry: s.Service, Records: s.Store, Jobs: s.Queue, Keys: s.Keys, TrustRoot: rootJSON,
+		Registry: s.Service, Records: s.Store, Jobs: s.Queue, Keys: s.Keys, TrustRoots: s.trust,
 		LogDir: cfg.Path(cfg.Log.Dir), MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		RatePerSecond: cfg.Server.RatePerSecond, RateBurst: cfg.Server.RateBurst,
 		Ready: s.ready, Metrics: reg, Logger: o.Logger, Now: o.Now,

@@ -65,7 +65,7 @@ func newStubEnv(t *testing.T) (*env, *stubChecker) {
 	t.Helper()
 	stub := &stubChecker{}
 	e := newEnvWith(t, envConfig{proofs: stub})
-	set, err := keyset.Open(e.fix.KeysDir)
+	set, err := keyset.Open(e.fix.KeysDir, keyset.Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}

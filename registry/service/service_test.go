@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/comet-attest/comet/attest/attesttest"
 	"github.com/comet-attest/comet/attest/keys"
 	"github.com/comet-attest/comet/attest/tlog"
 	"github.com/comet-attest/comet/attest/trustroot"
@@ -99,7 +100,7 @@ func newEnvWith(t *testing.T, c envConfig) *env {
 	}
 	t.Cleanup(func() { shutdown(context.Background()) })
 	fix := registrytest.Get(t)
-	set, err := keyset.Open(fix.KeysDir)
+	set, err := keyset.Open(fix.KeysDir, keyset.Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -455,7 +456,7 @@ func TestBundleCarriesAnchor(t *testing.T) {
 	if _, err := b.Marshal(); err != nil {
 		t.Fatal(err)
 	}
-	root, err := trustroot.New(trustroot.File{Version: trustroot.Version,
+	root, _, err := attesttest.SignRoot(ctx, trustroot.File{
 		RegistryKeys: []trustroot.KeyEntry{{Key: e.svc.Signer().Verifier().String(), NotBefore: time.Now().Add(-time.Hour)}},
 		Log:          trustroot.LogEntry{Origin: "comet.test/log", Key: e.logKey.Verifier().String()}})
 	if err != nil {
