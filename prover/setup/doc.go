@@ -11,8 +11,9 @@
 // What it does not do: Generate is a single-party setup whose secret ("toxic waste") lives in
 // this process's memory while it runs; whoever runs it could forge proofs. It is for local
 // testing and for a registry that publishes keys it is trusted to have made honestly. A
-// multi-party ceremony (gnark's backend/groth16/bn254/mpcsetup, where one honest participant
-// suffices) replaces it for production keys; see docs/proof.md. Verifiers must pin the
+// multi-party ceremony (package prover/ceremony, on gnark's backend/groth16/bn254/mpcsetup,
+// where one honest participant per phase suffices) replaces it for production keys; its keys
+// are saved here with Keys.Ceremony naming the transcript; see docs/proof.md. Verifiers must pin the
 // verifying-key hashes they accept and never trust a key that arrives with a proof. Load
 // decodes a verifying key only after its bytes hash to the value in keys.json, but a keys
 // directory whose keys.json and keys were both made by an attacker can still make gnark's
