@@ -94,11 +94,18 @@ func newEnvWith(t *testing.T, c envConfig) *env {
 	t.Cleanup(func() { st.Close() })
 	logKey, _ := keys.Generate("comet.test/log")
 	regKey, _ := keys.Generate("comet.test")
-	l, shutdown, err := tlog.Open(ctx, filepath.Join(dir, "log"), logKey, logKey.Verifier(), tlog.Options{CheckpointInterval: 100 * time.Millisecond, Logger: quiet})
+	// The log's background work runs on its own context, ended after shutdown, so that none of
+	// it outlives the test and races the removal of its directory.
+	logCtx, cancelLog := context.WithCancel(ctx)
+	l, shutdown, err := tlog.Open(logCtx, filepath.Join(dir, "log"), logKey, logKey.Verifier(), tlog.Options{CheckpointInterval: 100 * time.Millisecond, Logger: quiet})
 	if err != nil {
+		cancelLog()
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { shutdown(context.Background()) })
+	t.Cleanup(func() {
+		shutdown(context.Background())
+		cancelLog()
+	})
 	fix := registrytest.Get(t)
 	set, err := keyset.Open(fix.KeysDir, keyset.Policy{})
 	if err != nil {
