@@ -107,12 +107,8 @@ func TestCeremony(t *testing.T) {
 	reg := startRegistry(t, bin, config)
 	admin := []string{"COMET_API_KEY=" + adminKey, "COMET_REGISTRY=" + reg.url}
 	anon := []string{"COMET_REGISTRY=" + reg.url}
-	mustRun(t, bin, anon, "provider", "register", "acme-legal", "--contact", "ops@acme.example", "--key-out", p("provider.key"))
-	mustRun(t, bin, admin, "admin", "providers", "approve", "acme-legal")
-	mustRun(t, bin, nil, "prove", data, "--manifest", p("data.manifest.json"), "--model", p("model.json"),
-		"--salt-file", p("data.salt"), "--provider", "acme-legal", "--keys", p("keys"), "--out", p("model.proof.json"))
-	mustRun(t, bin, anon, "submit", "--api-key-file", p("provider.key"), "--model", p("model.json"),
-		"--manifest", p("data.manifest.json"), "--proof", p("model.proof.json"), "--wait")
+	registerProvider(t, bin, dir, admin, anon)
+	proveAndSubmit(t, bin, dir, reg, anon, data, p("data.manifest.json"), p("data.salt"), p("model.json"))
 	out = mustRun(t, bin, anon, "verify", p("model.json"), "--state-dir", p("state"))
 	if !regexp.MustCompile(`key ceremony\s+passed\s+3 contributions \(phase 1 alice, bob, carol; phase 2 alice, bob, carol\), transcript sha256:` + transcript[2]).MatchString(out) {
 		t.Fatalf("verify with ceremony keys:\n%s", out)

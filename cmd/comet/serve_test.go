@@ -309,16 +309,30 @@ func attestFlow(t *testing.T, bin, dir, data, manifest, salt, model string) (reg
 	admin = []string{"COMET_API_KEY=" + adminKey, "COMET_REGISTRY=" + reg.url}
 	anon = []string{"COMET_REGISTRY=" + reg.url}
 
-	mustRun(t, bin, anon, "provider", "register", "acme-legal", "--contact", "ops@acme.example", "--key-out", p("provider.key"))
+	registerProvider(t, bin, dir, admin, anon)
+	proveAndSubmit(t, bin, dir, reg, anon, data, manifest, salt, model)
+	return reg, admin, anon
+}
+
+// registerProvider registers acme-legal (its API key in dir/provider.key) and approves it.
+func registerProvider(t *testing.T, bin, dir string, admin, anon []string) {
+	t.Helper()
+	mustRun(t, bin, anon, "provider", "register", "acme-legal", "--contact", "ops@acme.example", "--key-out", filepath.Join(dir, "provider.key"))
 	mustRun(t, bin, admin, "admin", "providers", "approve", "acme-legal")
+}
+
+// proveAndSubmit proves model for acme-legal with the keys in dir/keys, into <model>.proof.json,
+// and submits it with --wait until the attestation is logged.
+func proveAndSubmit(t *testing.T, bin, dir string, reg *registryProcess, anon []string, data, manifest, salt, model string) {
+	t.Helper()
+	proofFile := strings.TrimSuffix(model, ".json") + ".proof.json"
 	mustRun(t, bin, nil, "prove", data, "--manifest", manifest, "--model", model,
-		"--salt-file", salt, "--provider", "acme-legal", "--keys", p("keys"), "--out", p("model.proof.json"))
-	out := mustRun(t, bin, anon, "submit", "--api-key-file", p("provider.key"), "--model", model,
-		"--manifest", manifest, "--proof", p("model.proof.json"), "--wait")
+		"--salt-file", salt, "--provider", "acme-legal", "--keys", filepath.Join(dir, "keys"), "--out", proofFile)
+	out := mustRun(t, bin, anon, "submit", "--api-key-file", filepath.Join(dir, "provider.key"), "--model", model,
+		"--manifest", manifest, "--proof", proofFile, "--wait")
 	if !strings.Contains(out, "logged: attestation") {
 		t.Fatalf("submit --wait:\n%s\n%s", out, reg.log())
 	}
-	return reg, admin, anon
 }
 
 // saveBundle writes the client bundle of the model's attestation to path and returns the

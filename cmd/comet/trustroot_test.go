@@ -48,17 +48,10 @@ func TestKeyRotation(t *testing.T) {
 	reg := startComet(t, bin, listeningRE, "serve", "--config", config, "--addr", addr)
 	admin := []string{"COMET_API_KEY=" + adminKey, "COMET_REGISTRY=" + reg.url}
 	anon := []string{"COMET_REGISTRY=" + reg.url}
-	mustRun(t, bin, anon, "provider", "register", "acme-legal", "--contact", "ops@acme.example", "--key-out", p("provider.key"))
-	mustRun(t, bin, admin, "admin", "providers", "approve", "acme-legal")
+	registerProvider(t, bin, dir, admin, anon)
 	submit := func(model string) {
 		t.Helper()
-		proofFile := strings.TrimSuffix(model, ".json") + ".proof.json"
-		mustRun(t, bin, nil, "prove", data, "--manifest", p("data.manifest.json"), "--model", model,
-			"--salt-file", p("data.salt"), "--provider", "acme-legal", "--keys", p("keys"), "--out", proofFile)
-		if out := mustRun(t, bin, anon, "submit", "--api-key-file", p("provider.key"), "--model", model,
-			"--manifest", p("data.manifest.json"), "--proof", proofFile, "--wait"); !strings.Contains(out, "logged: attestation") {
-			t.Fatalf("submit --wait:\n%s\n%s", out, reg.log())
-		}
+		proveAndSubmit(t, bin, dir, reg, anon, data, p("data.manifest.json"), p("data.salt"), model)
 	}
 	submit(p("model.json"))
 	state := p("state")

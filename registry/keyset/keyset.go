@@ -24,7 +24,7 @@ type Circuit struct {
 	VKSHA256    string `json:"vk_sha256"`
 	Constraints int    `json:"constraints"`
 	// Ceremony is the multi-party ceremony the keys came from; nil for a single-party setup.
-	Ceremony *Ceremony `json:"ceremony"`
+	Ceremony *setup.Ceremony `json:"ceremony"`
 
 	dir   string
 	shape circuit.Shape
@@ -40,19 +40,11 @@ type Set struct {
 	loaded map[circuit.Shape]*setup.Keys
 }
 
-// Ceremony is what keys.json says of the ceremony a shape's keys came from.
-type Ceremony struct {
-	Transcript         string   `json:"transcript"`
-	TranscriptSHA256   string   `json:"transcript_sha256"`
-	Phase1Contributors []string `json:"phase1_contributors"`
-	Phase2Contributors []string `json:"phase2_contributors"`
-}
-
 // keysFile is the part of prover/setup's keys.json the registry reads to list circuits;
 // setup.Load checks the whole file again before any key is used.
 type keysFile struct {
-	Shape    circuit.Shape `json:"shape"`
-	Ceremony *Ceremony     `json:"ceremony"`
+	Shape    circuit.Shape   `json:"shape"`
+	Ceremony *setup.Ceremony `json:"ceremony"`
 	Circuits map[string]struct {
 		ID          string `json:"id"`
 		VKSHA256    string `json:"vk_sha256"`
