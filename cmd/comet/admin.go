@@ -105,7 +105,7 @@ func newAdminProvidersCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		ps, err := c.Providers(cmd.Context(), *status)
+		ps, err := c.Providers(cmd.Context(), *status, client.Page{})
 		if err != nil {
 			return err
 		}
@@ -200,7 +200,7 @@ func newAdminRevokeCmd() *cobra.Command {
 // attestationID accepts a model hash (looked up) or an attestation id.
 func attestationID(ctx context.Context, c *client.Client, s string) (string, error) {
 	l, err := c.Lookup(ctx, s)
-	if client.IsStatus(err, 404) {
+	if errors.Is(err, client.ErrNotFound) {
 		return s, nil // not a model: take it as an attestation id
 	}
 	if err != nil {
@@ -221,7 +221,7 @@ func newAdminJobsCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		js, err := c.Jobs(cmd.Context(), *state)
+		js, err := c.Jobs(cmd.Context(), *state, client.Page{})
 		if err != nil {
 			return err
 		}

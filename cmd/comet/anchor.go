@@ -10,7 +10,6 @@ import (
 	"github.com/comet-attest/comet/attest/trustroot"
 	"github.com/comet-attest/comet/attest/verify"
 	"github.com/comet-attest/comet/registry/anchoring"
-	"github.com/comet-attest/comet/registry/api"
 	"github.com/spf13/cobra"
 )
 
@@ -28,15 +27,13 @@ func newAnchorCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		var l api.List[api.Anchor]
-		body, err := c.Do(cmd.Context(), "GET", "/v1/anchors", nil, &l)
+		l, err := c.Anchors(cmd.Context())
 		if err != nil {
 			return err
 		}
 		out := cmd.OutOrStdout()
 		if *asJSON {
-			_, err := out.Write(append(body, '\n'))
-			return err
+			return writeJSON(out, l)
 		}
 		if len(l.Items) == 0 {
 			fmt.Fprintln(out, "nothing anchored yet")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/comet-attest/comet/registry/wire"
 	"io"
 	"log/slog"
 	"net"
@@ -15,7 +16,6 @@ import (
 	"github.com/comet-attest/comet/chain/starknettest"
 	"github.com/comet-attest/comet/internal/config"
 	"github.com/comet-attest/comet/registry/anchoring/anchoringtest"
-	"github.com/comet-attest/comet/registry/api"
 	"github.com/comet-attest/comet/registry/client"
 	"github.com/comet-attest/comet/registry/registrytest"
 	"github.com/comet-attest/comet/registry/server"
@@ -58,7 +58,7 @@ func TestAnchorStatusAndVerify(t *testing.T) {
 
 	anon, _ := client.New(url, "", nil)
 	admin, _ := client.New(url, adminKey, nil)
-	reg, err := anon.Register(ctx, api.RegisterRequest{ID: "acme-legal", Contact: "ops@acme.example"})
+	reg, err := anon.Register(ctx, wire.RegisterRequest{ID: "acme-legal", Contact: "ops@acme.example"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestAnchorStatusAndVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	prov, _ := client.New(url, reg.Key, nil)
-	sub, err := prov.Submit(ctx, api.SubmitRequest{ModelName: "model.json", Model: fix.Model, Manifest: fix.Manifest, Proof: fix.Proof})
+	sub, err := prov.Submit(ctx, wire.SubmitRequest{ModelName: "model.json", Model: fix.Model, Manifest: fix.Manifest, Proof: fix.Proof})
 	if err != nil {
 		t.Fatal(err)
 	}

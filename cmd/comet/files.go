@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
 	"os"
 
@@ -25,4 +26,11 @@ func newProgress(max int64, description string) *progressbar.ProgressBar {
 func progressReader(r io.Reader, bar *progressbar.ProgressBar) io.Reader {
 	reader := progressbar.NewReader(r, bar)
 	return &reader
+}
+
+// writeJSON prints v as indented JSON, for a command's --json output.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

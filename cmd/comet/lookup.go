@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -48,7 +49,7 @@ func newLookupCmd() *cobra.Command {
 			return err
 		}
 		l, err := c.Lookup(ctx, sha)
-		if client.IsStatus(err, 404) {
+		if errors.Is(err, client.ErrNotFound) {
 			return fmt.Errorf("%w: the registry has no model %s", errCheckFailed, sha)
 		}
 		if err != nil {
@@ -56,9 +57,7 @@ func newLookupCmd() *cobra.Command {
 		}
 		out := cmd.OutOrStdout()
 		if *asJSON {
-			b, _ := c.Do(ctx, "GET", "/v1/models/"+sha, nil, nil)
-			_, err := out.Write(append(b, '\n'))
-			return err
+			return writeJSON(out, l)
 		}
 		fmt.Fprintf(out, "model        %s (%s)\n", l.ModelSHA256, l.Name)
 		fmt.Fprintf(out, "provider     %s\n", l.ProviderID)

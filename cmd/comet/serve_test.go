@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/comet-attest/comet/registry/wire"
 	"io"
 	"net/http"
 	"os"
@@ -21,7 +22,6 @@ import (
 	"time"
 
 	"github.com/comet-attest/comet/internal/shareddata"
-	"github.com/comet-attest/comet/registry/api"
 	"github.com/comet-attest/comet/registry/client"
 	"github.com/comet-attest/comet/registry/registrytest"
 )
@@ -400,13 +400,13 @@ func TestCrashDuringSubmissions(t *testing.T) {
 	ctx := context.Background()
 
 	const total = 400
-	bodies := make([]api.SubmitRequest, total)
+	bodies := make([]wire.SubmitRequest, total)
 	for i := range bodies {
 		m, p, _, err := fix.Variant(i + 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		bodies[i] = api.SubmitRequest{ModelName: "model.json", Model: m, Manifest: fix.Manifest, Proof: p}
+		bodies[i] = wire.SubmitRequest{ModelName: "model.json", Model: m, Manifest: fix.Manifest, Proof: p}
 	}
 	var (
 		mu       sync.Mutex
@@ -419,7 +419,7 @@ func TestCrashDuringSubmissions(t *testing.T) {
 		admin, _ := client.New(reg.url, adminKey, nil)
 		if round == 0 {
 			anon, _ := client.New(reg.url, "", nil)
-			r, err := anon.Register(ctx, api.RegisterRequest{ID: "acme-legal", Contact: "ops@acme.example"})
+			r, err := anon.Register(ctx, wire.RegisterRequest{ID: "acme-legal", Contact: "ops@acme.example"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -503,8 +503,8 @@ func checkAllLogged(t *testing.T, reg *registryProcess, admin, prov *client.Clie
 	var logged int
 	cursor := ""
 	for {
-		var page api.List[api.Submission]
-		if _, err := admin.Do(ctx, "GET", "/v1/submissions?limit=500&cursor="+cursor, nil, &page); err != nil {
+		page, err := admin.Submissions(ctx, "", "", client.Page{Limit: 500, Cursor: cursor})
+		if err != nil {
 			t.Fatal(err)
 		}
 		for _, s := range page.Items {

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/comet-attest/comet/attest/verify"
-	"github.com/comet-attest/comet/registry/api"
+	"github.com/comet-attest/comet/registry/wire"
 )
 
 // featurizerParams writes params as k=v sorted by key, comma-separated, on one line; a value
@@ -31,7 +31,7 @@ func featurizerParams(params map[string]string) string {
 
 // printLookupFeaturizer shows the featurizer of a lookup and where it comes from: until the
 // model is attested it is only what the submitted manifest declares.
-func printLookupFeaturizer(out io.Writer, l *api.ModelLookup) {
+func printLookupFeaturizer(out io.Writer, l *wire.ModelLookup) {
 	f := l.Featurizer
 	if f == nil {
 		return

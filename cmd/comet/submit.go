@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/comet-attest/comet/internal/atomicfile"
-	"github.com/comet-attest/comet/registry/api"
+	"github.com/comet-attest/comet/registry/wire"
 	"github.com/spf13/cobra"
 )
 
@@ -32,7 +32,7 @@ func newProviderCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		r, err := c.Register(cmd.Context(), api.RegisterRequest{ID: args[0], DisplayName: *name, Contact: *contact})
+		r, err := c.Register(cmd.Context(), wire.RegisterRequest{ID: args[0], DisplayName: *name, Contact: *contact})
 		if err != nil {
 			return err
 		}
@@ -96,7 +96,7 @@ func newSubmitCmd() *cobra.Command {
 			return err
 		}
 		ctx := cmd.Context()
-		s, err := c.Submit(ctx, api.SubmitRequest{ModelName: filepath.Base(*modelPath), Model: model, Manifest: manifest, Proof: proof})
+		s, err := c.Submit(ctx, wire.SubmitRequest{ModelName: filepath.Base(*modelPath), Model: model, Manifest: manifest, Proof: proof})
 		if err != nil {
 			return err
 		}
@@ -107,7 +107,7 @@ func newSubmitCmd() *cobra.Command {
 		}
 		wctx, cancel := context.WithTimeout(ctx, *timeout)
 		defer cancel()
-		final, err := c.Wait(wctx, s.ID, 250*time.Millisecond, func(s *api.Submission) {
+		final, err := c.Wait(wctx, s.ID, 250*time.Millisecond, func(s *wire.Submission) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "submission %s: %s\n", s.ID, s.Status)
 		})
 		if err != nil {
@@ -118,7 +118,7 @@ func newSubmitCmd() *cobra.Command {
 	return cmd
 }
 
-func reportSubmission(cmd *cobra.Command, s *api.Submission) error {
+func reportSubmission(cmd *cobra.Command, s *wire.Submission) error {
 	out := cmd.OutOrStdout()
 	if s.Status == "rejected" {
 		fmt.Fprintf(out, "rejected: %s: %s\n", s.FailedCheck, s.Message)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -280,7 +281,7 @@ func (v *verification) online(ctx context.Context, f *verifyFlags, c *client.Cli
 		return err
 	}
 	l, err := c.Lookup(ctx, m.SHA256)
-	if client.IsStatus(err, 404) {
+	if errors.Is(err, client.ErrNotFound) {
 		return fmt.Errorf("%w: the registry has no model %s", errCheckFailed, m.SHA256)
 	}
 	if err != nil {
@@ -299,7 +300,7 @@ func (v *verification) online(ctx context.Context, f *verifyFlags, c *client.Cli
 	var revs []*dsse.Envelope
 	r, err := c.Revocation(ctx, l.Attestation.ID)
 	switch {
-	case client.IsStatus(err, 404):
+	case errors.Is(err, client.ErrNotFound):
 	case err != nil:
 		return err
 	default:
@@ -310,11 +311,11 @@ func (v *verification) online(ctx context.Context, f *verifyFlags, c *client.Cli
 		revs = append(revs, env)
 	}
 	v.policy = append(v.policy, verify.WithRevocations(revs...))
-	pb, err := c.Do(ctx, "GET", "/v1/models/"+m.SHA256+"/proof", nil, nil)
+	pb, err := c.Proof(ctx, m.SHA256)
 	if err != nil {
 		return err
 	}
-	mb, err := c.Do(ctx, "GET", "/v1/models/"+m.SHA256+"/manifest", nil, nil)
+	mb, err := c.Manifest(ctx, m.SHA256)
 	if err != nil {
 		return err
 	}
@@ -453,17 +454,17 @@ func fetchKeys(ctx context.Context, c *client.Client, dir string, bundleJSON []b
 	if err := os.MkdirAll(shapeDir, 0o755); err != nil {
 		return err
 	}
-	final := b.Circuits[string(circuit.FinalCircuit)].ID
-	files := map[string]string{"keys.json": "/v1/keys/" + final + "/keys.json"}
+	// keys.json is the final circuit's: it describes both circuits of the shape.
+	files := map[string][2]string{"keys.json": {b.Circuits[string(circuit.FinalCircuit)].ID, "keys.json"}}
 	for name, id := range b.Circuits {
-		files[name+".vk"] = "/v1/keys/" + id.ID + "/vk"
+		files[name+".vk"] = [2]string{id.ID, "vk"}
 	}
-	for name, path := range files {
-		body, err := c.Do(ctx, "GET", path, nil, nil)
-		if err != nil {
+	for name, f := range files {
+		var buf bytes.Buffer
+		if _, err := c.CircuitFile(ctx, f[0], f[1], &buf); err != nil {
 			return fmt.Errorf("fetch %s: %w", name, err)
 		}
-		if err := atomicfile.WriteFile(filepath.Join(shapeDir, name), body, 0o644); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(shapeDir, name), buf.Bytes(), 0o644); err != nil {
 			return err
 		}
 	}

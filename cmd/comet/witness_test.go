@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/comet-attest/comet/registry/wire"
 	"io"
 	"net/http"
 	"os"
@@ -23,7 +24,6 @@ import (
 
 	"github.com/comet-attest/comet/attest/bundle"
 	"github.com/comet-attest/comet/attest/keys"
-	"github.com/comet-attest/comet/registry/api"
 	"github.com/comet-attest/comet/registry/client"
 	"github.com/comet-attest/comet/registry/registrytest"
 	f_log "github.com/transparency-dev/formats/log"
@@ -332,7 +332,7 @@ jobs:
 	ctx := context.Background()
 	admin, _ := client.New(reg.url, adminKey, nil)
 	anon, _ := client.New(reg.url, "", nil)
-	r, err := anon.Register(ctx, api.RegisterRequest{ID: registrytest.Provider, Contact: "ops@acme.example"})
+	r, err := anon.Register(ctx, wire.RegisterRequest{ID: registrytest.Provider, Contact: "ops@acme.example"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,13 +340,13 @@ jobs:
 		t.Fatal(err)
 	}
 	prov, _ := client.New(reg.url, r.Key, nil)
-	submit := func(i int) *api.Submission {
+	submit := func(i int) *wire.Submission {
 		t.Helper()
 		m, pf, _, err := fix.Variant(i)
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := prov.Submit(ctx, api.SubmitRequest{ModelName: "model.json", Model: m, Manifest: fix.Manifest, Proof: pf})
+		s, err := prov.Submit(ctx, wire.SubmitRequest{ModelName: "model.json", Model: m, Manifest: fix.Manifest, Proof: pf})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -482,7 +482,7 @@ jobs:
 
 // mustTreeRoot is the root of the real log after the third attestation: the entries before
 // it and its leaf, read back from the registry.
-func mustTreeRoot(t *testing.T, registryURL string, before [][]byte, third *api.Submission) []byte {
+func mustTreeRoot(t *testing.T, registryURL string, before [][]byte, third *wire.Submission) []byte {
 	t.Helper()
 	n := uint64(len(before)) + 1
 	var eb tessera_api.EntryBundle

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/comet-attest/comet/registry/wire"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,7 +12,6 @@ import (
 	"time"
 
 	"github.com/comet-attest/comet/internal/pgtest"
-	"github.com/comet-attest/comet/registry/api"
 	"github.com/comet-attest/comet/registry/client"
 	"github.com/comet-attest/comet/registry/registrytest"
 	"github.com/jackc/pgx/v5"
@@ -52,7 +52,7 @@ jobs:
 	defer cancel()
 	admin, _ := client.New(reg.url, adminKey, nil)
 	anon, _ := client.New(reg.url, "", nil)
-	r, err := anon.Register(ctx, api.RegisterRequest{ID: "acme-legal", Contact: "ops@acme.example"})
+	r, err := anon.Register(ctx, wire.RegisterRequest{ID: "acme-legal", Contact: "ops@acme.example"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ jobs:
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := prov.Submit(ctx, api.SubmitRequest{ModelName: "model.json", Model: m, Manifest: fix.Manifest, Proof: p})
+		s, err := prov.Submit(ctx, wire.SubmitRequest{ModelName: "model.json", Model: m, Manifest: fix.Manifest, Proof: p})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/comet-attest/comet/registry/wire"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -20,7 +21,6 @@ import (
 	"time"
 
 	"github.com/comet-attest/comet/internal/config"
-	"github.com/comet-attest/comet/registry/api"
 	"github.com/comet-attest/comet/registry/registrytest"
 	"github.com/comet-attest/comet/registry/server"
 	"github.com/comet-attest/comet/registry/service"
@@ -214,7 +214,7 @@ func BenchmarkSubmit(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		bodies[i], _ = json.Marshal(api.SubmitRequest{ModelName: "model.json", Model: m, Manifest: fix.Manifest, Proof: pr})
+		bodies[i], _ = json.Marshal(wire.SubmitRequest{ModelName: "model.json", Model: m, Manifest: fix.Manifest, Proof: pr})
 	}
 	load(b, 16, func(hc *http.Client, i int) error {
 		req, _ := http.NewRequest("POST", url+"/v1/submissions", bytes.NewReader(bodies[i]))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/comet-attest/comet/registry/wire"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/comet-attest/comet/attest/envelope"
 	"github.com/comet-attest/comet/attest/keys"
-	"github.com/comet-attest/comet/registry/api"
 	"github.com/comet-attest/comet/registry/store"
 )
 
@@ -49,17 +49,17 @@ func TestLookupFeaturizer(t *testing.T) {
 		}
 		return b
 	}
-	fromManifest := &api.LookupFeaturizer{Name: "comet-legal-hash", Version: "1", Params: map[string]string{"buckets": "2", "lexicon": "none"},
+	fromManifest := &wire.LookupFeaturizer{Name: "comet-legal-hash", Version: "1", Params: map[string]string{"buckets": "2", "lexicon": "none"},
 		SpecSHA256: "443d423e84e44a0c303478b4e93bb8dbb2df9262fb64c8fff0674600e923b3c0", CorpusDigest: "a8c216b298dc1eb7e0d73ded4dfce2628fc92fa943ba7df2e9d551de5c50eb89",
 		CorpusSHA256: "1fdaeb36577c7e6806a47ee83155ae5fd5aa82dd109cc1c8d7cf3af36725f774"}
-	fromStatement := &api.LookupFeaturizer{Name: "token-hash", Version: "1", Params: map[string]string{"buckets": "64", "lowercase": "true"},
+	fromStatement := &wire.LookupFeaturizer{Name: "token-hash", Version: "1", Params: map[string]string{"buckets": "64", "lowercase": "true"},
 		SpecSHA256: "5555555555555555555555555555555555555555555555555555555555555555", CorpusDigest: "6666666666666666666666666666666666666666666666666666666666666666"}
 
 	tests := []struct {
 		name     string
 		manifest []byte // of the model's one submission; nil for none
 		envelope []byte // of its attestation; nil for none
-		want     *api.LookupFeaturizer
+		want     *wire.LookupFeaturizer
 	}{
 		{"no submission", nil, nil, nil},
 		{"submitted with a featurizer", featurized, nil, fromManifest},

@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -12,7 +14,6 @@ import (
 	"github.com/comet-attest/comet/attest/envelope"
 	"github.com/comet-attest/comet/attest/trustroot"
 	"github.com/comet-attest/comet/attest/verify"
-	"github.com/comet-attest/comet/registry/api"
 	"github.com/comet-attest/comet/registry/client"
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 )
@@ -69,22 +70,25 @@ func TestFlow(t *testing.T) {
 			get(t, r, "/v1/log/.state/treeState", http.StatusNotFound)
 			get(t, r, "/v1/log/tile/../keys/registry.key", http.StatusNotFound)
 			// Published keys.
-			var circuits api.List[struct {
-				ID string `json:"circuit_id"`
-			}]
-			if _, err := r.anon.Do(ctx, "GET", "/v1/keys", nil, &circuits); err != nil || len(circuits.Items) != 2 {
+			circuits, err := r.anon.Circuits(ctx)
+			if err != nil || len(circuits) != 2 {
 				t.Fatalf("keys: %+v %v", circuits, err)
 			}
-			get(t, r, "/v1/keys/"+circuits.Items[0].ID, http.StatusOK)
-			get(t, r, "/v1/keys/"+circuits.Items[0].ID+"/vk", http.StatusOK)
-			get(t, r, "/v1/keys/"+circuits.Items[0].ID+"/keys.json", http.StatusOK)
-			get(t, r, "/v1/keys/"+circuits.Items[0].ID+"/secret", http.StatusNotFound)
+			get(t, r, "/v1/keys/"+circuits[0].ID, http.StatusOK)
+			var vk bytes.Buffer
+			if n, err := r.anon.CircuitFile(ctx, circuits[0].ID, "vk", &vk); err != nil || n == 0 || int64(vk.Len()) != n {
+				t.Fatalf("vk: %d bytes, %v", n, err)
+			}
+			get(t, r, "/v1/keys/"+circuits[0].ID+"/keys.json", http.StatusOK)
+			if _, err := r.anon.CircuitFile(ctx, circuits[0].ID, "secret", io.Discard); !errors.Is(err, client.ErrNotFound) {
+				t.Fatalf("a circuit file that does not exist: %v", err)
+			}
 
 			rev, err := r.admin.Revoke(ctx, final.AttestationID, "training data withdrawn")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := r.admin.Revoke(ctx, final.AttestationID, "again"); !client.IsStatus(err, http.StatusConflict) {
+			if _, err := r.admin.Revoke(ctx, final.AttestationID, "again"); !errors.Is(err, client.ErrConflict) {
 				t.Errorf("second revocation: %v", err)
 			}
 			l, err = r.anon.Lookup(ctx, sha)
@@ -106,8 +110,8 @@ func TestFlow(t *testing.T) {
 			}
 
 			// The audit log and the jobs show what happened.
-			var audit api.List[api.AuditEvent]
-			if _, err := r.admin.Do(ctx, "GET", "/v1/audit?limit=100", nil, &audit); err != nil {
+			audit, err := r.admin.Audit(ctx, "", client.Page{Limit: 100})
+			if err != nil {
 				t.Fatal(err)
 			}
 			actions := map[string]bool{}
@@ -122,7 +126,7 @@ func TestFlow(t *testing.T) {
 			// River finishes its jobs asynchronously: both (verification, revocation) complete.
 			deadline := time.Now().Add(10 * time.Second)
 			for {
-				jobs, err := r.admin.Jobs(ctx, "completed")
+				jobs, err := r.admin.Jobs(ctx, "completed", client.Page{})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/comet-attest/comet/registry/wire"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,7 +13,6 @@ import (
 	"time"
 
 	"github.com/comet-attest/comet/internal/config"
-	"github.com/comet-attest/comet/registry/api"
 	"github.com/comet-attest/comet/registry/registrytest"
 	"github.com/comet-attest/comet/registry/server"
 	"github.com/comet-attest/comet/registry/service"
@@ -55,7 +55,7 @@ func FuzzSubmit(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		b, _ := json.Marshal(api.SubmitRequest{ModelName: "m.json", Model: m, Manifest: fix.Manifest, Proof: pr})
+		b, _ := json.Marshal(wire.SubmitRequest{ModelName: "m.json", Model: m, Manifest: fix.Manifest, Proof: pr})
 		f.Add(b)
 	}
 	f.Add([]byte(`{"model_name":"m.json","model":{},"manifest":{},"proof":{}}`))

@@ -8,10 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/comet-attest/comet/registry/wire"
 	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -34,7 +36,7 @@ func (a *API) readyz(c *gin.Context) {
 		err = a.ready(ctx)
 	}
 	if err != nil {
-		abort(c, http.StatusServiceUnavailable, CodeUnavailable, "", "not ready: "+err.Error())
+		abort(c, http.StatusServiceUnavailable, wire.CodeUnavailable, "", "not ready: "+err.Error())
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ready"})
@@ -70,14 +72,14 @@ func (a *API) decode(c *gin.Context, dst any) bool {
 	case errors.Is(err, io.EOF):
 		msg = "empty body: a JSON object is required"
 	}
-	abort(c, http.StatusBadRequest, CodeBadRequest, field, msg)
+	abort(c, http.StatusBadRequest, wire.CodeBadRequest, field, msg)
 	return false
 }
 
 // requireObject fails unless raw is a JSON object, naming field.
 func requireObject(c *gin.Context, field string, raw json.RawMessage) bool {
 	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' {
-		abort(c, http.StatusBadRequest, CodeBadRequest, field, field+" must be a JSON object")
+		abort(c, http.StatusBadRequest, wire.CodeBadRequest, field, field+" must be a JSON object")
 		return false
 	}
 	return true
@@ -86,7 +88,7 @@ func requireObject(c *gin.Context, field string, raw json.RawMessage) bool {
 func hexParam(c *gin.Context, name string) (string, bool) {
 	v := c.Param(name)
 	if !hex64RE.MatchString(v) {
-		abort(c, http.StatusBadRequest, CodeBadRequest, name, name+" must be 64 lower-case hex characters")
+		abort(c, http.StatusBadRequest, wire.CodeBadRequest, name, name+" must be 64 lower-case hex characters")
 		return "", false
 	}
 	return v, true
@@ -97,7 +99,7 @@ func page(c *gin.Context) (store.Page, bool) {
 	if s := c.Query("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > store.MaxPageLimit {
-			abort(c, http.StatusBadRequest, CodeBadRequest, "limit", fmt.Sprintf("limit must be an integer from 1 to %d", store.MaxPageLimit))
+			abort(c, http.StatusBadRequest, wire.CodeBadRequest, "limit", fmt.Sprintf("limit must be an integer from 1 to %d", store.MaxPageLimit))
 			return p, false
 		}
 		p.Limit = n
@@ -123,7 +125,7 @@ func immutable(c *gin.Context, contentType string, body []byte) {
 func immutableJSON(c *gin.Context, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		abort(c, http.StatusInternalServerError, CodeInternal, "", "internal error")
+		abort(c, http.StatusInternalServerError, wire.CodeInternal, "", "internal error")
 		return
 	}
 	immutable(c, "application/json; charset=utf-8", b)
@@ -148,8 +150,8 @@ func (a *API) getModel(c *gin.Context) {
 // modelFeaturizer is the featurizer a lookup shows: the signed one once the model is
 // attested, else the one the shown submission's manifest declares, which is what the
 // registry signs if that submission passes.
-func (a *API) modelFeaturizer(ctx context.Context, v *store.ModelView) *LookupFeaturizer {
-	var f *LookupFeaturizer
+func (a *API) modelFeaturizer(ctx context.Context, v *store.ModelView) *wire.LookupFeaturizer {
+	var f *wire.LookupFeaturizer
 	var err error
 	switch {
 	case v.AttestationID != nil:
@@ -194,7 +196,7 @@ func (a *API) getSubmittedPart(c *gin.Context) {
 		return
 	}
 	if v.SubmissionID == nil {
-		abort(c, http.StatusNotFound, CodeNotFound, "", "model "+sha+" has no submission")
+		abort(c, http.StatusNotFound, wire.CodeNotFound, "", "model "+sha+" has no submission")
 		return
 	}
 	sub, err := a.rec.Submission(ctx, *v.SubmissionID)
@@ -280,7 +282,7 @@ func (a *API) getTrustRoot(c *gin.Context) {
 		latest = a.trustRoots.Latest()
 	}
 	if latest == nil {
-		abort(c, http.StatusNotFound, CodeNotFound, "", "no trust root configured")
+		abort(c, http.StatusNotFound, wire.CodeNotFound, "", "no trust root configured")
 		return
 	}
 	raw, _ := latest.Marshal()
@@ -292,7 +294,7 @@ func (a *API) getTrustRoot(c *gin.Context) {
 func (a *API) getTrustRootVersion(c *gin.Context) {
 	n, err := strconv.ParseInt(c.Param("version"), 10, 64)
 	if err != nil || n < 1 {
-		abort(c, http.StatusBadRequest, CodeBadRequest, "version", "trust root versions are positive integers")
+		abort(c, http.StatusBadRequest, wire.CodeBadRequest, "version", "trust root versions are positive integers")
 		return
 	}
 	var raw []byte
@@ -301,18 +303,14 @@ func (a *API) getTrustRootVersion(c *gin.Context) {
 		raw, ok = a.trustRoots.Version(n)
 	}
 	if !ok {
-		abort(c, http.StatusNotFound, CodeNotFound, "version", "no trust root version "+c.Param("version"))
+		abort(c, http.StatusNotFound, wire.CodeNotFound, "version", "no trust root version "+c.Param("version"))
 		return
 	}
 	immutable(c, "application/json", raw)
 }
 
 func (a *API) listCircuits(c *gin.Context) {
-	cs := a.keys.Circuits()
-	if cs == nil {
-		cs = []keyset.Circuit{}
-	}
-	c.JSON(http.StatusOK, List[keyset.Circuit]{Items: cs})
+	c.JSON(http.StatusOK, mapList(a.keys.Circuits(), "", viewCircuit))
 }
 
 func (a *API) circuit(c *gin.Context) (keyset.Circuit, bool) {
@@ -322,13 +320,13 @@ func (a *API) circuit(c *gin.Context) (keyset.Circuit, bool) {
 			return k, true
 		}
 	}
-	abort(c, http.StatusNotFound, CodeNotFound, "circuit", "no published keys for circuit "+strconv.Quote(id))
+	abort(c, http.StatusNotFound, wire.CodeNotFound, "circuit", "no published keys for circuit "+strconv.Quote(id))
 	return keyset.Circuit{}, false
 }
 
 func (a *API) getCircuit(c *gin.Context) {
 	if k, ok := a.circuit(c); ok {
-		c.JSON(http.StatusOK, k)
+		c.JSON(http.StatusOK, viewCircuit(&k))
 	}
 }
 
@@ -341,12 +339,12 @@ func (a *API) getCircuitFile(c *gin.Context) {
 	switch name {
 	case "vk", "pk", "r1cs", "keys.json", "transcript":
 	default:
-		abort(c, http.StatusNotFound, CodeNotFound, "file", "a circuit's files are vk, pk, r1cs, keys.json and transcript")
+		abort(c, http.StatusNotFound, wire.CodeNotFound, "file", "a circuit's files are vk, pk, r1cs, keys.json and transcript")
 		return
 	}
 	path := a.keys.File(k.ID, name)
 	if path == "" {
-		abort(c, http.StatusNotFound, CodeNotFound, "file", "circuit "+k.ID+" has no "+name)
+		abort(c, http.StatusNotFound, wire.CodeNotFound, "file", "circuit "+k.ID+" has no "+name)
 		return
 	}
 	// Key files are immutable (content-addressed by the circuit id and, for vk, its hash):
@@ -365,7 +363,7 @@ func (a *API) getConsistency(c *gin.Context) {
 	from, err1 := strconv.ParseUint(c.Query("from"), 10, 64)
 	to, err2 := strconv.ParseUint(c.Query("to"), 10, 64)
 	if err1 != nil || err2 != nil {
-		abort(c, http.StatusBadRequest, CodeBadRequest, "from", "from and to must be tree sizes (unsigned integers)")
+		abort(c, http.StatusBadRequest, wire.CodeBadRequest, "from", "from and to must be tree sizes (unsigned integers)")
 		return
 	}
 	hs, err := a.reg.Consistency(c.Request.Context(), from, to)
@@ -376,7 +374,7 @@ func (a *API) getConsistency(c *gin.Context) {
 	if hs == nil {
 		hs = [][]byte{}
 	}
-	c.JSON(http.StatusOK, Consistency{From: from, To: to, Hashes: hs})
+	c.JSON(http.StatusOK, wire.Consistency{From: from, To: to, Hashes: hs})
 }
 
 func (a *API) listAnchors(c *gin.Context) {
@@ -385,21 +383,14 @@ func (a *API) listAnchors(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, mapList(as, "", func(x *store.Anchor) Anchor {
-		return Anchor{TreeSize: x.TreeSize, Root: x.Root, Status: string(x.Status), TxHash: x.TxHash, BlockNumber: x.BlockNumber,
+	c.JSON(http.StatusOK, mapList(as, "", func(x *store.Anchor) wire.Anchor {
+		return wire.Anchor{TreeSize: x.TreeSize, Root: x.Root, Status: string(x.Status), TxHash: x.TxHash, BlockNumber: x.BlockNumber,
 			Finality: x.Finality, Error: x.Error, CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt}
 	}))
 }
 
-// RegisterRequest is the body of POST /v1/providers.
-type RegisterRequest struct {
-	ID          string `json:"id"`
-	DisplayName string `json:"display_name"`
-	Contact     string `json:"contact"`
-}
-
 func (a *API) register(c *gin.Context) {
-	var req RegisterRequest
+	var req wire.RegisterRequest
 	if !a.decode(c, &req) {
 		return
 	}
@@ -408,19 +399,11 @@ func (a *API) register(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, Registration{Provider: viewProvider(p), Key: key})
-}
-
-// SubmitRequest is the body of POST /v1/submissions: the public material, never data or salt.
-type SubmitRequest struct {
-	ModelName string          `json:"model_name"`
-	Model     json.RawMessage `json:"model"`
-	Manifest  json.RawMessage `json:"manifest"`
-	Proof     json.RawMessage `json:"proof"`
+	c.JSON(http.StatusCreated, wire.Registration{Provider: viewProvider(p), Key: key})
 }
 
 func (a *API) submit(c *gin.Context) {
-	var req SubmitRequest
+	var req wire.SubmitRequest
 	if !a.decode(c, &req) {
 		return
 	}
@@ -448,7 +431,7 @@ func (a *API) getSubmission(c *gin.Context) {
 	p := principal(c)
 	if p.Role != store.RoleAdmin && p.ProviderID != sub.ProviderID {
 		// Not found rather than forbidden: a provider learns nothing of others' submissions.
-		abort(c, http.StatusNotFound, CodeNotFound, "", "submission "+sub.ID+": not found")
+		abort(c, http.StatusNotFound, wire.CodeNotFound, "", "submission "+sub.ID+": not found")
 		return
 	}
 	v := viewSubmission(sub)
@@ -480,7 +463,7 @@ func (a *API) listSubmissions(c *gin.Context) {
 	switch f.Status {
 	case "", store.StatusReceived, store.StatusVerifying, store.StatusLogged, store.StatusRejected:
 	default:
-		abort(c, http.StatusBadRequest, CodeBadRequest, "status", "status must be received, verifying, logged or rejected")
+		abort(c, http.StatusBadRequest, wire.CodeBadRequest, "status", "status must be received, verifying, logged or rejected")
 		return
 	}
 	if pr := principal(c); pr.Role != store.RoleAdmin {
@@ -509,7 +492,7 @@ func (a *API) listProviders(c *gin.Context) {
 	switch st {
 	case "", store.ProviderPending, store.ProviderApproved, store.ProviderSuspended:
 	default:
-		abort(c, http.StatusBadRequest, CodeBadRequest, "status", "status must be pending, approved or suspended")
+		abort(c, http.StatusBadRequest, wire.CodeBadRequest, "status", "status must be pending, approved or suspended")
 		return
 	}
 	ps, next, err := a.rec.Providers(c.Request.Context(), st, p)
@@ -529,17 +512,12 @@ func (a *API) getProvider(c *gin.Context) {
 	c.JSON(http.StatusOK, viewProvider(p))
 }
 
-// ReasonRequest carries the reason for an admin action.
-type ReasonRequest struct {
-	Reason string `json:"reason"`
-}
-
 // optionalReason reads {"reason": ...} when there is a body.
 func (a *API) optionalReason(c *gin.Context) (string, bool) {
 	if c.Request.ContentLength == 0 {
 		return "", true
 	}
-	var req ReasonRequest
+	var req wire.ReasonRequest
 	if !a.decode(c, &req) {
 		return "", false
 	}
@@ -575,13 +553,8 @@ func (a *API) listKeys(c *gin.Context) {
 	c.JSON(http.StatusOK, mapList(ks, "", viewAPIKey))
 }
 
-// IssueKeyRequest is the body of POST /v1/providers/{id}/keys.
-type IssueKeyRequest struct {
-	Label string `json:"label"`
-}
-
 func (a *API) issueKey(c *gin.Context) {
-	var req IssueKeyRequest
+	var req wire.IssueKeyRequest
 	if c.Request.ContentLength != 0 && !a.decode(c, &req) {
 		return
 	}
@@ -590,7 +563,7 @@ func (a *API) issueKey(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, IssuedKey{Key: raw, APIKey: viewAPIKey(k)})
+	c.JSON(http.StatusCreated, wire.IssuedKey{Key: raw, APIKey: viewAPIKey(k)})
 }
 
 func (a *API) revokeKey(c *gin.Context) {
@@ -598,7 +571,7 @@ func (a *API) revokeKey(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"id": c.Param("id"), "revoked": true})
+	c.JSON(http.StatusOK, wire.KeyRevoked{ID: c.Param("id"), Revoked: true})
 }
 
 func (a *API) revoke(c *gin.Context) {
@@ -606,7 +579,7 @@ func (a *API) revoke(c *gin.Context) {
 	if !ok {
 		return
 	}
-	var req ReasonRequest
+	var req wire.ReasonRequest
 	if !a.decode(c, &req) {
 		return
 	}
@@ -624,8 +597,8 @@ func (a *API) listJobs(c *gin.Context) {
 		return
 	}
 	lp := jobs.ListParams{State: c.Query("state"), Kind: c.Query("kind"), Limit: p.Limit, Cursor: p.Cursor}
-	if lp.State != "" && !contains(jobs.States(), lp.State) {
-		abort(c, http.StatusBadRequest, CodeBadRequest, "state", "state must be one of "+strings.Join(jobs.States(), ", "))
+	if lp.State != "" && !slices.Contains(jobs.States(), lp.State) {
+		abort(c, http.StatusBadRequest, wire.CodeBadRequest, "state", "state must be one of "+strings.Join(jobs.States(), ", "))
 		return
 	}
 	js, next, err := a.jobs.List(c.Request.Context(), lp)
@@ -633,26 +606,17 @@ func (a *API) listJobs(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	out := List[Job]{Items: make([]Job, 0, len(js)), NextCursor: next}
+	out := wire.List[wire.Job]{Items: make([]wire.Job, 0, len(js)), NextCursor: next}
 	for _, j := range js {
 		out.Items = append(out.Items, viewJob(j))
 	}
 	c.JSON(http.StatusOK, out)
 }
 
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if x == y {
-			return true
-		}
-	}
-	return false
-}
-
 func (a *API) getJob(c *gin.Context) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id < 1 {
-		abort(c, http.StatusBadRequest, CodeBadRequest, "id", "job id must be a positive integer")
+		abort(c, http.StatusBadRequest, wire.CodeBadRequest, "id", "job id must be a positive integer")
 		return
 	}
 	j, err := a.jobs.Job(c.Request.Context(), id)
@@ -670,7 +634,7 @@ func (a *API) listAudit(c *gin.Context) {
 	}
 	if p.Cursor != "" {
 		if _, err := strconv.ParseInt(p.Cursor, 10, 64); err != nil {
-			abort(c, http.StatusBadRequest, CodeBadRequest, "cursor", "malformed cursor")
+			abort(c, http.StatusBadRequest, wire.CodeBadRequest, "cursor", "malformed cursor")
 			return
 		}
 	}
@@ -679,7 +643,7 @@ func (a *API) listAudit(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, mapList(evs, next, func(e *store.AuditEvent) AuditEvent {
-		return AuditEvent{ID: e.ID, At: e.At, Actor: e.Actor, Action: e.Action, Subject: e.Subject, Detail: e.Detail}
+	c.JSON(http.StatusOK, mapList(evs, next, func(e *store.AuditEvent) wire.AuditEvent {
+		return wire.AuditEvent{ID: e.ID, At: e.At, Actor: e.Actor, Action: e.Action, Subject: e.Subject, Detail: e.Detail}
 	}))
 }

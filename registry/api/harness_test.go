@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"github.com/comet-attest/comet/registry/wire"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/comet-attest/comet/internal/config"
 	"github.com/comet-attest/comet/internal/pgtest"
-	"github.com/comet-attest/comet/registry/api"
 	"github.com/comet-attest/comet/registry/client"
 	"github.com/comet-attest/comet/registry/registrytest"
 	"github.com/comet-attest/comet/registry/server"
@@ -105,7 +105,7 @@ func (r *testRegistry) client(key string) *client.Client {
 func (r *testRegistry) provider(id string) *client.Client {
 	r.t.Helper()
 	ctx := context.Background()
-	reg, err := r.anon.Register(ctx, api.RegisterRequest{ID: id, Contact: id + "@example.org"})
+	reg, err := r.anon.Register(ctx, wire.RegisterRequest{ID: id, Contact: id + "@example.org"})
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -116,23 +116,23 @@ func (r *testRegistry) provider(id string) *client.Client {
 }
 
 // submission is the fixture's i-th variant as a request of the fixture's provider.
-func (r *testRegistry) submission(i int) (api.SubmitRequest, string) {
+func (r *testRegistry) submission(i int) (wire.SubmitRequest, string) {
 	r.t.Helper()
 	return r.submissionFor(registrytest.Provider, i)
 }
 
 // submissionFor is the fixture's i-th variant as a request of provider: its proof is bound
 // to that provider.
-func (r *testRegistry) submissionFor(provider string, i int) (api.SubmitRequest, string) {
+func (r *testRegistry) submissionFor(provider string, i int) (wire.SubmitRequest, string) {
 	r.t.Helper()
 	m, p, sha, err := r.fix.VariantFor(provider, i)
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	return api.SubmitRequest{ModelName: "model.json", Model: m, Manifest: r.fix.Manifest, Proof: p}, sha
+	return wire.SubmitRequest{ModelName: "model.json", Model: m, Manifest: r.fix.Manifest, Proof: p}, sha
 }
 
-func (r *testRegistry) wait(c *client.Client, id string) *api.Submission {
+func (r *testRegistry) wait(c *client.Client, id string) *wire.Submission {
 	r.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/comet-attest/comet/registry/wire"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,12 +20,12 @@ var c2spPath = regexp.MustCompile(`^(checkpoint|tile/(entries|[0-9]{1,2})/(x[0-9
 func (a *API) getLogFile(c *gin.Context) {
 	rel := strings.TrimPrefix(c.Request.URL.Path, "/v1/log/")
 	if !c2spPath.MatchString(rel) {
-		abort(c, http.StatusNotFound, CodeNotFound, "", "not a tlog-tiles path")
+		abort(c, http.StatusNotFound, wire.CodeNotFound, "", "not a tlog-tiles path")
 		return
 	}
 	b, err := os.ReadFile(filepath.Join(a.logDir, filepath.FromSlash(rel)))
 	if os.IsNotExist(err) {
-		abort(c, http.StatusNotFound, CodeNotFound, "", rel+": not found")
+		abort(c, http.StatusNotFound, wire.CodeNotFound, "", rel+": not found")
 		return
 	}
 	if err != nil {

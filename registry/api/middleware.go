@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/comet-attest/comet/registry/wire"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -19,7 +20,7 @@ func (a *API) authenticate(c *gin.Context) {
 	raw, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
 	if !ok || raw == "" {
 		c.Header("WWW-Authenticate", `Bearer realm="comet"`)
-		abort(c, http.StatusUnauthorized, CodeUnauthorized, "", "an API key is required: Authorization: Bearer <key>")
+		abort(c, http.StatusUnauthorized, wire.CodeUnauthorized, "", "an API key is required: Authorization: Bearer <key>")
 		return
 	}
 	// Limit before checking, so that guessing keys is rate-limited too; the bucket is named
@@ -29,7 +30,7 @@ func (a *API) authenticate(c *gin.Context) {
 		id = "addr:" + c.ClientIP()
 	}
 	if !a.limiter.allow(id) {
-		abort(c, http.StatusTooManyRequests, CodeRateLimited, "", "rate limit exceeded; retry later")
+		abort(c, http.StatusTooManyRequests, wire.CodeRateLimited, "", "rate limit exceeded; retry later")
 		return
 	}
 	p, err := a.reg.Authenticate(c.Request.Context(), raw)
@@ -43,7 +44,7 @@ func (a *API) authenticate(c *gin.Context) {
 // rateLimitByAddress limits unauthenticated writes (registration) per client address.
 func (a *API) rateLimitByAddress(c *gin.Context) {
 	if !a.limiter.allow("addr:" + c.ClientIP()) {
-		abort(c, http.StatusTooManyRequests, CodeRateLimited, "", "rate limit exceeded; retry later")
+		abort(c, http.StatusTooManyRequests, wire.CodeRateLimited, "", "rate limit exceeded; retry later")
 	}
 }
 
@@ -56,7 +57,7 @@ func principal(c *gin.Context) *service.Principal {
 // limitBody caps request bodies; reading past the cap fails with *http.MaxBytesError.
 func (a *API) limitBody(c *gin.Context) {
 	if c.Request.ContentLength > a.maxBody {
-		abort(c, http.StatusRequestEntityTooLarge, CodeTooLarge, "", "request body is over the limit of "+itoa(a.maxBody)+" bytes")
+		abort(c, http.StatusRequestEntityTooLarge, wire.CodeTooLarge, "", "request body is over the limit of "+itoa(a.maxBody)+" bytes")
 		return
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, a.maxBody)
@@ -159,7 +160,7 @@ func (a *API) recoverJSON(c *gin.Context) {
 				panic(r)
 			}
 			a.logger.ErrorContext(c.Request.Context(), "panic in handler", slog.String("route", c.FullPath()), slog.Any("panic", r))
-			abort(c, http.StatusInternalServerError, CodeInternal, "", "internal error")
+			abort(c, http.StatusInternalServerError, wire.CodeInternal, "", "internal error")
 		}
 	}()
 	c.Next()

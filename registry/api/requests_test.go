@@ -6,19 +6,20 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
+	"github.com/comet-attest/comet/registry/wire"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/comet-attest/comet/internal/config"
-	"github.com/comet-attest/comet/registry/api"
 	"github.com/comet-attest/comet/registry/client"
 	"github.com/comet-attest/comet/registry/store"
 )
 
 // send posts a raw body with a key and returns status and decoded error.
-func send(t *testing.T, r *testRegistry, method, path, key string, body []byte) (int, api.ErrorDetail) {
+func send(t *testing.T, r *testRegistry, method, path, key string, body []byte) (int, wire.ErrorDetail) {
 	t.Helper()
 	req, err := http.NewRequest(method, r.url+path, bytes.NewReader(body))
 	if err != nil {
@@ -34,7 +35,7 @@ func send(t *testing.T, r *testRegistry, method, path, key string, body []byte) 
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	var eb api.ErrorBody
+	var eb wire.ErrorBody
 	if resp.StatusCode >= 400 {
 		if err := json.Unmarshal(b, &eb); err != nil {
 			t.Errorf("%s %s → %d with a body that is not the error format: %s", method, path, resp.StatusCode, b)
@@ -78,43 +79,43 @@ func TestBadSubmissions(t *testing.T) {
 		code   string
 		field  string
 	}{
-		{"empty", nil, 400, api.CodeBadRequest, ""},
-		{"malformed", []byte(`{"model_name": "m.json",`), 400, api.CodeBadRequest, ""},
-		{"not an object", []byte(`[1,2,3]`), 400, api.CodeBadRequest, ""},
-		{"trailing data", append(marshal(t, good), []byte(` {}`)...), 400, api.CodeBadRequest, ""},
-		{"unknown field", edit(func(m map[string]any) { m["salt"] = "secret" }), 400, api.CodeBadRequest, "salt"},
-		{"wrong type", edit(func(m map[string]any) { m["model_name"] = 7 }), 400, api.CodeBadRequest, "model_name"},
-		{"model not an object", edit(func(m map[string]any) { m["model"] = "x" }), 400, api.CodeBadRequest, "model"},
-		{"proof null", edit(func(m map[string]any) { m["proof"] = nil }), 400, api.CodeBadRequest, "proof"},
-		{"huge", bytes.Repeat([]byte(" "), 300<<10), 413, api.CodeTooLarge, ""},
-		{"model name with a directory", edit(func(m map[string]any) { m["model_name"] = "../etc/passwd" }), 422, api.CodeInvalid, "model_name"},
-		{"model edited", editPart("model", func(m map[string]any) { m["lambda"] = 0.75 }), 422, api.CodeInvalid, "model"},
+		{"empty", nil, 400, wire.CodeBadRequest, ""},
+		{"malformed", []byte(`{"model_name": "m.json",`), 400, wire.CodeBadRequest, ""},
+		{"not an object", []byte(`[1,2,3]`), 400, wire.CodeBadRequest, ""},
+		{"trailing data", append(marshal(t, good), []byte(` {}`)...), 400, wire.CodeBadRequest, ""},
+		{"unknown field", edit(func(m map[string]any) { m["salt"] = "secret" }), 400, wire.CodeBadRequest, "salt"},
+		{"wrong type", edit(func(m map[string]any) { m["model_name"] = 7 }), 400, wire.CodeBadRequest, "model_name"},
+		{"model not an object", edit(func(m map[string]any) { m["model"] = "x" }), 400, wire.CodeBadRequest, "model"},
+		{"proof null", edit(func(m map[string]any) { m["proof"] = nil }), 400, wire.CodeBadRequest, "proof"},
+		{"huge", bytes.Repeat([]byte(" "), 300<<10), 413, wire.CodeTooLarge, ""},
+		{"model name with a directory", edit(func(m map[string]any) { m["model_name"] = "../etc/passwd" }), 422, wire.CodeInvalid, "model_name"},
+		{"model edited", editPart("model", func(m map[string]any) { m["lambda"] = 0.75 }), 422, wire.CodeInvalid, "model"},
 		{"float weight 100 times the proven one", editPart("model", func(m map[string]any) {
 			w := m["weights"].([]any)
 			w[0] = w[0].(float64) * 100
-		}), 422, api.CodeInvalid, "model"},
+		}), 422, wire.CodeInvalid, "model"},
 		{"metrics other than the proven sums", editPart("model", func(m map[string]any) {
 			m["metrics"].(map[string]any)["r2"] = 0.999
-		}), 422, api.CodeInvalid, "model"},
-		{"proof made for another provider", marshal(t, good), 422, api.CodeInvalid, "proof"},
-		{"manifest edited", editPart("manifest", func(m map[string]any) { m["n"] = 99 }), 422, api.CodeInvalid, "manifest"},
-		{"proof malformed", editPart("proof", func(m map[string]any) { m["chunks"] = "no" }), 422, api.CodeInvalid, "proof"},
+		}), 422, wire.CodeInvalid, "model"},
+		{"proof made for another provider", marshal(t, good), 422, wire.CodeInvalid, "proof"},
+		{"manifest edited", editPart("manifest", func(m map[string]any) { m["n"] = 99 }), 422, wire.CodeInvalid, "manifest"},
+		{"proof malformed", editPart("proof", func(m map[string]any) { m["chunks"] = "no" }), 422, wire.CodeInvalid, "proof"},
 		{"proof for another model", edit(func(m map[string]any) {
 			var p map[string]any
 			json.Unmarshal(other.Proof, &p)
 			m["proof"] = p
-		}), 422, api.CodeInvalid, "proof"},
+		}), 422, wire.CodeInvalid, "proof"},
 		{"proof declaring a billion commitments", editPart("proof", func(m map[string]any) {
 			final := m["final"].(map[string]any)
 			raw, _ := base64.StdEncoding.DecodeString(final["proof"].(string))
 			binary.BigEndian.PutUint32(raw[128:], 1<<30)
 			final["proof"] = base64.StdEncoding.EncodeToString(raw)
-		}), 422, api.CodeInvalid, "proof"},
+		}), 422, wire.CodeInvalid, "proof"},
 		{"proof for an unpublished circuit", editPart("proof", func(m map[string]any) {
 			for _, c := range m["circuits"].(map[string]any) {
 				c.(map[string]any)["vk_sha256"] = strings.Repeat("0", 64)
 			}
-		}), 422, api.CodeInvalid, "proof"},
+		}), 422, wire.CodeInvalid, "proof"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			status, e := send(t, r, "POST", "/v1/submissions", provKey, tc.body)
@@ -137,7 +138,7 @@ func TestBadSubmissions(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = prov.Submit(context.Background(), good)
-	if !client.IsStatus(err, http.StatusConflict) || !strings.Contains(err.Error(), s.ID) {
+	if !errors.Is(err, client.ErrConflict) || !strings.Contains(err.Error(), s.ID) {
 		t.Errorf("replay: %v", err)
 	}
 	// Another provider's submission of the model is not blocked by the live one: a
@@ -153,7 +154,7 @@ func TestBadSubmissions(t *testing.T) {
 
 func providerKey(t *testing.T, r *testRegistry, id string) string {
 	t.Helper()
-	reg, err := r.anon.Register(context.Background(), api.RegisterRequest{ID: id, Contact: "x@example.org"})
+	reg, err := r.anon.Register(context.Background(), wire.RegisterRequest{ID: id, Contact: "x@example.org"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +170,7 @@ func TestAuthorization(t *testing.T) {
 	k := loadContract(t)
 	r := newRegistry(t, sqliteDB, k, nil)
 	ctx := context.Background()
-	reg, err := r.anon.Register(ctx, api.RegisterRequest{ID: "pending-co", Contact: "p@example.org"})
+	reg, err := r.anon.Register(ctx, wire.RegisterRequest{ID: "pending-co", Contact: "p@example.org"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,13 +179,13 @@ func TestAuthorization(t *testing.T) {
 	}
 	pending := r.client(reg.Key)
 	req, _ := r.submissionFor("pending-co", 3)
-	if _, err := pending.Submit(ctx, req); !client.IsStatus(err, http.StatusForbidden) {
+	if _, err := pending.Submit(ctx, req); !errors.Is(err, client.ErrForbidden) {
 		t.Errorf("pending provider submitted: %v", err)
 	}
-	if _, err := pending.Providers(ctx, ""); !client.IsStatus(err, http.StatusForbidden) {
+	if _, err := pending.Providers(ctx, "", client.Page{}); !errors.Is(err, client.ErrForbidden) {
 		t.Errorf("provider key on an admin route: %v", err)
 	}
-	if _, err := r.admin.Submit(ctx, req); !client.IsStatus(err, http.StatusForbidden) {
+	if _, err := r.admin.Submit(ctx, req); !errors.Is(err, client.ErrForbidden) {
 		t.Errorf("admin key submitted: %v", err)
 	}
 	for _, key := range []string{"", "nonsense", "comet_0123456789abcdef_" + strings.Repeat("0", 64)} {
@@ -193,10 +194,10 @@ func TestAuthorization(t *testing.T) {
 		}
 	}
 	// Registration rules and duplicate ids.
-	if _, err := r.anon.Register(ctx, api.RegisterRequest{ID: "pending-co", Contact: "x"}); !client.IsStatus(err, http.StatusConflict) {
+	if _, err := r.anon.Register(ctx, wire.RegisterRequest{ID: "pending-co", Contact: "x"}); !errors.Is(err, client.ErrConflict) {
 		t.Errorf("duplicate registration: %v", err)
 	}
-	if _, err := r.anon.Register(ctx, api.RegisterRequest{ID: "Bad Id", Contact: "x"}); !client.IsStatus(err, http.StatusUnprocessableEntity) {
+	if _, err := r.anon.Register(ctx, wire.RegisterRequest{ID: "Bad Id", Contact: "x"}); !errors.Is(err, client.ErrInvalid) {
 		t.Errorf("bad id: %v", err)
 	}
 
@@ -204,7 +205,7 @@ func TestAuthorization(t *testing.T) {
 	if _, err := r.admin.ProviderAction(ctx, "pending-co", "approve", ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.admin.ProviderAction(ctx, "pending-co", "approve", ""); !client.IsStatus(err, http.StatusConflict) {
+	if _, err := r.admin.ProviderAction(ctx, "pending-co", "approve", ""); !errors.Is(err, client.ErrConflict) {
 		t.Errorf("approving twice: %v", err)
 	}
 	sub, err := pending.Submit(ctx, req)
@@ -213,7 +214,7 @@ func TestAuthorization(t *testing.T) {
 	}
 	// Another provider does not see it.
 	other := r.client(providerKey(t, r, "other-co"))
-	if _, err := other.Submission(ctx, sub.ID); !client.IsStatus(err, http.StatusNotFound) {
+	if _, err := other.Submission(ctx, sub.ID); !errors.Is(err, client.ErrNotFound) {
 		t.Errorf("other provider read a submission: %v", err)
 	}
 	if _, err := r.admin.Submission(ctx, sub.ID); err != nil {
@@ -223,7 +224,7 @@ func TestAuthorization(t *testing.T) {
 		t.Fatal(err)
 	}
 	req2, _ := r.submissionFor("pending-co", 4)
-	if _, err := pending.Submit(ctx, req2); !client.IsStatus(err, http.StatusForbidden) {
+	if _, err := pending.Submit(ctx, req2); !errors.Is(err, client.ErrForbidden) {
 		t.Errorf("suspended provider submitted: %v", err)
 	}
 	if _, err := r.admin.ProviderAction(ctx, "pending-co", "reinstate", ""); err != nil {
@@ -237,24 +238,23 @@ func TestAuthorization(t *testing.T) {
 	if err := r.admin.RevokeKey(ctx, serviceKeyID(reg.Key)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pending.Submit(ctx, req2); !client.IsStatus(err, http.StatusUnauthorized) {
+	if _, err := pending.Submit(ctx, req2); !errors.Is(err, client.ErrUnauthorized) {
 		t.Errorf("revoked key submitted: %v", err)
 	}
 	if _, err := r.client(issued.Key).Submit(ctx, req2); err != nil {
 		t.Errorf("new key: %v", err)
 	}
-	var keys api.List[api.APIKey]
-	if _, err := r.admin.Do(ctx, "GET", "/v1/providers/pending-co/keys", nil, &keys); err != nil || len(keys.Items) != 2 {
+	if keys, err := r.admin.APIKeys(ctx, "pending-co"); err != nil || len(keys) != 2 {
 		t.Errorf("keys %+v %v", keys, err)
 	}
 	// Lists paginate.
-	var page api.List[api.Submission]
-	if _, err := r.admin.Do(ctx, "GET", "/v1/submissions?limit=1", nil, &page); err != nil || len(page.Items) != 1 || page.NextCursor == "" {
+	page, err := r.admin.Submissions(ctx, "", "", client.Page{Limit: 1})
+	if err != nil || len(page.Items) != 1 || page.NextCursor == "" {
 		t.Fatalf("page 1: %+v %v", page, err)
 	}
 	first, cursor := page.Items[0].ID, page.NextCursor
-	page = api.List[api.Submission]{}
-	if _, err := r.admin.Do(ctx, "GET", "/v1/submissions?limit=1&cursor="+cursor, nil, &page); err != nil || len(page.Items) != 1 || page.Items[0].ID == first || page.NextCursor != "" {
+	page, err = r.admin.Submissions(ctx, "", "", client.Page{Limit: 1, Cursor: cursor})
+	if err != nil || len(page.Items) != 1 || page.Items[0].ID == first || page.NextCursor != "" {
 		t.Errorf("page 2: %+v %v", page, err)
 	}
 	for _, q := range []string{"limit=0", "limit=x", "status=odd"} {
@@ -273,7 +273,7 @@ func TestRateLimit(t *testing.T) {
 	ctx := context.Background()
 	limited := 0
 	for range 8 {
-		if _, err := r.admin.Providers(ctx, ""); client.IsStatus(err, http.StatusTooManyRequests) {
+		if _, err := r.admin.Providers(ctx, "", client.Page{}); errors.Is(err, client.ErrRateLimited) {
 			limited++
 		} else if err != nil {
 			t.Fatal(err)

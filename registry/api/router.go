@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"github.com/comet-attest/comet/registry/wire"
 	"log/slog"
 	"net/http"
 	"time"
@@ -48,8 +49,10 @@ func (a *API) router() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, CodeNotFound, "", "no such route") })
-	r.NoMethod(func(c *gin.Context) { abort(c, http.StatusMethodNotAllowed, CodeBadRequest, "", "method not allowed") })
+	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, wire.CodeNotFound, "", "no such route") })
+	r.NoMethod(func(c *gin.Context) {
+		abort(c, http.StatusMethodNotAllowed, wire.CodeBadRequest, "", "method not allowed")
+	})
 	r.Use(a.recoverJSON, a.observe)
 
 	r.GET("/healthz", a.healthz)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/comet-attest/comet/registry/wire"
 	"net"
 	"path/filepath"
 	"strings"
@@ -18,7 +19,6 @@ import (
 	"github.com/comet-attest/comet/chain/starknettest"
 	"github.com/comet-attest/comet/registry/anchoring"
 	"github.com/comet-attest/comet/registry/anchoring/anchoringtest"
-	"github.com/comet-attest/comet/registry/api"
 	"github.com/comet-attest/comet/registry/client"
 	"github.com/comet-attest/comet/registry/keyset"
 	"github.com/comet-attest/comet/registry/registrytest"
@@ -78,7 +78,7 @@ func startAnchoredRegistry(t *testing.T) *anchoredRegistry {
 	})
 	r.admin, _ = client.New(r.url, adminKey, nil)
 	r.anon, _ = client.New(r.url, "", nil)
-	reg, err := r.anon.Register(ctx, api.RegisterRequest{ID: "acme-legal", Contact: "ops@acme.example"})
+	reg, err := r.anon.Register(ctx, wire.RegisterRequest{ID: "acme-legal", Contact: "ops@acme.example"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func startAnchoredRegistry(t *testing.T) *anchoredRegistry {
 }
 
 // submit submits the i-th model variant and waits until it is logged.
-func (r *anchoredRegistry) submit(t *testing.T, i int) *api.Submission {
+func (r *anchoredRegistry) submit(t *testing.T, i int) *wire.Submission {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -98,7 +98,7 @@ func (r *anchoredRegistry) submit(t *testing.T, i int) *api.Submission {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := r.prov.Submit(ctx, api.SubmitRequest{ModelName: "model.json", Model: m, Manifest: r.fix.Manifest, Proof: p})
+	s, err := r.prov.Submit(ctx, wire.SubmitRequest{ModelName: "model.json", Model: m, Manifest: r.fix.Manifest, Proof: p})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,12 +109,12 @@ func (r *anchoredRegistry) submit(t *testing.T, i int) *api.Submission {
 }
 
 // awaitAnchor waits until the API lists an accepted anchor of at least size.
-func (r *anchoredRegistry) awaitAnchor(t *testing.T, size int64) api.Anchor {
+func (r *anchoredRegistry) awaitAnchor(t *testing.T, size int64) wire.Anchor {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second) // generous: the anchor waits on a River periodic job, slow on a loaded 2-core machine
 	for {
-		var l api.List[api.Anchor]
-		if _, err := r.anon.Do(context.Background(), "GET", "/v1/anchors", nil, &l); err != nil {
+		l, err := r.anon.Anchors(context.Background())
+		if err != nil {
 			t.Fatal(err)
 		}
 		for _, a := range l.Items {
