@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gin-gonic/gin"
 	"os"
 	"os/signal"
 	"strings"
@@ -13,6 +14,8 @@ import (
 )
 
 func main() {
+	// gin's mode is a process global: the binary, not the API package, chooses it.
+	gin.SetMode(gin.ReleaseMode)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRootCmd().ExecuteContext(ctx)
 	stop()

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/gin-gonic/gin"
 	"os"
 	"path/filepath"
 	"strings"
@@ -211,6 +212,7 @@ func TestDatasetCommitErrors(t *testing.T) {
 }
 
 func TestMain(m *testing.M) {
+	gin.SetMode(gin.ReleaseMode) // as main does: no route listing per test server
 	code := m.Run()
 	registrytest.Cleanup() // the registry material is shared by every test in this binary
 	os.Exit(code)

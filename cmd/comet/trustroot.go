@@ -4,16 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/comet-attest/comet/attest/clientstate"
 	"github.com/comet-attest/comet/attest/trustroot"
-	"github.com/comet-attest/comet/internal/atomicfile"
 	"github.com/comet-attest/comet/registry/client"
 )
 
@@ -46,7 +44,7 @@ func newTrustRootUpdateCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		p := pins{stateDir: stateDir, registry: reg.url}
+		p := newPins(stateDir, reg.url)
 		root, how, err := p.load(cmd.Context(), c, from)
 		if err != nil {
 			return err
@@ -63,7 +61,7 @@ func newTrustRootUpdateCmd() *cobra.Command {
 			fmt.Fprintf(out, "trust root version %d (sha256:%s) is the newest; %s\n", newer.Version, newer.Fingerprint(), how)
 		}
 		if from != "" || newer.Version > root.Version {
-			return p.save(newer)
+			return p.save(cmd.Context(), newer)
 		}
 		return nil
 	}
@@ -133,12 +131,18 @@ func printTrustRoot(cmd *cobra.Command, r *trustroot.Root) {
 
 // pins is where a client keeps the trust root it pinned for one registry.
 type pins struct {
-	stateDir, registry string
+	state    clientstate.State
+	registry string
 }
 
-func (p pins) path() string {
-	return filepath.Join(p.stateDir, "trustroots", hashName(p.registry)+".json")
+func newPins(stateDir, registry string) pins {
+	return pins{state: stateIn(stateDir), registry: registry}
 }
+
+// stateIn is what the client remembers (trust roots, checkpoints) in the state directory.
+func stateIn(dir string) clientstate.State { return clientstate.State{Store: clientstate.Dir(dir)} }
+
+func (p pins) path() string { return p.state.RootPath(p.registry) }
 
 // load returns the trust root to start from and says where it came from: the file the user
 // named, the one pinned in the state directory, or (trust on first use) the registry's newest,
@@ -151,46 +155,27 @@ func (p pins) load(ctx context.Context, c *client.Client, file string) (*trustro
 		}
 		return r, "from --trust-root " + file, nil
 	}
-	if r, err := trustroot.Load(p.path()); err == nil {
-		return r, "pinned in " + p.path(), nil
-	} else if !errors.Is(err, os.ErrNotExist) {
+	r, firstUse, err := p.state.PinOnFirstUse(ctx, p.registry, c)
+	switch {
+	case errors.Is(err, clientstate.ErrRefused):
+		return nil, "", fmt.Errorf("%w: %w", errCheckFailed, err)
+	case err != nil:
 		return nil, "", err
+	case firstUse:
+		return r, fmt.Sprintf("pinned on first use from %s into %s (trust on first use: pass --trust-root to choose your own)", p.registry, p.path()), nil
 	}
-	raw, err := c.TrustRoot(ctx)
-	if err != nil {
-		return nil, "", err
-	}
-	r, err := trustroot.Parse(raw)
-	if err != nil {
-		return nil, "", fmt.Errorf("%w: the registry's trust root: %w", errCheckFailed, err)
-	}
-	if err := p.save(r); err != nil {
-		return nil, "", err
-	}
-	return r, fmt.Sprintf("pinned on first use from %s into %s (trust on first use: pass --trust-root to choose your own)", p.registry, p.path()), nil
+	return r, "pinned in " + p.path(), nil
 }
 
 // update walks the registry's chain from root to the newest version it can verify.
 func (p pins) update(ctx context.Context, c *client.Client, root *trustroot.Root) (*trustroot.Root, error) {
-	raw, err := c.TrustRoot(ctx)
-	if err != nil {
-		return nil, err
-	}
-	latest, err := trustroot.Parse(raw)
-	if err != nil {
-		return nil, fmt.Errorf("%w: the registry's trust root: %w", errCheckFailed, err)
-	}
-	newer, err := trustroot.Update(ctx, root, latest.Version, c.TrustRootVersion, time.Now())
-	if err != nil {
+	newer, err := clientstate.Update(ctx, c, root, time.Now())
+	if errors.Is(err, clientstate.ErrRefused) {
 		return nil, fmt.Errorf("%w: %w", errCheckFailed, err)
 	}
-	return newer, nil
+	return newer, err
 }
 
-func (p pins) save(r *trustroot.Root) error {
-	if err := os.MkdirAll(filepath.Dir(p.path()), 0o700); err != nil {
-		return err
-	}
-	raw, _ := r.Marshal()
-	return atomicfile.WriteFile(p.path(), raw, 0o644)
+func (p pins) save(ctx context.Context, r *trustroot.Root) error {
+	return p.state.Pin(ctx, p.registry, r)
 }

@@ -3,17 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	tclient "github.com/transparency-dev/tessera/client"
+
 	"github.com/comet-attest/comet/attest/bundle"
+	"github.com/comet-attest/comet/attest/clientstate"
 	"github.com/comet-attest/comet/attest/envelope"
 	"github.com/comet-attest/comet/attest/trustroot"
 	"github.com/comet-attest/comet/attest/verify"
@@ -183,7 +185,7 @@ func runVerify(cmd *cobra.Command, f *verifyFlags, modelFile string) error {
 	printAnchorEvidence(out, rep)
 	if cp, ok := rep.Line(verify.CheckCheckpoint); ok && cp.Status == verify.Passed {
 		if pr, _ := rep.Line(verify.CheckPrior); pr.Status != verify.Failed {
-			if err := v.rememberCheckpoint(f.stateDir); err != nil {
+			if err := stateIn(f.stateDir).Remember(ctx, v.root, v.bundle.Checkpoint); err != nil {
 				return err
 			}
 		}
@@ -275,7 +277,7 @@ func localKeys(dir string, fetch func(ctx context.Context, shape circuit.Shape) 
 // online fetches what verification needs; the trust root comes from --trust-root or the
 // state directory, and is fetched from the registry only the first time (and said so).
 func (v *verification) online(ctx context.Context, f *verifyFlags, c *client.Client, m *model.Model, modelJSON []byte) error {
-	p := pins{stateDir: f.stateDir, registry: f.reg.url}
+	p := newPins(f.stateDir, f.reg.url)
 	root, how, err := p.load(ctx, c, f.trustRoot)
 	if err != nil {
 		return err
@@ -328,7 +330,7 @@ func (v *verification) online(ctx context.Context, f *verifyFlags, c *client.Cli
 		if newer.Version > root.Version {
 			how = fmt.Sprintf("updated from version %d (%s) because %s", root.Version, how, why)
 			if f.trustRoot == "" {
-				if err := p.save(newer); err != nil {
+				if err := p.save(ctx, newer); err != nil {
 					return err
 				}
 				how += "; pinned in " + p.path()
@@ -342,23 +344,27 @@ func (v *verification) online(ctx context.Context, f *verifyFlags, c *client.Cli
 	v.proofs = verify.ProofFiles{Bundle: pb, Manifest: mb, Model: modelJSON, Keys: localKeys(keysDir, func(ctx context.Context, shape circuit.Shape) error {
 		return fetchKeys(ctx, c, keysDir, pb)
 	})}
-	prior, err := os.ReadFile(v.checkpointFile(f.stateDir))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
+	prior, err := stateIn(f.stateDir).Checkpoint(ctx, root.LogOrigin)
+	if err != nil || prior == nil {
 		return err
 	}
-	from, err1 := checkpointSize(prior)
-	to, err2 := checkpointSize(v.bundle.Checkpoint)
+	from, err1 := clientstate.Parse(root, prior)
+	to, err2 := clientstate.Parse(root, v.bundle.Checkpoint)
 	if err1 != nil || err2 != nil {
 		return fmt.Errorf("%w: checkpoint: %w", errCheckFailed, errors.Join(err1, err2))
 	}
-	var hashes [][]byte
-	if lo, hi := min(from, to), max(from, to); lo > 0 && lo != hi {
-		if hashes, err = c.Consistency(ctx, lo, hi); err != nil {
-			return err
-		}
+	// The proof comes from the log's public tiles, as any monitor would build it.
+	logURL, err := url.Parse(f.reg.url + "/v1/log/")
+	if err != nil {
+		return err
+	}
+	tiles, err := tclient.NewHTTPFetcher(logURL, nil)
+	if err != nil {
+		return err
+	}
+	hashes, err := clientstate.Consistency(ctx, tiles.ReadTile, from, to)
+	if err != nil {
+		return err
 	}
 	v.policy = append(v.policy, verify.WithPriorCheckpoint(prior, hashes))
 	return nil
@@ -401,45 +407,6 @@ func staleFor(r *trustroot.Root, b *bundle.Bundle, proofBundle []byte) string {
 		}
 	}
 	return ""
-}
-
-func hashName(s string) string {
-	h := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(h[:8])
-}
-
-func (v *verification) checkpointFile(stateDir string) string {
-	return filepath.Join(stateDir, "checkpoints", hashName(v.root.LogOrigin))
-}
-
-// rememberCheckpoint keeps the bundle's checkpoint when it is newer than the one stored.
-func (v *verification) rememberCheckpoint(stateDir string) error {
-	path := v.checkpointFile(stateDir)
-	if old, err := os.ReadFile(path); err == nil {
-		if a, err1 := checkpointSize(old); err1 == nil {
-			if b, err2 := checkpointSize(v.bundle.Checkpoint); err2 == nil && b <= a {
-				return nil
-			}
-		}
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(path, v.bundle.Checkpoint, 0o644)
-}
-
-// checkpointSize reads a signed checkpoint's tree size without verifying it (the verifier
-// does that); it only picks the consistency proof to ask for.
-func checkpointSize(raw []byte) (uint64, error) {
-	body, _, ok := strings.Cut(string(raw), "\n\n")
-	if !ok {
-		return 0, errors.New("checkpoint has no signature block")
-	}
-	var cp f_log.Checkpoint
-	if _, err := cp.Unmarshal([]byte(body + "\n")); err != nil {
-		return 0, err
-	}
-	return cp.Size, nil
 }
 
 // fetchKeys downloads the verifying keys of the circuits a proof bundle names into dir in

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/comet-attest/comet/registry/wire"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -19,6 +18,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/comet-attest/comet/registry/wire"
 
 	"github.com/comet-attest/comet/internal/config"
 	"github.com/comet-attest/comet/registry/registrytest"

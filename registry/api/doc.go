@@ -12,6 +12,9 @@
 // circuit keys, full log tiles) carry strong ETags and answer If-None-Match with 304.
 // Authenticated requests are rate-limited per API key; registration per client address.
 //
-// Handlers are methods on API, which reaches the registry through the Registry and Jobs
-// interfaces declared here. All routes are in router.go.
+// Handlers are methods on API, one file per resource (models, submissions, attestations,
+// providers, keys, trust root, log, admin), which reach the registry through the Registry
+// and Jobs interfaces declared in api.go: who may do what is the service's rule, a handler
+// only translates HTTP to a call and its answer or error back. All routes are in router.go.
+// gin's mode is process-wide, so the program that serves the API sets it, not New.
 package api

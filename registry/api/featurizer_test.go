@@ -4,11 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/comet-attest/comet/registry/wire"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/comet-attest/comet/registry/wire"
 
 	"github.com/comet-attest/comet/attest/envelope"
 	"github.com/comet-attest/comet/attest/keys"

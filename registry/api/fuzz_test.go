@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/comet-attest/comet/registry/wire"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/comet-attest/comet/registry/wire"
 
 	"github.com/comet-attest/comet/internal/config"
 	"github.com/comet-attest/comet/registry/registrytest"

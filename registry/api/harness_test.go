@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"github.com/comet-attest/comet/registry/wire"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,6 +9,9 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/comet-attest/comet/registry/wire"
+	"github.com/gin-gonic/gin"
 
 	"github.com/comet-attest/comet/internal/config"
 	"github.com/comet-attest/comet/internal/pgtest"
@@ -20,6 +22,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	gin.SetMode(gin.ReleaseMode) // as main does: no route listing per test server
 	code := m.Run()
 	if seeded.close != nil {
 		seeded.close()

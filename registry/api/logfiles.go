@@ -1,12 +1,13 @@
 package api
 
 import (
-	"github.com/comet-attest/comet/registry/wire"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/comet-attest/comet/registry/wire"
 
 	"github.com/gin-gonic/gin"
 )

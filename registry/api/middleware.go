@@ -1,12 +1,13 @@
 package api
 
 import (
-	"github.com/comet-attest/comet/registry/wire"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/comet-attest/comet/registry/wire"
 
 	"github.com/comet-attest/comet/registry/service"
 	"github.com/gin-gonic/gin"

@@ -7,11 +7,12 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"github.com/comet-attest/comet/registry/wire"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/comet-attest/comet/registry/wire"
 
 	"github.com/comet-attest/comet/internal/config"
 	"github.com/comet-attest/comet/registry/client"

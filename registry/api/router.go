@@ -2,10 +2,11 @@ package api
 
 import (
 	"errors"
-	"github.com/comet-attest/comet/registry/wire"
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/comet-attest/comet/registry/wire"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,7 +47,6 @@ func New(c Config) (http.Handler, error) {
 
 // router holds every route.
 func (a *API) router() *gin.Engine {
-	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, wire.CodeNotFound, "", "no such route") })

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+
 	"github.com/comet-attest/comet/registry/wire"
 
 	"github.com/comet-attest/comet/attest/envelope"

@@ -10,7 +10,6 @@ import (
 
 	"github.com/comet-attest/comet/registry/store"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 	f_log "github.com/transparency-dev/formats/log"
 )
 
@@ -113,25 +112,10 @@ func addAnchoring(cfg *river.Config, workers *river.Workers, st *store.Store, o 
 		return err
 	}
 	// The job only looks whether an anchor is due, so it can run more often than Interval;
-	// uniqueness keeps one in the queue at a time, including while it retries. Completed
-	// jobs must not count: River's default unique states include "completed", and a finished
-	// run would then block every later insert until the job cleaner removed it (a day by
-	// default), so a registry anchored once, at start-up, and then not for a day.
-	cfg.PeriodicJobs = append(cfg.PeriodicJobs, river.NewPeriodicJob(
-		river.PeriodicInterval(o.CheckEvery),
-		func() (river.JobArgs, *river.InsertOpts) {
-			return AnchorArgs{}, &river.InsertOpts{Queue: QueueLog, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: anchorUniqueStates}}
-		},
-		&river.PeriodicJobOpts{RunOnStart: true},
-	))
+	// being a singleton keeps one in the queue at a time, including while it retries (else a
+	// registry anchored once, at start-up, and then not for a day).
+	cfg.PeriodicJobs = append(cfg.PeriodicJobs, singletonPeriodic(o.CheckEvery, AnchorArgs{}))
 	return nil
-}
-
-// anchorUniqueStates are the states in which an anchor job blocks another: River's required
-// four and retryable, not completed.
-var anchorUniqueStates = []rivertype.JobState{
-	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
-	rivertype.JobStateScheduled, rivertype.JobStateRetryable,
 }
 
 type anchorWorker struct {

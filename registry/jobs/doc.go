@@ -11,6 +11,10 @@
 // safe. After the last attempt fails, the submission is rejected with the check "internal"
 // rather than left in "verifying" forever.
 //
+// In the process that owns the log and shares its database with `comet worker` processes, a
+// periodic job appends what the workers signed (Processor.LogPending), on River's schedule
+// like anchoring rather than on a ticker of its own.
+//
 // The package does not decide anything about submissions: it calls the Processor given to
-// Start.
+// Start, which also says how a submission whose attempts all failed is settled (GiveUp).
 package jobs

@@ -31,11 +31,22 @@ type RevocationArgs struct {
 // Kind is stable: it is stored with every job.
 func (RevocationArgs) Kind() string { return "log_revocation" }
 
+// LogPendingArgs is the periodic job with which the log's owner appends what `comet worker`
+// processes signed.
+type LogPendingArgs struct{}
+
+// Kind is stable: it is stored with every job.
+func (LogPendingArgs) Kind() string { return "log_pending" }
+
 // Processor does the work; *service.Service provides it.
 type Processor interface {
 	ProcessSubmission(ctx context.Context, id string) error
+	// GiveUp settles a submission whose every attempt failed with cause, so that it does not
+	// stay "verifying" for ever.
+	GiveUp(ctx context.Context, id string, cause error) error
 	LogRevocation(ctx context.Context, id string) error
-	Reject(ctx context.Context, id, check, message string) error
+	// LogPending appends every signed attestation and revocation the log lacks.
+	LogPending(ctx context.Context) error
 }
 
 // Options tune the queue.
@@ -49,6 +60,9 @@ type Options struct {
 	// process may append to a tessera POSIX log (two appenders can deadlock on its file
 	// locks), so `comet worker` processes leave that queue to `comet serve`.
 	LogOwner bool
+	// LogPendingEvery, when positive, adds the periodic job that logs what other processes
+	// signed (Processor.LogPending); it needs LogOwner.
+	LogPendingEvery time.Duration
 	// Anchor, when set, adds the periodic anchoring job (see anchor.go); it needs LogOwner.
 	Anchor *AnchorOptions
 	Logger *slog.Logger
@@ -102,6 +116,15 @@ func New(st *store.Store, o Options) (*Queue, error) {
 		MaxAttempts:          o.MaxAttempts,
 		Logger:               o.Logger,
 		Schema:               st.Schema(),
+	}
+	if o.LogPendingEvery > 0 {
+		if !o.LogOwner {
+			return nil, errors.New("jobs: only the process that owns the log logs what others signed")
+		}
+		if err := river.AddWorkerSafely(workers, &logPendingWorker{b: b}); err != nil {
+			return nil, err
+		}
+		cfg.PeriodicJobs = append(cfg.PeriodicJobs, singletonPeriodic(o.LogPendingEvery, LogPendingArgs{}))
 	}
 	if o.Anchor != nil {
 		if !o.LogOwner {
@@ -246,10 +269,6 @@ func States() []string {
 	}
 }
 
-// checkInternal is the failed check of a submission whose job ran out of attempts; it is
-// service.CheckInternal, which this package does not import.
-const checkInternal = "internal"
-
 type submissionWorker struct {
 	river.WorkerDefaults[SubmissionArgs]
 	b      *binding
@@ -261,7 +280,7 @@ func (w *submissionWorker) Work(ctx context.Context, job *river.Job[SubmissionAr
 	if err != nil && job.Attempt >= job.MaxAttempts {
 		// The last attempt: a submission must not stay "verifying" for ever.
 		w.logger.ErrorContext(ctx, "submission failed on its last attempt", slog.String("submission", job.Args.SubmissionID), slog.Any("error", err))
-		if rerr := w.b.p.Reject(ctx, job.Args.SubmissionID, checkInternal, "the registry could not process this submission: "+err.Error()); rerr != nil {
+		if rerr := w.b.p.GiveUp(ctx, job.Args.SubmissionID, err); rerr != nil {
 			return errors.Join(err, rerr)
 		}
 	}
@@ -275,4 +294,34 @@ type revocationWorker struct {
 
 func (w *revocationWorker) Work(ctx context.Context, job *river.Job[RevocationArgs]) error {
 	return w.b.p.LogRevocation(ctx, job.Args.RevocationID)
+}
+
+type logPendingWorker struct {
+	river.WorkerDefaults[LogPendingArgs]
+	b *binding
+}
+
+func (w *logPendingWorker) Work(ctx context.Context, _ *river.Job[LogPendingArgs]) error {
+	return w.b.p.LogPending(ctx)
+}
+
+// singletonPeriodic inserts args on QueueLog every interval (and at start), at most one at a
+// time. Completed jobs must not count: River's default unique states include "completed",
+// and a finished run would then block every later insert until the job cleaner removed it
+// (a day by default).
+func singletonPeriodic(every time.Duration, args river.JobArgs) *river.PeriodicJob {
+	return river.NewPeriodicJob(
+		river.PeriodicInterval(every),
+		func() (river.JobArgs, *river.InsertOpts) {
+			return args, &river.InsertOpts{Queue: QueueLog, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: singletonStates}}
+		},
+		&river.PeriodicJobOpts{RunOnStart: true},
+	)
+}
+
+// singletonStates are the states in which a periodic job blocks another: River's required
+// four and retryable, not completed.
+var singletonStates = []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+	rivertype.JobStateScheduled, rivertype.JobStateRetryable,
 }

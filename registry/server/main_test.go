@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/gin-gonic/gin"
 	"os"
 	"testing"
 
@@ -8,6 +9,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	gin.SetMode(gin.ReleaseMode) // as main does: no route listing per test server
 	code := m.Run()
 	registrytest.Cleanup() // the material is shared by every test in this binary
 	os.Exit(code)

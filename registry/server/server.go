@@ -148,6 +148,11 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 		Workers: cfg.Jobs.Workers, PollInterval: cfg.Jobs.PollInterval, MaxAttempts: cfg.Jobs.MaxAttempts,
 		JobTimeout: cfg.Jobs.JobTimeout, RescueAfter: cfg.Jobs.RescueAfter, LogOwner: !o.Worker, Logger: o.Logger,
 	}
+	if !o.Worker && cfg.Postgres() {
+		// `comet worker` processes sign without the log; this one, its only writer, logs
+		// what they signed.
+		jo.LogPendingEvery = cfg.Log.CheckpointInterval
+	}
 	if !o.Worker { // anchoring reads the log's checkpoints
 		anchorer := o.Anchorer
 		if anchorer == nil && cfg.Anchor.RPCURL != "" {
@@ -222,43 +227,8 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	s.stopJobs = s.Queue.Stop
-	if s.Log != nil && s.Config.Postgres() {
-		// `comet worker` processes sign without the log; this one, its only writer, logs
-		// what they signed.
-		sweepCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			s.logPending(sweepCtx)
-		}()
-		s.stopJobs = func(ctx context.Context) error {
-			cancel()
-			<-done
-			return s.Queue.Stop(ctx)
-		}
-	}
 	s.started.Store(true)
 	return nil
-}
-
-// logPending appends what workers signed, every checkpoint interval, until ctx ends.
-func (s *Server) logPending(ctx context.Context) {
-	t := time.NewTicker(s.Config.Log.CheckpointInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		r, err := s.Service.LogPending(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			s.logger.WarnContext(ctx, "logging signed attestations", slog.Any("error", err))
-		case r.Attestations+r.Revocations > 0:
-			s.logger.DebugContext(ctx, "logged signed attestations", slog.Int("attestations", r.Attestations), slog.Int("revocations", r.Revocations))
-		}
-	}
 }
 
 // Serve answers HTTP on ln until ctx ends, then shuts down gracefully: it stops accepting,

@@ -56,7 +56,7 @@ func (s *Service) ProcessSubmission(ctx context.Context, id string) error {
 	if err != nil {
 		var ce *CheckError
 		if errors.As(err, &ce) {
-			return s.Reject(ctx, id, ce.Check, ce.Err.Error())
+			return s.reject(ctx, id, ce.Check, ce.Err.Error())
 		}
 		return err
 	}
@@ -78,8 +78,15 @@ func (s *Service) readSubmission(ctx context.Context, id string) (*store.Submiss
 	return sub, err
 }
 
-// Reject marks a submission rejected by a failed check (no-op when it is already final).
-func (s *Service) Reject(ctx context.Context, id, check, message string) error {
+// GiveUp rejects a submission that the registry failed to process on every attempt, with
+// the check CheckInternal and the last error: a submission must not stay "verifying" for
+// ever.
+func (s *Service) GiveUp(ctx context.Context, id string, cause error) error {
+	return s.reject(ctx, id, CheckInternal, "the registry could not process this submission: "+cause.Error())
+}
+
+// reject marks a submission rejected by a failed check (no-op when it is already final).
+func (s *Service) reject(ctx context.Context, id, check, message string) error {
 	return s.store.InTx(ctx, func(tx *store.Tx) error {
 		now := s.clock()
 		ok, err := tx.SetSubmissionStatus(ctx, id, []store.SubmissionStatus{store.StatusReceived, store.StatusVerifying}, store.StatusRejected, check, message, now)

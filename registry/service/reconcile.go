@@ -22,7 +22,7 @@ type Reconciled struct {
 // set-up, where this process is the only worker and a job left "running" died with the last
 // one; duplicate jobs are harmless because the work is idempotent.
 func (s *Service) Reconcile(ctx context.Context, requeueOpen bool) (Reconciled, error) {
-	r, err := s.LogPending(ctx)
+	r, err := s.logPending(ctx)
 	if err != nil {
 		return r, err
 	}
@@ -52,9 +52,19 @@ func (s *Service) Reconcile(ctx context.Context, requeueOpen bool) (Reconciled, 
 	return r, nil
 }
 
-// LogPending appends every stored attestation and revocation that is not yet in the log
+// LogPending appends what `comet worker` processes signed: the periodic job of the process
+// that owns the log (registry/jobs) calls it.
+func (s *Service) LogPending(ctx context.Context) error {
+	r, err := s.logPending(ctx)
+	if r.Attestations+r.Revocations > 0 {
+		s.logger.DebugContext(ctx, "logged signed attestations", slog.Int("attestations", r.Attestations), slog.Int("revocations", r.Revocations))
+	}
+	return err
+}
+
+// logPending appends every stored attestation and revocation that is not yet in the log
 // and records its index: what a crash interrupted, or what a `comet worker` signed.
-func (s *Service) LogPending(ctx context.Context) (Reconciled, error) {
+func (s *Service) logPending(ctx context.Context) (Reconciled, error) {
 	var r Reconciled
 	for {
 		atts, err := s.store.UnloggedAttestations(ctx, 100)

@@ -137,3 +137,39 @@ func sha256Hex(b []byte) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
 }
+
+// Submission reads a submission for by, with its attestation once one is signed: an admin
+// reads any, a provider only its own. Another provider's is ErrNotFound, not ErrForbidden,
+// so that a provider learns nothing of others' submissions, not even that they exist.
+func (s *Service) Submission(ctx context.Context, by *Principal, id string) (*store.Submission, *store.Attestation, error) {
+	if by == nil {
+		return nil, nil, ErrUnauthorized
+	}
+	sub, err := s.store.Submission(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if by.Role != store.RoleAdmin && by.ProviderID != sub.ProviderID {
+		return nil, nil, fmt.Errorf("submission %s: %w", id, ErrNotFound)
+	}
+	if sub.Status != store.StatusLogged && sub.Status != store.StatusVerifying {
+		return sub, nil, nil
+	}
+	att, err := s.store.AttestationBySubmission(ctx, sub.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return sub, nil, nil // still verifying
+	}
+	return sub, att, err
+}
+
+// Submissions lists submissions for by: an admin sees every provider's (f.ProviderID
+// narrows), a provider only its own whatever f says.
+func (s *Service) Submissions(ctx context.Context, by *Principal, f store.SubmissionFilter, p store.Page) ([]store.Submission, string, error) {
+	if by == nil {
+		return nil, "", ErrUnauthorized
+	}
+	if by.Role != store.RoleAdmin {
+		f.ProviderID = by.ProviderID
+	}
+	return s.store.Submissions(ctx, f, p)
+}
