@@ -14,7 +14,6 @@ import (
 
 	"github.com/comet-attest/comet/chain/starknettest"
 	"github.com/comet-attest/comet/internal/config"
-	"github.com/comet-attest/comet/registry/anchoring/anchoringtest"
 	"github.com/comet-attest/comet/registry/api"
 	"github.com/comet-attest/comet/registry/client"
 	"github.com/comet-attest/comet/registry/registrytest"
@@ -28,7 +27,7 @@ func TestAnchorStatusAndVerify(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	fix := registrytest.Get(t)
-	ch := anchoringtest.New(t, starknettest.Config{})
+	ch := starknettest.NewAnchored(t, starknettest.Config{})
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.Log.CheckpointInterval = 100 * time.Millisecond
