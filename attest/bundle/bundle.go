@@ -40,10 +40,12 @@ type Bundle struct {
 	// Consistency optionally links Checkpoint to another checkpoint of the
 	// same log (for example the anchored one).
 	Consistency *Consistency
-	// Anchor is the anchor receipt, a JSON object defined by the chain
-	// package ({"chain":"starknet","network":...,"contract":...,
-	// "tx_hash":...,"block_number":...,"tree_size":...,"root":...,
-	// "finality":...}); nil when not anchored yet.
+	// Anchor is the anchor receipt, an AnchorReceipt as JSON
+	// ({"chain":"starknet","network":...,"contract":...,"tx_hash":...,
+	// "block_number":...,"tree_size":...,"root":...,"finality":...}); nil
+	// when not anchored yet. It is kept as it came, and only its being an
+	// object is checked here, so that a receipt this version cannot read
+	// fails the anchor check alone (ParseAnchorReceipt), not the bundle.
 	Anchor json.RawMessage
 }
 
@@ -108,17 +110,9 @@ func (b *Bundle) Marshal() ([]byte, error) {
 
 // Parse decodes a bundle and checks its shape.
 func Parse(data []byte) (*Bundle, error) {
-	if len(data) > maxSize {
-		return nil, fmt.Errorf("%w: %d bytes is over the %d byte limit", ErrMalformed, len(data), maxSize)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var w wire
-	if err := dec.Decode(&w); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data", ErrMalformed)
+	if err := decodeStrict(data, maxSize, &w, ErrMalformed); err != nil {
+		return nil, err
 	}
 	if w.Version != Version {
 		return nil, fmt.Errorf("%w: version %d, want %d", ErrMalformed, w.Version, Version)
@@ -138,6 +132,24 @@ func Parse(data []byte) (*Bundle, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// decodeStrict decodes one JSON value of at most limit bytes into v, refusing unknown fields
+// and trailing data, so that nothing a verifier would not look at can ride along; its
+// errors wrap kind.
+func decodeStrict(data []byte, limit int, v any, kind error) error {
+	if len(data) > limit {
+		return fmt.Errorf("%w: %d bytes is over the %d byte limit", kind, len(data), limit)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: %w", kind, err)
+	}
+	if dec.More() {
+		return fmt.Errorf("%w: trailing data", kind)
+	}
+	return nil
 }
 
 func (b *Bundle) check() error {

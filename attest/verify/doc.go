@@ -17,11 +17,13 @@
 // as *SplitView, which keeps both signed checkpoints and the proof as
 // evidence.
 //
-// An anchor receipt (AnchorReceipt) is tied to a log-signed checkpoint: the
-// bundle's own, or the bundled anchored checkpoint proven to be its prefix.
-// Whether the chain holds that root is asked of an AnchorChecker; without one
-// the anchor is reported "not checked (offline)", never as passed. A root the
-// chain contradicts is kept as *AnchorMismatch evidence.
+// An anchor receipt (bundle.AnchorReceipt) is tied to a log-signed
+// checkpoint: the bundle's own, or the bundled anchored checkpoint proven to
+// be its prefix. The verifier then reads, through an AnchorReader, the root the
+// contract holds at that checkpoint's size and compares it itself, so that
+// what the chain says is judged here and not by whoever reads it; without a
+// reader the anchor is reported "not checked (offline)", never as passed. A
+// root the chain contradicts is kept as *AnchorMismatch evidence.
 //
 // The zero-knowledge proof is checked by a ProofChecker the caller passes in
 // (ProofFiles checks proof material at hand with prover/proof, against verifying keys
@@ -30,5 +32,6 @@
 // provider, the dataset, Λ, tau, the metrics, the guarantee and the featurizer. Without
 // a checker the proof is reported "not checked", never as passed.
 //
-// The verifier fetches nothing and does not read the chain itself.
+// The verifier fetches nothing itself: the chain is read only through the
+// AnchorReader the caller passes in (*chain/anchor.Client is one).
 package verify

@@ -53,13 +53,14 @@ type SplitView struct {
 func (e *SplitView) Error() string { return fmt.Sprintf("%v: %s", ErrSplitView, e.Reason) }
 func (e *SplitView) Unwrap() error { return ErrSplitView }
 
-// AnchorChecker reads the anchor contract: it confirms that the chain holds
-// anchored's root at anchored's size for anchored's log, where the receipt r
-// says. anchored is log-signed and proven to be the bundle's checkpoint or a
-// prefix of it. A different root is reported wrapping ErrAnchorMismatch,
-// preferably as an *AnchorMismatch. registry/anchoring provides one.
-type AnchorChecker interface {
-	CheckAnchor(ctx context.Context, r *AnchorReceipt, anchored *f_log.Checkpoint) error
+// AnchorReader is all the verifier asks of the chain: the root the anchor
+// contract holds for a log origin at exactly size, or an error when it holds
+// none or cannot be read. It is this narrow so that a client needs no account
+// and no registry code: *chain/anchor.Client satisfies it (built without an
+// account it cannot send). Point it at the contract and chain the trust root
+// pins; the bundle's receipt only says where to look.
+type AnchorReader interface {
+	RootAt(ctx context.Context, origin string, size uint64) ([32]byte, error)
 }
 
 // Verifier checks bundles against one trust root.
@@ -67,7 +68,7 @@ type Verifier struct {
 	root     *trustroot.Root
 	registry []*keys.Verifier
 	now      func() time.Time
-	anchor   AnchorChecker
+	anchor   AnchorReader
 	proofs   ProofChecker
 }
 
@@ -77,9 +78,9 @@ type Option func(*Verifier)
 // WithClock sets the clock used to reject attestations issued in the future.
 func WithClock(now func() time.Time) Option { return func(v *Verifier) { v.now = now } }
 
-// WithAnchorChecker verifies anchor receipts with c; without it the anchor
-// check is reported as not checked.
-func WithAnchorChecker(c AnchorChecker) Option { return func(v *Verifier) { v.anchor = c } }
+// WithAnchorReader checks anchor receipts against the roots r reads from the
+// contract; without it the anchor check is reported as not checked.
+func WithAnchorReader(r AnchorReader) Option { return func(v *Verifier) { v.anchor = r } }
 
 // WithProofChecker verifies the zero-knowledge proof with c and ties what it proves to the
 // signed statement; without it the proof is reported as not checked.

@@ -20,6 +20,10 @@
 // transactions, a transaction that stays RECEIVED forever, and a transaction
 // that is dropped from the mempool (later lookups answer "not found").
 //
+// NewAnchored sets up what an operator's anchoring configuration names: a
+// node with an owner account, its private key in a file, and a deployed anchor
+// contract it owns.
+//
 // It does not run Cairo, charge balances, or model L1, reorgs or other
 // transaction types than INVOKE v3.
 package starknettest

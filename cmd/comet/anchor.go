@@ -9,7 +9,7 @@ import (
 
 	"github.com/comet-attest/comet/attest/trustroot"
 	"github.com/comet-attest/comet/attest/verify"
-	"github.com/comet-attest/comet/registry/anchoring"
+	"github.com/comet-attest/comet/chain/anchor"
 	"github.com/spf13/cobra"
 )
 
@@ -64,17 +64,17 @@ func dash(s string) string {
 // rpcURLDefault is the default of verify's --rpc-url.
 func rpcURLDefault() string { return os.Getenv("COMET_RPC_URL") }
 
-// anchorChecker reads anchors from the contract and chain the trust root pins: the bundle's
-// receipt only says where to look.
-func anchorChecker(ctx context.Context, root *trustroot.Root, rpcURL string) (*anchoring.Checker, error) {
+// anchorReader reads anchors from the contract and chain the trust root pins: the bundle's
+// receipt only says where to look. It holds no account, so it cannot send.
+func anchorReader(ctx context.Context, root *trustroot.Root, rpcURL string) (*anchor.Client, error) {
 	if root.Starknet == nil || root.Starknet.Contract == "" {
 		return nil, usageErrorf("--rpc-url: the trust root pins no anchor contract")
 	}
-	ck, err := anchoring.NewChecker(ctx, anchoring.CheckerConfig{RPCURL: rpcURL, Contract: root.Starknet.Contract, ChainID: root.Starknet.ChainID})
+	c, err := anchor.New(ctx, anchor.Config{RPCURL: rpcURL, ContractAddress: root.Starknet.Contract, ChainID: root.Starknet.ChainID})
 	if err != nil {
-		return nil, fmt.Errorf("--rpc-url: %w", err)
+		return nil, fmt.Errorf("--rpc-url: anchor reader: %w", err)
 	}
-	return ck, nil
+	return c, nil
 }
 
 // printAnchorEvidence shows what proves that the log contradicted the chain: the signed

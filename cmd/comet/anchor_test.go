@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"github.com/comet-attest/comet/registry/wire"
 	"io"
 	"log/slog"
 	"net"
@@ -13,9 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/comet-attest/comet/registry/wire"
+
 	"github.com/comet-attest/comet/chain/starknettest"
 	"github.com/comet-attest/comet/internal/config"
-	"github.com/comet-attest/comet/registry/anchoring/anchoringtest"
 	"github.com/comet-attest/comet/registry/client"
 	"github.com/comet-attest/comet/registry/registrytest"
 	"github.com/comet-attest/comet/registry/server"
@@ -28,7 +28,7 @@ func TestAnchorStatusAndVerify(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	fix := registrytest.Get(t)
-	ch := anchoringtest.New(t, starknettest.Config{})
+	ch := starknettest.NewAnchored(t, starknettest.Config{})
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.Log.CheckpointInterval = 100 * time.Millisecond

@@ -143,11 +143,11 @@ func runVerify(cmd *cobra.Command, f *verifyFlags, modelFile string) error {
 		vopts = append(vopts, verify.WithProofChecker(v.proofs))
 	}
 	if f.rpcURL != "" && !f.offline {
-		ck, err := anchorChecker(ctx, v.root, f.rpcURL)
+		rd, err := anchorReader(ctx, v.root, f.rpcURL)
 		if err != nil {
 			return err
 		}
-		vopts = append(vopts, verify.WithAnchorChecker(ck))
+		vopts = append(vopts, verify.WithAnchorReader(rd))
 	}
 	verifier, err := verify.NewVerifier(v.root, vopts...)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/comet-attest/comet/chain/anchor"
 	"github.com/comet-attest/comet/registry/store"
 	"github.com/riverqueue/river"
 	f_log "github.com/transparency-dev/formats/log"
@@ -19,50 +20,22 @@ type AnchorArgs struct{}
 // Kind is stable: it is stored with every job.
 func (AnchorArgs) Kind() string { return "anchor_checkpoint" }
 
-// AnchorReceipt is what the chain says about an anchoring transaction in a block.
-type AnchorReceipt struct {
-	TxHash      string
-	BlockNumber uint64
-	Finality    string // e.g. ACCEPTED_ON_L2
-	Reverted    bool
-	Reason      string // why it reverted
-}
-
-// Errors an Anchorer returns for the job to branch on. Any other error is retried with
-// River's backoff.
-var (
-	// ErrTxUnknown: the chain does not know the transaction (it never arrived, or it was
-	// dropped); a new one may be sent.
-	ErrTxUnknown = errors.New("anchoring transaction unknown to the chain")
-	// ErrTxPending: the chain holds the transaction but has not put it in a block yet; it
-	// must not be sent again.
-	ErrTxPending = errors.New("anchoring transaction pending")
-	// ErrAlreadyAnchored: the contract already holds this or a larger size for the log.
-	ErrAlreadyAnchored = errors.New("size already anchored")
-	// ErrRefused: the chain refused the transaction for good (signature, fee bounds,
-	// ownership); sending the same again will not help.
-	ErrRefused = errors.New("anchoring transaction refused")
-)
-
-// PreparedAnchor is a signed anchoring transaction that has not been broadcast: its hash is
-// final, so it can be recorded before Submit.
-type PreparedAnchor interface {
-	TxHash() string
-	Submit(ctx context.Context) error
-}
-
-// Anchorer builds, sends and finds anchoring transactions; registry/anchoring provides one
-// over chain/anchor's client.
+// Anchorer builds, sends and finds anchoring transactions; *chain/anchor.Client is one. The
+// job branches on chain/anchor's sentinels in its errors (see refused); any other error is
+// retried with River's backoff.
 type Anchorer interface {
 	// Prepare signs the transaction anchoring root at size for the log origin without
-	// sending it.
-	Prepare(ctx context.Context, origin string, size uint64, root [32]byte) (PreparedAnchor, error)
-	// Lookup tells what became of a transaction now: its receipt once in a block,
-	// ErrTxPending, or ErrTxUnknown.
-	Lookup(ctx context.Context, txHash string) (AnchorReceipt, error)
-	// Wait polls until the transaction is in a block (as long as ctx allows); ErrTxUnknown
-	// when the chain stops knowing it.
-	Wait(ctx context.Context, txHash string) (AnchorReceipt, error)
+	// sending it, so that its hash can be recorded first; anchor.ErrNotGrowing when the
+	// contract holds this or a larger size already.
+	Prepare(ctx context.Context, origin string, size uint64, root [32]byte) (*anchor.Pending, error)
+	// Submit broadcasts a prepared transaction.
+	Submit(ctx context.Context, p *anchor.Pending) error
+	// LookupTx tells what became of a transaction now: its receipt once in a block (with
+	// anchor.ErrReverted if it reverted), anchor.ErrPending, or anchor.ErrNotFound.
+	LookupTx(ctx context.Context, txHash string) (anchor.Receipt, error)
+	// WaitReceipt polls until the transaction is in a block (as long as ctx allows);
+	// anchor.ErrDropped when the chain stops knowing it.
+	WaitReceipt(ctx context.Context, txHash string) (anchor.Receipt, error)
 	// RootAt reads the root the contract holds for origin at exactly size (an error when
 	// that size was never anchored).
 	RootAt(ctx context.Context, origin string, size uint64) ([32]byte, error)
@@ -180,13 +153,13 @@ func (w *anchorWorker) finish(ctx context.Context, a *store.Anchor) error {
 	log := w.o.Logger.With(slog.Int64("size", a.TreeSize))
 	if a.TxHash != "" {
 		// A previous run recorded this hash and may or may not have broadcast it: ask first.
-		r, err := w.o.Anchorer.Lookup(ctx, a.TxHash)
+		r, err := receipt(w.o.Anchorer.LookupTx(ctx, a.TxHash))
 		switch {
 		case err == nil:
 			return w.record(ctx, a, r)
-		case errors.Is(err, ErrTxPending):
+		case errors.Is(err, anchor.ErrPending):
 			return w.wait(ctx, a)
-		case errors.Is(err, ErrTxUnknown):
+		case errors.Is(err, anchor.ErrNotFound), errors.Is(err, anchor.ErrDropped):
 			log.InfoContext(ctx, "recorded anchoring transaction unknown to the chain; sending a new one", slog.String("tx", a.TxHash))
 		default:
 			return w.note(ctx, a, err)
@@ -194,20 +167,22 @@ func (w *anchorWorker) finish(ctx context.Context, a *store.Anchor) error {
 	}
 	p, err := w.o.Anchorer.Prepare(ctx, w.o.Origin, uint64(a.TreeSize), root)
 	switch {
-	case errors.Is(err, ErrAlreadyAnchored):
+	case errors.Is(err, anchor.ErrNotGrowing):
 		return w.alreadyAnchored(ctx, a, root, err)
-	case errors.Is(err, ErrRefused):
+	case refused(err):
 		a.Status, a.Error = store.AnchorFailed, err.Error()
 		return w.save(ctx, a)
 	case err != nil:
 		return w.note(ctx, a, err)
 	}
-	a.TxHash, a.Status, a.Error = p.TxHash(), store.AnchorPending, ""
+	log.InfoContext(ctx, "anchoring transaction prepared", slog.String("tx", p.TxHash), slog.Int("calldata_felts", p.CalldataFelts),
+		slog.String("estimated_fee_fri", p.EstimatedFee.String()), slog.String("max_fee_fri", p.MaxFee.String()))
+	a.TxHash, a.Status, a.Error = p.TxHash, store.AnchorPending, ""
 	if err := w.save(ctx, a); err != nil {
 		return err
 	}
-	if err := p.Submit(ctx); err != nil {
-		if errors.Is(err, ErrRefused) {
+	if err := w.o.Anchorer.Submit(ctx, p); err != nil {
+		if refused(err) {
 			a.Status, a.Error = store.AnchorFailed, err.Error()
 			return w.save(ctx, a)
 		}
@@ -222,8 +197,32 @@ func (w *anchorWorker) finish(ctx context.Context, a *store.Anchor) error {
 	return w.wait(ctx, a)
 }
 
+// refused says whether the chain turned the transaction down for good (signature, fee
+// bounds, ownership, configuration), so that sending the same again will not help.
+// ErrNotGrowing wraps ErrReverted but is no refusal, as the contract may hold this very root
+// (see alreadyAnchored); nor is an error that also says to wait or to send anew.
+func refused(err error) bool {
+	switch {
+	case err == nil, errors.Is(err, anchor.ErrNotGrowing), errors.Is(err, anchor.ErrNotFound), anchor.Retryable(err):
+		return false
+	}
+	return errors.Is(err, anchor.ErrRejected) || errors.Is(err, anchor.ErrReverted) || errors.Is(err, anchor.ErrConfig)
+}
+
+// executionReverted is a Starknet receipt's execution status for a reverted transaction.
+const executionReverted = "REVERTED"
+
+// receipt passes the receipt of a transaction that reverted in a block on as a result, not
+// an error: it is final, so the anchor is recorded as failed instead of retried.
+func receipt(r anchor.Receipt, err error) (anchor.Receipt, error) {
+	if errors.Is(err, anchor.ErrReverted) && r.ExecutionStatus == executionReverted {
+		return r, nil
+	}
+	return r, err
+}
+
 func (w *anchorWorker) wait(ctx context.Context, a *store.Anchor) error {
-	r, err := w.o.Anchorer.Wait(ctx, a.TxHash)
+	r, err := receipt(w.o.Anchorer.WaitReceipt(ctx, a.TxHash))
 	if err != nil {
 		// Dropped or still pending: the next run looks it up and, if unknown, sends anew.
 		return w.note(ctx, a, err)
@@ -252,12 +251,12 @@ func (w *anchorWorker) alreadyAnchored(ctx context.Context, a *store.Anchor, roo
 	return w.save(ctx, a)
 }
 
-func (w *anchorWorker) record(ctx context.Context, a *store.Anchor, r AnchorReceipt) error {
+func (w *anchorWorker) record(ctx context.Context, a *store.Anchor, r anchor.Receipt) error {
 	bn := int64(r.BlockNumber)
-	a.BlockNumber, a.Finality, a.TxHash = &bn, r.Finality, r.TxHash
-	if r.Reverted {
+	a.BlockNumber, a.Finality, a.TxHash = &bn, r.FinalityStatus, r.TxHash
+	if r.ExecutionStatus == executionReverted {
 		// Never sent again for this size: the next due run anchors a newer checkpoint.
-		a.Status, a.Error = store.AnchorFailed, "reverted: "+r.Reason
+		a.Status, a.Error = store.AnchorFailed, "reverted: "+r.RevertReason
 	} else {
 		a.Status, a.Error = store.AnchorAccepted, ""
 	}

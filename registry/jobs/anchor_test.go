@@ -14,8 +14,6 @@ import (
 	"github.com/comet-attest/comet/attest/tlog"
 	"github.com/comet-attest/comet/chain/anchor"
 	"github.com/comet-attest/comet/chain/starknettest"
-	"github.com/comet-attest/comet/registry/anchoring"
-	"github.com/comet-attest/comet/registry/anchoring/anchoringtest"
 	"github.com/comet-attest/comet/registry/jobs"
 	"github.com/comet-attest/comet/registry/store"
 )
@@ -37,7 +35,7 @@ type chainEnv struct {
 func newChainEnv(t *testing.T, nc starknettest.Config) *chainEnv {
 	t.Helper()
 	ctx := context.Background()
-	ch := anchoringtest.New(t, nc)
+	ch := starknettest.NewAnchored(t, nc)
 	dir := t.TempDir()
 	st, err := store.Open(ctx, store.Options{SQLitePath: filepath.Join(dir, "c.db"), Logger: quiet})
 	if err != nil {
@@ -64,9 +62,9 @@ func newChainEnv(t *testing.T, nc starknettest.Config) *chainEnv {
 }
 
 // chain connects a new client, as a restarted registry does.
-func (e *chainEnv) chain(t *testing.T) *anchoring.Chain {
+func (e *chainEnv) chain(t *testing.T) *anchor.Client {
 	t.Helper()
-	c, err := anchoring.New(context.Background(), e.cfg)
+	c, err := anchor.New(context.Background(), e.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,10 +108,10 @@ func (e *chainEnv) sent() int { return e.node.Calls("starknet_addInvokeTransacti
 
 // checkChain compares the contract's Anchored events with the accepted anchors in the store:
 // one event per accepted size, in growing order, with the stored root and transaction.
-func (e *chainEnv) checkChain(t *testing.T, c *anchoring.Chain) {
+func (e *chainEnv) checkChain(t *testing.T, c *anchor.Client) {
 	t.Helper()
 	ctx := context.Background()
-	evs, err := c.Client().Events(ctx, origin, 0)
+	evs, err := c.Events(ctx, origin, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,10 +140,10 @@ func (e *chainEnv) checkChain(t *testing.T, c *anchoring.Chain) {
 // comes through each fault the node can inject.
 func TestAnchorJobOnNode(t *testing.T) {
 	e := newChainEnv(t, starknettest.Config{})
-	c := e.opts.Anchorer.(*anchoring.Chain)
+	c := e.opts.Anchorer.(*anchor.Client)
 
 	size := e.grow(t, 3)
-	calls, start := c.Client().RPCCalls(), time.Now()
+	calls, start := c.RPCCalls(), time.Now()
 	if err := e.run(5 * time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -153,12 +151,12 @@ func TestAnchorJobOnNode(t *testing.T) {
 	if a.Status != store.AnchorAccepted || uint64(a.TreeSize) != size || a.TxHash == "" || a.BlockNumber == nil || a.Finality != "ACCEPTED_ON_L2" {
 		t.Fatalf("first anchor %+v", a)
 	}
-	t.Logf("first anchor: %s, %d RPC calls (prepare, submit, receipt)", time.Since(start), c.Client().RPCCalls()-calls)
-	if got := c.Client().RPCCalls() - calls; got != 6 {
+	t.Logf("first anchor: %s, %d RPC calls (prepare, submit, receipt)", time.Since(start), c.RPCCalls()-calls)
+	if got := c.RPCCalls() - calls; got != 6 {
 		t.Errorf("%d RPC calls for one anchor, want 6: nonce, tip, estimate, add, receipt, transaction", got)
 	}
 	// The fee estimate path, without broadcasting.
-	p, err := c.Client().Prepare(context.Background(), origin, size+1, [32]byte{1})
+	p, err := c.Prepare(context.Background(), origin, size+1, [32]byte{1})
 	if err != nil || p.CalldataFelts != 8 || p.EstimatedFee.Sign() <= 0 {
 		t.Fatalf("prepare %+v %v", p, err)
 	}
@@ -233,7 +231,7 @@ func TestAnchorJobOnNode(t *testing.T) {
 		size = e.grow(t, 5)
 		before := e.sent()
 		e.node.DropNext()
-		if err := e.run(5 * time.Second); !errors.Is(err, jobs.ErrTxUnknown) {
+		if err := e.run(5 * time.Second); !errors.Is(err, anchor.ErrDropped) {
 			t.Fatalf("dropped: %v", err)
 		}
 		if a := e.latest(t); a.Status != store.AnchorSubmitted {
@@ -252,7 +250,7 @@ func TestAnchorJobOnNode(t *testing.T) {
 		before := e.sent()
 		e.node.StallNext()
 		for range 2 {
-			if err := e.run(100 * time.Millisecond); !errors.Is(err, jobs.ErrTxPending) {
+			if err := e.run(100 * time.Millisecond); !errors.Is(err, anchor.ErrPending) {
 				t.Fatalf("pending: %v", err)
 			}
 		}
@@ -271,7 +269,7 @@ func TestAnchorJobOnNode(t *testing.T) {
 func TestAnchorJobRestart(t *testing.T) {
 	e := newChainEnv(t, starknettest.Config{BlockTime: 300 * time.Millisecond})
 	size := e.grow(t, 2)
-	if err := e.run(100 * time.Millisecond); !errors.Is(err, jobs.ErrTxPending) {
+	if err := e.run(100 * time.Millisecond); !errors.Is(err, anchor.ErrPending) {
 		t.Fatalf("interrupted run: %v", err)
 	}
 	a := e.latest(t)
@@ -303,7 +301,7 @@ func TestAnchorJobRestart(t *testing.T) {
 	if b := e.latest(t); b.Status != store.AnchorAccepted || uint64(b.TreeSize) != size {
 		t.Fatalf("after the restart %+v", b)
 	}
-	e.checkChain(t, e.opts.Anchorer.(*anchoring.Chain))
+	e.checkChain(t, e.opts.Anchorer.(*anchor.Client))
 }
 
 // Anchoring is due every interval even when fewer than max_entries entries were added.

@@ -2,11 +2,11 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/comet-attest/comet/chain/anchor"
 	"github.com/comet-attest/comet/internal/config"
-	"github.com/comet-attest/comet/registry/anchoring"
 	"github.com/comet-attest/comet/registry/jobs"
 )
 
@@ -17,10 +17,14 @@ func newStarknetAnchorer(ctx context.Context, cfg config.Config, logger *slog.Lo
 	if cfg.Anchor.KeyFile != "" {
 		keyFile = cfg.Path(cfg.Anchor.KeyFile)
 	}
-	return anchoring.New(ctx, anchor.Config{
+	c, err := anchor.New(ctx, anchor.Config{
 		RPCURL: cfg.Anchor.RPCURL, AccountAddress: cfg.Anchor.Account, ContractAddress: cfg.Anchor.Contract, ChainID: cfg.Anchor.ChainID,
 		PrivateKeyFile: keyFile, PrivateKeyEnv: cfg.Anchor.KeyEnv, Logger: logger,
 	})
+	if err != nil {
+		return nil, fmt.Errorf("anchoring: %w", err)
+	}
+	return c, nil
 }
 
 // anchorOptions are the anchoring job's options from the configuration.

@@ -4,21 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/comet-attest/comet/registry/wire"
 	"net"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/comet-attest/comet/registry/wire"
+
 	"github.com/comet-attest/comet/attest/bundle"
 	"github.com/comet-attest/comet/attest/keys"
 	"github.com/comet-attest/comet/attest/tlog"
 	"github.com/comet-attest/comet/attest/trustroot"
 	"github.com/comet-attest/comet/attest/verify"
+	"github.com/comet-attest/comet/chain/anchor"
 	"github.com/comet-attest/comet/chain/starknettest"
-	"github.com/comet-attest/comet/registry/anchoring"
-	"github.com/comet-attest/comet/registry/anchoring/anchoringtest"
 	"github.com/comet-attest/comet/registry/client"
 	"github.com/comet-attest/comet/registry/keyset"
 	"github.com/comet-attest/comet/registry/registrytest"
@@ -44,7 +44,7 @@ func startAnchoredRegistry(t *testing.T) *anchoredRegistry {
 	t.Helper()
 	ctx := context.Background()
 	fix := registrytest.Get(t)
-	ch := anchoringtest.New(t, starknettest.Config{})
+	ch := starknettest.NewAnchored(t, starknettest.Config{})
 	node := ch.Node
 	cfg := testConfig(t)
 	cfg.Registry.CircuitKeysDir = fix.KeysDir
@@ -129,7 +129,7 @@ func (r *anchoredRegistry) awaitAnchor(t *testing.T, size int64) wire.Anchor {
 	}
 }
 
-func (r *anchoredRegistry) verifier(t *testing.T, withChain bool) (*verify.Verifier, *anchoring.Checker) {
+func (r *anchoredRegistry) verifier(t *testing.T, withChain bool) (*verify.Verifier, *anchor.Client) {
 	t.Helper()
 	ctx := context.Background()
 	raw, err := r.anon.TrustRoot(ctx)
@@ -144,19 +144,19 @@ func (r *anchoredRegistry) verifier(t *testing.T, withChain bool) (*verify.Verif
 		t.Fatalf("the trust root pins no anchor contract: %s", raw)
 	}
 	var opts []verify.Option
-	var ck *anchoring.Checker
+	var rd *anchor.Client
 	if withChain {
-		ck, err = anchoring.NewChecker(ctx, anchoring.CheckerConfig{RPCURL: r.node.URL(), Contract: root.Starknet.Contract, ChainID: root.Starknet.ChainID})
+		rd, err = anchor.New(ctx, anchor.Config{RPCURL: r.node.URL(), ContractAddress: root.Starknet.Contract, ChainID: root.Starknet.ChainID})
 		if err != nil {
 			t.Fatal(err)
 		}
-		opts = append(opts, verify.WithAnchorChecker(ck))
+		opts = append(opts, verify.WithAnchorReader(rd))
 	}
 	v, err := verify.NewVerifier(root, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return v, ck
+	return v, rd
 }
 
 // Anchoring goes on after the first anchor: each periodic job that finds nothing due, or
@@ -203,7 +203,7 @@ func TestRegistryAnchorsEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := verify.ParseAnchorReceipt(b.Anchor)
+	rc, err := bundle.ParseAnchorReceipt(b.Anchor)
 	if err != nil {
 		t.Fatalf("bundle anchor %s: %v", b.Anchor, err)
 	}
@@ -211,13 +211,13 @@ func TestRegistryAnchorsEndToEnd(t *testing.T) {
 		t.Errorf("receipt %+v, anchor %+v", rc, a)
 	}
 	policy, _ := verify.NewPolicy(verify.WithModelSHA256(s1.ModelSHA256), verify.AllowSingleParty())
-	v, ck := r.verifier(t, true)
-	calls := ck.RPCCalls()
+	v, rd := r.verifier(t, true)
+	calls := rd.RPCCalls()
 	rep, err := v.Verify(ctx, b, policy)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, rep)
 	}
-	t.Logf("verification: %d RPC calls to connect, %d to check the anchor", calls, ck.RPCCalls()-calls)
+	t.Logf("verification: %d RPC calls to connect, %d to check the anchor", calls, rd.RPCCalls()-calls)
 	if line, _ := rep.Line(verify.CheckAnchor); line.Status != verify.Passed {
 		t.Fatalf("anchor line %+v", line)
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/comet-attest/comet/attest/bundle"
 	"github.com/comet-attest/comet/attest/envelope"
-	"github.com/comet-attest/comet/attest/verify"
 	"github.com/comet-attest/comet/registry/store"
 )
 
@@ -53,8 +52,8 @@ func (s *Service) addAnchor(ctx context.Context, b *bundle.Bundle) error {
 	if err != nil {
 		return err
 	}
-	receipt := verify.AnchorReceipt{
-		Chain: verify.AnchorChain, Network: s.chain.Network, Contract: strings.ToLower(s.chain.Contract), TxHash: a.TxHash,
+	receipt := bundle.AnchorReceipt{
+		Chain: bundle.AnchorChain, Network: s.chain.Network, Contract: strings.ToLower(s.chain.Contract), TxHash: a.TxHash,
 		TreeSize: uint64(a.TreeSize), Root: a.Root, Finality: a.Finality,
 	}
 	if a.BlockNumber != nil {
