@@ -16,6 +16,7 @@ import (
 	"github.com/comet-attest/comet/attest/trustroot"
 	"github.com/comet-attest/comet/attest/verify"
 	"github.com/comet-attest/comet/prover/circuit"
+	"github.com/comet-attest/comet/prover/model"
 	"github.com/comet-attest/comet/prover/proof"
 	"github.com/comet-attest/comet/prover/setup"
 )
@@ -163,4 +164,38 @@ func TestVerifyProofTiedToStatement(t *testing.T) {
 			t.Fatalf("keys with another hash were used:\n%s", r)
 		}
 	})
+}
+
+// TestModelSHA256 checks that the digest is the subject an attestation names: the canonical
+// file's, whatever spacing the model arrived in, and never a digest of something else.
+func TestModelSHA256(t *testing.T) {
+	g := loadGoldenProof(t)
+	want, err := model.Unmarshal(g.model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var respaced bytes.Buffer
+	if err := json.Indent(&respaced, g.model, "", "\t"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		in      []byte
+		wantErr bool
+	}{
+		{"model file", g.model, false},
+		{"re-spaced", respaced.Bytes(), false},
+		{"not a model", []byte(`{"format":"something else"}`), true},
+		{"empty", nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := verify.ModelSHA256(bytes.NewReader(tc.in))
+			switch {
+			case tc.wantErr && err == nil:
+				t.Fatalf("digest %s of an invalid model", got)
+			case !tc.wantErr && (err != nil || got != want.SHA256):
+				t.Fatalf("got %s, %v; want %s", got, err, want.SHA256)
+			}
+		})
+	}
 }

@@ -3,8 +3,6 @@ package verify
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +16,7 @@ import (
 	"github.com/comet-attest/comet/attest/leaf"
 	"github.com/comet-attest/comet/attest/statement"
 	"github.com/comet-attest/comet/attest/trustroot"
+	"github.com/comet-attest/comet/prover/model"
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 	f_log "github.com/transparency-dev/formats/log"
 	f_note "github.com/transparency-dev/formats/note"
@@ -165,13 +164,26 @@ func AllowSingleParty() PolicyOption { return func(p *Policy) { p.singleParty = 
 // RequireAnchor makes a missing or unverified anchor a failure.
 func RequireAnchor() PolicyOption { return func(p *Policy) { p.requireAnchor = true } }
 
-// ModelSHA256 hashes a model file for WithModelSHA256.
+// maxModelFile bounds the model file ModelSHA256 reads: real ones are a few kilobytes.
+const maxModelFile = 16 << 20
+
+// ModelSHA256 reads a model file (prover/model's format) and returns the digest an
+// attestation names as its subject, for WithModelSHA256: the SHA-256 of the model's
+// canonical encoding. A model that travelled re-spaced inside another document has the same
+// digest as its file; anything that is not a valid model is an error, never a digest.
 func ModelSHA256(r io.Reader) (string, error) {
-	h := sha256.New()
-	if _, err := io.Copy(h, r); err != nil {
-		return "", fmt.Errorf("hash model: %w", err)
+	data, err := io.ReadAll(io.LimitReader(r, maxModelFile+1))
+	if err != nil {
+		return "", fmt.Errorf("read model: %w", err)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	if len(data) > maxModelFile {
+		return "", fmt.Errorf("read model: over %d bytes", maxModelFile)
+	}
+	m, _, err := model.Canonicalize(data)
+	if err != nil {
+		return "", fmt.Errorf("model: %w", err)
+	}
+	return m.SHA256, nil
 }
 
 // run collects report lines and the errors of failed checks.
