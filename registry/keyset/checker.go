@@ -29,9 +29,10 @@ type parsed struct {
 	bundle   *proof.Bundle
 }
 
-// Precheck decodes the parts and checks that they name each other, the submitting provider
-// and a published circuit; problems are *service.InvalidError naming the part.
-func (c *Checker) Precheck(sub service.Submission) (service.Claim, error) {
+// Precheck decodes the proof bundle and checks that the parts name each other, the
+// submitting provider and a published circuit; problems are *service.InvalidError naming
+// the part.
+func (c *Checker) Precheck(sub service.Parts) (service.Claim, error) {
 	p, err := c.parse(sub)
 	if err != nil {
 		return service.Claim{}, err
@@ -43,15 +44,8 @@ func (c *Checker) Precheck(sub service.Submission) (service.Claim, error) {
 	return service.Claim{DatasetCommitment: p.manifest.Commitment.String(), ProofFile: file}, nil
 }
 
-func (c *Checker) parse(sub service.Submission) (*parsed, error) {
-	m, err := model.Unmarshal(sub.Model)
-	if err != nil {
-		return nil, &service.InvalidError{Field: "model", Err: err}
-	}
-	man, err := commitment.ParseManifest(sub.Manifest)
-	if err != nil {
-		return nil, &service.InvalidError{Field: "manifest", Err: err}
-	}
+func (c *Checker) parse(sub service.Parts) (*parsed, error) {
+	m, man := sub.Model, sub.Manifest
 	b, err := proof.ParseBundle(sub.Proof)
 	if err != nil {
 		return nil, &service.InvalidError{Field: "proof", Err: err}
@@ -110,7 +104,7 @@ func checkFeaturizer(man *commitment.Manifest) error {
 // Verify checks the proof bundle with prover/proof against the published verifying keys of
 // the shape it names, bound to the submitting provider, and returns the predicate the proof
 // states. A failed check is a *service.CheckError naming it.
-func (c *Checker) Verify(ctx context.Context, sub service.Submission) (service.Claim, error) {
+func (c *Checker) Verify(ctx context.Context, sub service.Parts) (service.Claim, error) {
 	p, err := c.parse(sub)
 	if err != nil {
 		var inv *service.InvalidError

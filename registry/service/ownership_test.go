@@ -31,18 +31,18 @@ type stubChecker struct {
 	// gradient, when set, replaces the relative gradient of every claim.
 	gradient *float64
 	// beforeVerify, when set, runs at the start of Verify: what happens meanwhile.
-	beforeVerify func(service.Submission)
+	beforeVerify func(service.Parts)
 
 	mu   sync.Mutex
-	seen []service.Submission
+	seen []service.Parts
 }
 
-func (c *stubChecker) Precheck(s service.Submission) (service.Claim, error) {
+func (c *stubChecker) Precheck(s service.Parts) (service.Claim, error) {
 	c.record(s)
 	return c.real.Precheck(s)
 }
 
-func (c *stubChecker) Verify(ctx context.Context, s service.Submission) (service.Claim, error) {
+func (c *stubChecker) Verify(ctx context.Context, s service.Parts) (service.Claim, error) {
 	c.record(s)
 	if c.beforeVerify != nil {
 		c.beforeVerify(s)
@@ -54,7 +54,7 @@ func (c *stubChecker) Verify(ctx context.Context, s service.Submission) (service
 	return claim, err
 }
 
-func (c *stubChecker) record(s service.Submission) {
+func (c *stubChecker) record(s service.Parts) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.seen = append(c.seen, s)
@@ -254,7 +254,7 @@ func TestOneAttestationPerModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	var once sync.Once
-	stub.beforeVerify = func(s service.Submission) {
+	stub.beforeVerify = func(s service.Parts) {
 		if s.ProviderID == rival.ProviderID {
 			once.Do(func() { e.process(t, ownSub.ID) })
 		}
@@ -290,8 +290,7 @@ func TestCheckerSeesSubmittingProvider(t *testing.T) {
 	ctx := context.Background()
 	before := e.written(t)
 	var inv *service.InvalidError
-	if _, err := e.svc.Submit(ctx, squatter, service.Submission{ModelName: "copy.json", Model: m, Manifest: e.fix.Manifest, Proof: p,
-		ProviderID: owner.ProviderID}); !errors.As(err, &inv) || inv.Field != "proof" { // a claimed identity is ignored
+	if _, err := e.svc.Submit(ctx, squatter, service.Submission{ModelName: "copy.json", Model: m, Manifest: e.fix.Manifest, Proof: p}); !errors.As(err, &inv) || inv.Field != "proof" {
 		t.Fatalf("squatter submits the owner's proof: %v, want invalid proof", err)
 	}
 	if after := e.written(t); after != before {

@@ -12,6 +12,8 @@ import (
 	"github.com/comet-attest/comet/attest/envelope"
 	"github.com/comet-attest/comet/attest/leaf"
 	"github.com/comet-attest/comet/attest/statement"
+	"github.com/comet-attest/comet/prover/commitment"
+	"github.com/comet-attest/comet/prover/model"
 	"github.com/comet-attest/comet/registry/store"
 )
 
@@ -123,7 +125,11 @@ func (s *Service) verifyAndSign(ctx context.Context, sub *store.Submission) (*st
 	}
 	// The name and the provider are this submission's own: the model row may hold another
 	// provider's upload of the same file.
-	claim, err := s.proofs.Verify(ctx, Submission{ModelName: sub.ModelName, Model: model.Body, Manifest: sub.Manifest, Proof: sub.Proof, ProviderID: sub.ProviderID})
+	parts, err := storedParts(sub, model)
+	if err != nil {
+		return nil, err
+	}
+	claim, err := s.proofs.Verify(ctx, parts)
 	if err != nil {
 		return nil, err
 	}
@@ -222,4 +228,19 @@ func (s *Service) sign(ctx context.Context, st *intoto.Statement) ([]byte, leaf.
 		return nil, leaf.Leaf{}, err
 	}
 	return envJSON, lf, nil
+}
+
+// storedParts decodes what Submit stored: its canonical model file and manifest. Submit
+// checked both, so a failure here is a fault of the stored record, named as the check of
+// that part.
+func storedParts(sub *store.Submission, m *store.Model) (Parts, error) {
+	mod, err := model.Unmarshal(m.Body)
+	if err != nil {
+		return Parts{}, &CheckError{Check: "model", Err: err}
+	}
+	man, err := commitment.ParseManifest(sub.Manifest)
+	if err != nil {
+		return Parts{}, &CheckError{Check: "manifest", Err: err}
+	}
+	return Parts{ModelName: sub.ModelName, Model: mod, Manifest: man, Proof: sub.Proof, ProviderID: sub.ProviderID}, nil
 }

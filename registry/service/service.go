@@ -12,6 +12,8 @@ import (
 
 	"github.com/comet-attest/comet/attest/keys"
 	"github.com/comet-attest/comet/attest/statement"
+	"github.com/comet-attest/comet/prover/commitment"
+	"github.com/comet-attest/comet/prover/model"
 	"github.com/comet-attest/comet/registry/store"
 	f_log "github.com/transparency-dev/formats/log"
 )
@@ -77,20 +79,31 @@ type Submission struct {
 	Model     []byte // the model file; its SHA-256 is the attestation's subject
 	Manifest  []byte // the dataset manifest
 	Proof     []byte // the proof bundle
+}
+
+// Parts are a submission's parts as the service decoded them, once: the model and the
+// manifest parsed (and canonical), the proof bundle as submitted, which the checker alone
+// reads.
+type Parts struct {
+	ModelName string
+	Model     *model.Model
+	Manifest  *commitment.Manifest
+	Proof     []byte
 	// ProviderID is the submitting provider, whose identity the proof binds: the service sets
 	// it from the authenticated key (Submit) or the stored submission (verification), never
 	// from what the provider sent, so that a proof made for one provider fails for another.
 	ProviderID string
 }
 
-// ProofChecker checks a submission's parts. Precheck is cheap (parsing, agreement between
-// model, manifest and proof) and runs before the submission is accepted; Verify checks the
-// proof itself against the registry's published verifying keys, never a key carried by the
-// submission. Both return a *CheckError naming the failed check when the material is at
-// fault, and any other error for a failure of the registry itself (which is retried).
+// ProofChecker checks a submission's parts. Precheck is cheap (the proof's syntax, agreement
+// between model, manifest and proof) and runs before the submission is accepted; Verify
+// checks the proof itself against the registry's published verifying keys, never a key
+// carried by the submission. Precheck's problems are *InvalidError naming the part; Verify's
+// are a *CheckError naming the failed check when the material is at fault, and any other
+// error for a failure of the registry itself (which is retried).
 type ProofChecker interface {
-	Precheck(s Submission) (Claim, error)
-	Verify(ctx context.Context, s Submission) (Claim, error)
+	Precheck(p Parts) (Claim, error)
+	Verify(ctx context.Context, p Parts) (Claim, error)
 }
 
 // Log is the transparency log; *tlog.Log provides it.

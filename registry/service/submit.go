@@ -38,7 +38,6 @@ func (s *Service) Submit(ctx context.Context, by *Principal, sub Submission) (*s
 	if err := checkModelName(sub.ModelName); err != nil {
 		return nil, err
 	}
-	sub.ProviderID = prov.ID
 	m, err := commitment.ParseManifest(sub.Manifest)
 	if err != nil {
 		return nil, &InvalidError{Field: "manifest", Err: err}
@@ -64,7 +63,7 @@ func (s *Service) Submit(ctx context.Context, by *Principal, sub Submission) (*s
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	claim, err := s.proofs.Precheck(sub)
+	claim, err := s.proofs.Precheck(Parts{ModelName: sub.ModelName, Model: mod, Manifest: m, Proof: sub.Proof, ProviderID: prov.ID})
 	if err != nil {
 		return nil, err
 	}
