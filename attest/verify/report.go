@@ -44,9 +44,9 @@ const (
 
 // Line is one check in a report.
 type Line struct {
-	Name   string
-	Status Status
-	Detail string
+	Name   string `json:"name"`
+	Status Status `json:"status"`
+	Detail string `json:"detail"`
 }
 
 // Report is what Verify found.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"text/tabwriter"
+	"time"
 
 	"github.com/comet-attest/comet/registry/client"
 	"github.com/comet-attest/comet/registry/service"
@@ -137,7 +139,29 @@ func newAdminProvidersCmd() *cobra.Command {
 }
 
 func newAdminKeysCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "keys", Short: "Issue or revoke provider API keys"}
+	cmd := &cobra.Command{Use: "keys", Short: "List, issue or revoke provider API keys"}
+	list := &cobra.Command{Use: "list PROVIDER", Short: "List a provider's API keys (never their secrets)", Args: cobra.ExactArgs(1)}
+	fl := addRegistryFlags(list, true)
+	list.RunE = func(cmd *cobra.Command, args []string) error {
+		c, err := fl.client(true)
+		if err != nil {
+			return err
+		}
+		ks, err := c.APIKeys(cmd.Context(), args[0])
+		if err != nil {
+			return err
+		}
+		w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "KEY\tROLE\tCREATED\tREVOKED\tLABEL")
+		for _, k := range ks {
+			revoked := "-"
+			if k.RevokedAt != nil {
+				revoked = k.RevokedAt.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Role, k.CreatedAt.UTC().Format(time.RFC3339), revoked, k.Label)
+		}
+		return w.Flush()
+	}
 	issue := &cobra.Command{Use: "issue PROVIDER", Short: "Issue a provider key and print it once", Args: cobra.ExactArgs(1)}
 	fi := addRegistryFlags(issue, true)
 	label := issue.Flags().String("label", "", "label stored with the key")
@@ -167,7 +191,7 @@ func newAdminKeysCmd() *cobra.Command {
 		fmt.Fprintf(cmd.OutOrStdout(), "key %s revoked\n", args[0])
 		return nil
 	}
-	cmd.AddCommand(issue, revoke)
+	cmd.AddCommand(list, issue, revoke)
 	return cmd
 }
 

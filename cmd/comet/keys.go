@@ -12,9 +12,9 @@ import (
 func newKeysCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "keys",
-		Short: "Generate and show Ed25519 signing keys (registry, log, provider, witness)",
+		Short: "Generate and show Ed25519 signing keys; fetch the registry's circuit keys",
 	}
-	cmd.AddCommand(newKeysGenerateCmd(), newKeysShowCmd())
+	cmd.AddCommand(newKeysGenerateCmd(), newKeysShowCmd(), newKeysFetchCmd())
 	return cmd
 }
 

@@ -25,6 +25,8 @@ func newRootCmd() *cobra.Command {
 			return nil
 		},
 	}
+	root.Version = versionText()
+	root.SetVersionTemplate("{{.Version}}")
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErrorf("%v", err) })
 	root.AddCommand(
@@ -32,7 +34,7 @@ func newRootCmd() *cobra.Command {
 		newTrainCmd(),
 		newKeysCmd(),
 		newServeCmd(),
-		newAdminCmd(), newProviderCmd(), newTrustRootCmd(), newSubmitCmd(), newLookupCmd(), newVerifyCmd(), newWorkerCmd(), newAnchorCmd(),
+		newAdminCmd(), newProviderCmd(), newTrustRootCmd(), newSubmitCmd(), newLookupCmd(), newVerifyCmd(), newBundleCmd(), newWorkerCmd(), newAnchorCmd(),
 		newSetupCmd(), newCeremonyCmd(), newProveCmd(), newProofCmd(),
 	)
 	return root

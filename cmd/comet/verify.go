@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -25,6 +26,7 @@ import (
 	"github.com/comet-attest/comet/prover/proof"
 	"github.com/comet-attest/comet/prover/setup"
 	"github.com/comet-attest/comet/registry/client"
+	"github.com/comet-attest/comet/registry/wire"
 	gnarklog "github.com/consensys/gnark/logger"
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 	"github.com/spf13/cobra"
@@ -41,14 +43,18 @@ type verifyFlags struct {
 	proof       string
 	manifest    string
 	keys        string
+	dir         string
 	rpcURL      string
 	waive       []string
 	singleParty bool
+	provider    string
+	anchor      bool
+	asJSON      bool
 }
 
 func newVerifyCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "verify MODEL_FILE",
+		Use:   "verify MODEL_FILE|MODEL_SHA256",
 		Short: "Verify a model's attestation locally: proof, signature, log inclusion, consistency, revocation",
 		Long: `verify fetches the model's client bundle, its revocation (if any), its proof and manifest and
 the circuit's verifying keys from the registry, and checks everything itself against a trust root:
@@ -63,10 +69,21 @@ With --rpc-url (or COMET_RPC_URL) it reads the root anchored on Starknet at the 
 anchored size from the contract the trust root pins, and checks that the bundle's checkpoint
 is that root or consistent with it; without it the anchor is "not checked (offline)".
 
-With --offline --bundle FILE --trust-root FILE nothing is fetched; the proof is checked when
---proof, --manifest and --keys are given, the revocation when --revocation is. Online or
-offline, the proof's bundle digest, circuits, provider, dataset, λ, tau, metrics and guarantee
-must be exactly what the registry signed.`,
+With --offline nothing is fetched: --dir DIR reads what comet bundle fetch wrote there, or
+--bundle FILE --trust-root FILE name the parts; the proof is checked when --proof, --manifest and
+--keys are given, the revocation when --revocation is. Online or offline, the proof's bundle
+digest, circuits, provider, dataset, λ, tau, metrics and guarantee must be exactly what the
+registry signed.
+
+Given a SHA-256 instead of a file, verify fetches the model file from the registry (online) or
+reads it from --dir (offline). A required check that did not run (the proof; the revocation
+list, which offline is only as fresh as what was fetched) fails the verification unless waived
+by name with --waive; the closing line says what was waived. --json prints the result as one
+versioned object (docs/attestation.md, "comet verify --json").`,
+		Example: `  comet verify model.json --provider acme-legal
+  comet verify 3f2a...e9 --require-anchor --rpc-url https://starknet-sepolia.example/rpc
+  comet bundle fetch model.json --out evidence/ && comet verify model.json --offline --dir evidence/ --waive revocation
+  comet verify model.json --json | jq .verified`,
 		Args: cobra.ExactArgs(1),
 	}
 	f := &verifyFlags{reg: addRegistryFlags(cmd, false)}
@@ -78,15 +95,31 @@ must be exactly what the registry signed.`,
 	cmd.Flags().StringVar(&f.proof, "proof", "", "proof bundle file (offline)")
 	cmd.Flags().StringVar(&f.manifest, "manifest", "", "dataset manifest file (offline)")
 	cmd.Flags().StringVar(&f.keys, "keys", "", "verifying keys directory (offline)")
+	cmd.Flags().StringVar(&f.dir, "dir", "", "directory written by comet bundle fetch (offline): bundle, trust root, model, proof, manifest, keys, revocation")
+	cmd.Flags().StringVar(&f.provider, "provider", "", "require the attestation to name this provider id")
+	cmd.Flags().BoolVar(&f.anchor, "require-anchor", false, "fail unless the checkpoint's anchor on Starknet is checked (needs --rpc-url)")
+	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print the result as one JSON object (format comet.verify/v1) instead of lines")
 	cmd.Flags().StringVar(&f.rpcURL, "rpc-url", rpcURLDefault(), "Starknet JSON-RPC URL: check the anchor against the contract the trust root pins (default $COMET_RPC_URL)")
-	cmd.Flags().StringSliceVar(&f.waive, "waive", nil, "accept that a required check did not run, by name: proof (the zero-knowledge proof, offline without --proof)")
+	cmd.Flags().StringSliceVar(&f.waive, "waive", nil, "accept that a required check did not run, by name: "+strings.Join(waivableNames(), ", "))
 	cmd.Flags().BoolVar(&f.singleParty, "allow-single-party-setup", false, "accept circuits whose keys came from a single-party setup (the registry could forge their proofs)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error { return runVerify(cmd, f, args[0]) }
 	return cmd
 }
 
-// waiveProof is the name by which --waive accepts an unchecked zero-knowledge proof.
-const waiveProof = "proof"
+// waivable are the checks that must run unless the user waives them by name: what the
+// attestation is about (the proof) and whether it still stands (the revocation list).
+var waivable = []struct{ name, check, what string }{
+	{"proof", verify.CheckProof, "the zero-knowledge proof"},
+	{"revocation", verify.CheckRevocation, "the revocation list"},
+}
+
+func waivableNames() []string {
+	names := make([]string, len(waivable))
+	for i, w := range waivable {
+		names[i] = w.name
+	}
+	return names
+}
 
 func defaultStateDir() string {
 	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
@@ -107,17 +140,40 @@ type verification struct {
 	notes  []string
 }
 
-func runVerify(cmd *cobra.Command, f *verifyFlags, modelFile string) error {
+func runVerify(cmd *cobra.Command, f *verifyFlags, arg string) error {
 	gnarklog.Disable() // gnark logs every proof it checks; verify reports each check itself
 	ctx := cmd.Context()
 	for _, w := range f.waive {
-		if w != waiveProof {
-			return usageErrorf("--waive %q: the checks that can be waived are: %s", w, waiveProof)
+		if !slices.Contains(waivableNames(), w) {
+			return usageErrorf("--waive %q: the checks that can be waived are: %s", w, strings.Join(waivableNames(), ", "))
 		}
 	}
-	m, err := model.Load(ctx, modelFile)
+	if f.dir != "" {
+		if !f.offline {
+			return usageErrorf("--dir is for --offline verification")
+		}
+		if f.bundle != "" || f.trustRoot != "" || f.proof != "" || f.manifest != "" || f.keys != "" || f.revocation != "" {
+			return usageErrorf("--dir names every part: leave out --bundle, --trust-root, --proof, --manifest, --keys and --revocation")
+		}
+		f.bundle, f.trustRoot, f.proof, f.manifest, f.keys = filepath.Join(f.dir, dirBundle), filepath.Join(f.dir, dirTrustRoot),
+			filepath.Join(f.dir, dirProof), filepath.Join(f.dir, dirManifest), filepath.Join(f.dir, dirKeys)
+		if _, err := os.Stat(filepath.Join(f.dir, dirRevocation)); err == nil {
+			f.revocation = filepath.Join(f.dir, dirRevocation)
+		}
+	}
+	if f.anchor && f.rpcURL == "" {
+		return usageErrorf("--require-anchor needs --rpc-url (or COMET_RPC_URL): the anchor is read from the chain")
+	}
+	var c *client.Client
+	if !f.offline {
+		var err error
+		if c, err = f.reg.client(false); err != nil {
+			return err
+		}
+	}
+	m, err := verifiedModel(ctx, f, c, arg)
 	if err != nil {
-		return usageErrorf("model %s: %v", modelFile, err)
+		return err
 	}
 	modelJSON, err := m.Marshal() // the file's bytes: Load accepts only the canonical file
 	if err != nil {
@@ -127,13 +183,16 @@ func runVerify(cmd *cobra.Command, f *verifyFlags, modelFile string) error {
 	if f.singleParty {
 		v.policy = append(v.policy, verify.AllowSingleParty())
 	}
+	if f.provider != "" {
+		v.policy = append(v.policy, verify.WithProvider(f.provider))
+	}
+	if f.anchor {
+		v.policy = append(v.policy, verify.RequireAnchor())
+	}
 	if f.offline {
 		err = v.offline(f, modelJSON)
 	} else {
-		var c *client.Client
-		if c, err = f.reg.client(false); err == nil {
-			err = v.online(ctx, f, c, m, modelJSON)
-		}
+		err = v.online(ctx, f, c, m, modelJSON)
 	}
 	if err != nil {
 		return err
@@ -161,28 +220,6 @@ func runVerify(cmd *cobra.Command, f *verifyFlags, modelFile string) error {
 	if rep == nil {
 		return verr
 	}
-	lines := rep.Lines
-	out := cmd.OutOrStdout()
-	for _, n := range v.notes {
-		fmt.Fprintln(out, n)
-	}
-	failed := []string{}
-	passed, skipped := 0, 0
-	for _, l := range lines {
-		fmt.Fprintf(out, "%-38s %-11s %s\n", l.Name, l.Status, l.Detail)
-		switch l.Status {
-		case verify.Failed:
-			failed = append(failed, l.Name+": "+l.Detail)
-		case verify.Passed:
-			passed++
-		default:
-			skipped++
-		}
-	}
-	if line, ok := featurizerLine(rep); ok {
-		fmt.Fprintln(out, line)
-	}
-	printAnchorEvidence(out, rep)
 	if cp, ok := rep.Line(verify.CheckCheckpoint); ok && cp.Status == verify.Passed {
 		if pr, _ := rep.Line(verify.CheckPrior); pr.Status != verify.Failed {
 			if err := stateIn(f.stateDir).Remember(ctx, v.root, v.bundle.Checkpoint); err != nil {
@@ -190,29 +227,132 @@ func runVerify(cmd *cobra.Command, f *verifyFlags, modelFile string) error {
 			}
 		}
 	}
-	// The proof is what the attestation is about: not checking it fails unless waived by name.
-	if l, _ := rep.Line(verify.CheckProof); l.Status == verify.NotChecked && !slices.Contains(f.waive, waiveProof) {
-		failed = append(failed, verify.CheckProof+": not checked ("+l.Detail+"; --waive proof accepts that)")
+	res := v.result(m.SHA256, rep, f)
+	out := cmd.OutOrStdout()
+	if f.asJSON {
+		if err := writeJSON(out, res); err != nil {
+			return err
+		}
+	} else {
+		for _, n := range res.Notes {
+			fmt.Fprintln(out, n)
+		}
+		for _, l := range res.Checks {
+			fmt.Fprintf(out, "%-38s %-11s %s\n", l.Name, l.Status, l.Detail)
+		}
+		if line, ok := featurizerLine(rep); ok {
+			fmt.Fprintln(out, line)
+		}
+		printAnchorEvidence(out, rep)
 	}
-	if len(failed) > 0 {
-		return fmt.Errorf("%w: %s", errCheckFailed, strings.Join(failed, "; "))
+	if !res.Verified {
+		return fmt.Errorf("%w: %s", errCheckFailed, strings.Join(res.Failures, "; "))
 	}
-	// A check that did not run is counted apart, never as passed.
-	var waived []string
-	if slices.Contains(f.waive, waiveProof) {
-		if l, _ := rep.Line(verify.CheckProof); l.Status == verify.NotChecked {
-			waived = append(waived, "the zero-knowledge proof (--waive proof)")
+	if !f.asJSON {
+		closing := fmt.Sprintf("model %s: every check passed (%d passed, %d not checked)", m.SHA256, res.Passed, res.NotChecked)
+		if len(res.Waived) > 0 {
+			closing += "; waived: " + strings.Join(res.Waived, ", ")
+		}
+		fmt.Fprintln(out, closing)
+	}
+	return nil
+}
+
+// resultFormat names the version of verifyResult.
+const resultFormat = "comet.verify/v1"
+
+// verifyResult is what `comet verify --json` prints (docs/attestation.md): every check with its
+// status and detail, what was waived, and the verdict the exit status gives.
+type verifyResult struct {
+	Format      string `json:"format"`
+	ModelSHA256 string `json:"model_sha256"`
+	TrustRoot   struct {
+		Version int64  `json:"version"`
+		SHA256  string `json:"sha256"`
+	} `json:"trust_root"`
+	Notes      []string      `json:"notes"`
+	Checks     []verify.Line `json:"checks"`
+	Passed     int           `json:"passed"`
+	NotChecked int           `json:"not_checked"`
+	Failed     int           `json:"failed"`
+	// Waived are the required checks that did not run and that the user accepted by name.
+	Waived []string `json:"waived"`
+	// Failures are the failed checks and the required checks that did not run unwaived.
+	Failures []string `json:"failures"`
+	Verified bool     `json:"verified"`
+}
+
+// result judges the report: a failed check fails, and so does a required one that did not
+// run unless it was waived by name.
+func (v *verification) result(modelSHA string, rep *verify.Report, f *verifyFlags) verifyResult {
+	res := verifyResult{Format: resultFormat, ModelSHA256: modelSHA, Notes: v.notes, Checks: rep.Lines, Waived: []string{}, Failures: []string{}}
+	res.TrustRoot.Version, res.TrustRoot.SHA256 = v.root.Version, v.root.Fingerprint()
+	for _, l := range rep.Lines {
+		switch l.Status {
+		case verify.Failed:
+			res.Failed++
+			res.Failures = append(res.Failures, l.Name+": "+l.Detail)
+		case verify.Passed:
+			res.Passed++
+		default:
+			res.NotChecked++
+		}
+	}
+	for _, w := range waivable {
+		l, ok := rep.Line(w.check)
+		if !ok || l.Status != verify.NotChecked {
+			continue
+		}
+		if slices.Contains(f.waive, w.name) {
+			res.Waived = append(res.Waived, w.what+" (--waive "+w.name+")")
+		} else {
+			res.Failures = append(res.Failures, w.check+": not checked ("+l.Detail+"; --waive "+w.name+" accepts that)")
 		}
 	}
 	if l, _ := rep.Line(verify.CheckCeremony); f.singleParty && l.Status == verify.NotChecked {
-		waived = append(waived, "a single-party key setup (--allow-single-party-setup)")
+		res.Waived = append(res.Waived, "a single-party key setup (--allow-single-party-setup)")
 	}
-	closing := fmt.Sprintf("model %s: every check passed (%d passed, %d not checked)", m.SHA256, passed, skipped)
-	if len(waived) > 0 {
-		closing += "; waived: " + strings.Join(waived, ", ")
+	res.Verified = len(res.Failures) == 0
+	return res
+}
+
+// verifiedModel reads the model verify is about: the file named, or, given its SHA-256, the
+// registry's copy (online) or the one in --dir (offline), which must hash to it.
+func verifiedModel(ctx context.Context, f *verifyFlags, c *client.Client, arg string) (*model.Model, error) {
+	if !modelHashRE.MatchString(arg) {
+		m, err := model.Load(ctx, arg)
+		if err != nil {
+			return nil, usageErrorf("model %s: %v", arg, err)
+		}
+		return m, nil
 	}
-	fmt.Fprintln(out, closing)
-	return nil
+	if _, err := os.Stat(arg); err == nil {
+		return nil, usageErrorf("%s is both a model hash and a file: name the file as ./%s", arg, arg)
+	}
+	var raw []byte
+	var err error
+	switch {
+	case f.dir != "":
+		if raw, err = os.ReadFile(filepath.Join(f.dir, dirModel)); err != nil {
+			return nil, usageErrorf("--dir: %v", err)
+		}
+	case f.offline:
+		return nil, usageErrorf("offline, a model hash needs the model: give the model file, or --dir from comet bundle fetch")
+	default:
+		if raw, err = c.ModelFile(ctx, arg); errors.Is(err, client.ErrNotFound) {
+			return nil, fmt.Errorf("%w: the registry has no model %s", errCheckFailed, arg)
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	m, err := model.Unmarshal(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the model file of %s: %w", errCheckFailed, arg, err)
+	}
+	if m.SHA256 != arg {
+		return nil, fmt.Errorf("%w: the model file fetched for %s hashes to %s", errCheckFailed, arg, m.SHA256)
+	}
+	return m, nil
 }
 
 func (v *verification) offline(f *verifyFlags, modelJSON []byte) error {
@@ -237,7 +377,7 @@ func (v *verification) offline(f *verifyFlags, modelJSON []byte) error {
 		if err != nil {
 			return usageErrorf("--revocation: %v", err)
 		}
-		env, err := envelope.Parse(raw)
+		env, err := revocationEnvelope(raw)
 		if err != nil {
 			return usageErrorf("--revocation %s: %v", f.revocation, err)
 		}
@@ -436,4 +576,18 @@ func fetchKeys(ctx context.Context, c *client.Client, dir string, bundleJSON []b
 		}
 	}
 	return nil
+}
+
+// revocationEnvelope reads a signed revocation as a DSSE envelope file, or as the registry's
+// answer to GET /v1/attestations/{id}/revocation, which carries the envelope.
+func revocationEnvelope(raw []byte) (*dsse.Envelope, error) {
+	env, err := envelope.Parse(raw)
+	if err == nil {
+		return env, nil
+	}
+	var r wire.Revocation
+	if json.Unmarshal(raw, &r) != nil || len(r.Envelope) == 0 {
+		return nil, fmt.Errorf("neither a DSSE envelope nor the registry's revocation: %w", err)
+	}
+	return envelope.Parse(r.Envelope)
 }
