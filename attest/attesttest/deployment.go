@@ -17,6 +17,8 @@ import (
 	"github.com/comet-attest/comet/attest/statement"
 	"github.com/comet-attest/comet/attest/tlog"
 	"github.com/comet-attest/comet/attest/trustroot"
+	"github.com/comet-attest/comet/prover/commitment"
+	"github.com/comet-attest/comet/prover/train"
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 	f_log "github.com/transparency-dev/formats/log"
 	"golang.org/x/mod/sumdb/note"
@@ -174,10 +176,10 @@ func Sample(i int) (statement.Subject, statement.Training) {
 		statement.Training{
 			Dataset: statement.Dataset{
 				Commitment: h("commitment"),
-				Header:     statement.Header{N: 64, D: 4, FractionBits: 16, ValueBits: 32, ChunkRows: 16},
+				Header:     commitment.Header{N: 64, D: 4, FractionBits: 16, ValueBits: 32, ChunkRows: 16},
 				FileDigest: h("dataset"),
 			},
-			Model: statement.Model{Kind: statement.ModelRidge, Intercept: true, LambdaFixed: "2147483648", Lambda: "0.5",
+			Model: statement.Model{Kind: string(train.KindRidge), Intercept: true, LambdaFixed: "2147483648", Lambda: "0.5",
 				TauFixed: "281474976710", Tau: "0.0009999999999976694198265614"},
 			Metrics:   statement.Metrics{N: 64, SSR: "1000", SumY: "-12", SumY2: "4000", R2: "0.75", RMSE: "0.125", ResidualSD: "0.13"},
 			Guarantee: statement.Guarantee{RelativeGradient: "1e-09", DistanceBound: "0.004", LossGapBound: "2e-06"},

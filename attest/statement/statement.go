@@ -13,6 +13,10 @@ import (
 	intoto "github.com/in-toto/attestation/go/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/comet-attest/comet/internal/hexdigest"
+	"github.com/comet-attest/comet/prover/commitment"
+	"github.com/comet-attest/comet/prover/train"
 )
 
 const (
@@ -24,10 +28,6 @@ const (
 	// digest is the revoked envelope's digest.
 	RevokedSubjectName = "dsse-envelope"
 
-	// ModelOLS and ModelRidge are the model kinds a training claim can name.
-	ModelOLS   = "ols"
-	ModelRidge = "ridge"
-
 	// maxStatementSize bounds what Parse accepts; real statements are ~1 KiB.
 	maxStatementSize = 1 << 20
 )
@@ -35,10 +35,7 @@ const (
 // ErrInvalid reports a statement that does not have the expected shape.
 var ErrInvalid = errors.New("invalid statement")
 
-var (
-	decimalRE = regexp.MustCompile(`^(0|[1-9][0-9]*)(\.[0-9]+)?$`)
-	hex32RE   = regexp.MustCompile(`^[0-9a-f]{64}$`)
-)
+var decimalRE = regexp.MustCompile(`^(0|[1-9][0-9]*)(\.[0-9]+)?$`)
 
 // Subject is the model file an attestation is about.
 type Subject struct {
@@ -46,20 +43,10 @@ type Subject struct {
 	SHA256 string // 64 lower-case hex characters
 }
 
-// Header is the dataset's public header, as committed to by the dataset
-// commitment.
-type Header struct {
-	N            int64 `json:"n"`
-	D            int64 `json:"d"`
-	FractionBits int64 `json:"fraction_bits"`
-	ValueBits    int64 `json:"value_bits"`
-	ChunkRows    int64 `json:"chunk_rows"`
-}
-
 // Dataset is the committed training data.
 type Dataset struct {
-	Commitment string `json:"commitment"` // 64 lower-case hex: 32-byte big-endian field element
-	Header     Header `json:"header"`
+	Commitment string            `json:"commitment"` // 64 lower-case hex: 32-byte big-endian field element
+	Header     commitment.Header `json:"header"`
 	// FileDigest is the dataset file's digest keyed from its salt (docs/manifest.md): it
 	// lets whoever holds the file and the salt check it, and nobody else test guesses.
 	FileDigest string `json:"file_digest"`
@@ -72,7 +59,7 @@ type Dataset struct {
 // Model is what the proof is about: the model kind and hyper-parameters as proven, and the
 // tolerance. Decimal values are strings so that no float rounding changes what was signed.
 type Model struct {
-	// Kind is ModelRidge when the proven Λ is positive and ModelOLS otherwise, whatever
+	// Kind is train.KindRidge when the proven Λ is positive and train.KindOLS otherwise, whatever
 	// the model file asked for.
 	Kind      string `json:"kind"`
 	Intercept bool   `json:"intercept"`
@@ -183,17 +170,17 @@ func (t *Training) Validate() error {
 	if h.N <= 0 || h.D <= 0 || h.FractionBits < 0 || h.ValueBits <= 0 || h.ChunkRows <= 0 {
 		add(fmt.Errorf("%w: dataset.header has a non-positive field: %+v", ErrInvalid, h))
 	}
-	switch t.Model.Kind {
-	case ModelOLS, ModelRidge:
+	switch train.Kind(t.Model.Kind) {
+	case train.KindOLS, train.KindRidge:
 	default:
-		add(fmt.Errorf("%w: model.kind %q is neither %q nor %q", ErrInvalid, t.Model.Kind, ModelOLS, ModelRidge))
+		add(fmt.Errorf("%w: model.kind %q is neither %q nor %q", ErrInvalid, t.Model.Kind, train.KindOLS, train.KindRidge))
 	}
 	add(checkInteger("model.lambda_fixed", t.Model.LambdaFixed, false))
 	add(checkDecimal("model.lambda", t.Model.Lambda))
 	add(checkInteger("model.tau_fixed", t.Model.TauFixed, false))
 	add(checkDecimal("model.tau", t.Model.Tau))
 	m := t.Metrics
-	if m.N != h.N {
+	if m.N != int64(h.N) {
 		add(fmt.Errorf("%w: metrics.n %d, dataset.header.n %d", ErrInvalid, m.N, h.N))
 	}
 	add(checkInteger("metrics.ssr", m.SSR, false))
@@ -205,7 +192,7 @@ func (t *Training) Validate() error {
 	if g := t.Guarantee.RelativeGradient; g != "inf" {
 		add(checkFloat("guarantee.relative_gradient", g))
 	}
-	if (t.Guarantee.DistanceBound == "") != (t.Guarantee.LossGapBound == "") || (t.Guarantee.DistanceBound != "") != (t.Model.Kind == ModelRidge) {
+	if (t.Guarantee.DistanceBound == "") != (t.Guarantee.LossGapBound == "") || (t.Guarantee.DistanceBound != "") != (t.Model.Kind == string(train.KindRidge)) {
 		add(fmt.Errorf("%w: guarantee: distance_bound and loss_gap_bound are stated for ridge and only for ridge", ErrInvalid))
 	}
 	for name, b := range map[string]string{"guarantee.distance_bound": t.Guarantee.DistanceBound, "guarantee.loss_gap_bound": t.Guarantee.LossGapBound} {
@@ -387,7 +374,7 @@ func decodeStrict(js []byte, v any) error {
 }
 
 func checkHex(field, s string) error {
-	if !hex32RE.MatchString(s) {
+	if !hexdigest.Valid(s) {
 		return fmt.Errorf("%w: %s must be 64 lower-case hex characters, got %q", ErrInvalid, field, s)
 	}
 	return nil

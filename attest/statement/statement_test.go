@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/comet-attest/comet/attest/statement"
+	"github.com/comet-attest/comet/prover/commitment"
+	"github.com/comet-attest/comet/prover/train"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -22,10 +24,10 @@ func sample() (statement.Subject, statement.Training) {
 		statement.Training{
 			Dataset: statement.Dataset{
 				Commitment: h("c"),
-				Header:     statement.Header{N: 9414, D: 64, FractionBits: 16, ValueBits: 32, ChunkRows: 1024},
+				Header:     commitment.Header{N: 9414, D: 64, FractionBits: 16, ValueBits: 32, ChunkRows: 1024},
 				FileDigest: h("d"),
 			},
-			Model: statement.Model{Kind: statement.ModelRidge, Intercept: true, LambdaFixed: "429496730", Lambda: "0.100000000093132257461547851562",
+			Model: statement.Model{Kind: string(train.KindRidge), Intercept: true, LambdaFixed: "429496730", Lambda: "0.100000000093132257461547851562",
 				TauFixed: "28147497671", Tau: "0.00009999999999621422841"},
 			Metrics:   statement.Metrics{N: 9414, SSR: "123456789", SumY: "-4321", SumY2: "99999", R2: "0.41", RMSE: "0.3", ResidualSD: "0.31"},
 			Guarantee: statement.Guarantee{RelativeGradient: "2.5e-10", DistanceBound: "0.0125", LossGapBound: "1.5e-06"},
@@ -121,7 +123,7 @@ func TestTrainingInvalid(t *testing.T) {
 		{"negative ssr", func(_ *statement.Subject, tr *statement.Training) { tr.Metrics.SSR = "-1" }},
 		{"r2 not a number", func(_ *statement.Subject, tr *statement.Training) { tr.Metrics.R2 = "NaN" }},
 		{"ridge without a distance bound", func(_ *statement.Subject, tr *statement.Training) { tr.Guarantee.DistanceBound = "" }},
-		{"ols with a distance bound", func(_ *statement.Subject, tr *statement.Training) { tr.Model.Kind = statement.ModelOLS }},
+		{"ols with a distance bound", func(_ *statement.Subject, tr *statement.Training) { tr.Model.Kind = string(train.KindOLS) }},
 		{"featurizer without spec digest", func(_ *statement.Subject, tr *statement.Training) { tr.Featurizer.SpecSHA256 = "" }},
 		{"no provider", func(_ *statement.Subject, tr *statement.Training) { tr.Provider = "" }},
 		{"featurizer without version", func(_ *statement.Subject, tr *statement.Training) { tr.Featurizer.Version = "" }},

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/comet-attest/comet/attest/attesttest"
 	"github.com/comet-attest/comet/attest/keys"
+	"github.com/comet-attest/comet/attest/tlog"
 )
 
 // BenchmarkAppend measures durable appends (fsync on, tessera POSIX driver)
@@ -22,7 +24,7 @@ func BenchmarkAppend(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			l, closeLog := openLog(b, b.TempDir(), k)
+			l, closeLog := attesttest.Log(b, b.TempDir(), k, tlog.Options{})
 			defer closeLog()
 			ctx := context.Background()
 			var next atomic.Int64

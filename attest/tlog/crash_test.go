@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/comet-attest/comet/attest/attesttest"
 	"github.com/comet-attest/comet/attest/keys"
 	"github.com/comet-attest/comet/attest/tlog"
 	f_log "github.com/transparency-dev/formats/log"
@@ -103,7 +104,7 @@ func TestCrashConsistency(t *testing.T) {
 		}
 
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		l, closeLog := openLog(t, dir, k)
+		l, closeLog := attesttest.Log(t, dir, k, tlog.Options{})
 		var maxIdx uint64
 		for i := range acked {
 			maxIdx = max(maxIdx, i)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/comet-attest/comet/attest/attesttest"
 	"github.com/comet-attest/comet/attest/keys"
 	"github.com/comet-attest/comet/attest/tlog"
 	"github.com/transparency-dev/merkle/proof"
@@ -27,22 +28,6 @@ func TestMain(m *testing.M) {
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func openLog(t testing.TB, dir string, k *keys.Signer) (*tlog.Log, func()) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	l, shutdown, err := tlog.Open(ctx, dir, k, k.Verifier(), tlog.Options{CheckpointInterval: tlog.MinCheckpointInterval, Logger: quiet()})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	return l, func() {
-		if err := shutdown(context.Background()); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		cancel()
-	}
-}
-
 func TestAppendDedupeProofs(t *testing.T) {
 	ctx := context.Background()
 	k, err := keys.Generate(origin)
@@ -50,7 +35,7 @@ func TestAppendDedupeProofs(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	l, closeLog := openLog(t, dir, k)
+	l, closeLog := attesttest.Log(t, dir, k, tlog.Options{})
 
 	const n = 300 // more than one entry bundle (256)
 	leaves := make([][]byte, n)
@@ -122,7 +107,7 @@ func TestAppendDedupeProofs(t *testing.T) {
 
 	// After a restart the same leaf still gets its index, and the tree
 	// grows consistently.
-	l, closeLog = openLog(t, dir, k)
+	l, closeLog = attesttest.Log(t, dir, k, tlog.Options{})
 	defer closeLog()
 	if i, err := l.Append(ctx, leaves[256]); err != nil || i != idx[256] {
 		t.Fatalf("re-append after restart: %d, %v; want %d", i, err, idx[256])

@@ -9,12 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"slices"
 	"time"
 
 	"github.com/comet-attest/comet/attest/envelope"
 	"github.com/comet-attest/comet/attest/keys"
+	"github.com/comet-attest/comet/internal/hexdigest"
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 	f_note "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
@@ -42,8 +42,6 @@ var (
 	// ErrExpired reports a trust root past its expiry.
 	ErrExpired = errors.New("trust root expired")
 )
-
-var hex32RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // File is the signed body of one trust root version.
 type File struct {
@@ -324,11 +322,11 @@ func build(f File) (*Root, error) {
 		r.WitnessQuorum = w.Quorum
 	}
 	for id, pin := range f.Circuits {
-		if id == "" || !hex32RE.MatchString(pin.VKSHA256) {
+		if id == "" || !hexdigest.Valid(pin.VKSHA256) {
 			return nil, bad("circuit %q: verifying key digest must be 64 lower-case hex characters", id)
 		}
 		if c := pin.Ceremony; c != nil {
-			if !hex32RE.MatchString(c.TranscriptSHA256) {
+			if !hexdigest.Valid(c.TranscriptSHA256) {
 				return nil, bad("circuit %q: ceremony transcript digest must be 64 lower-case hex characters", id)
 			}
 			if c.Contributions() == 0 {

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/big"
 	"strconv"
 	"strings"
 
 	"github.com/comet-attest/comet/attest/statement"
 	"github.com/comet-attest/comet/prover/circuit"
 	"github.com/comet-attest/comet/prover/commitment"
+	"github.com/comet-attest/comet/prover/fixedpoint"
 	"github.com/comet-attest/comet/prover/model"
 	"github.com/comet-attest/comet/prover/proof"
 	"github.com/comet-attest/comet/prover/setup"
@@ -99,16 +99,15 @@ func TrainingClaim(c *proof.Claim, man *commitment.Manifest) statement.Training 
 	tr := statement.Training{
 		Dataset: statement.Dataset{
 			Commitment: c.Dataset.String(),
-			Header: statement.Header{N: int64(c.Header.N), D: int64(c.Header.D), FractionBits: int64(f),
-				ValueBits: int64(c.Header.ValueBits), ChunkRows: int64(c.Header.ChunkRows)},
+			Header:     c.Header,
 			FileDigest: man.FileDigest,
 			Public:     man.Public,
 			SHA256:     man.SHA256,
 		},
 		Model: statement.Model{
 			Kind: c.Kind, Intercept: c.Intercept,
-			LambdaFixed: c.LambdaFixed.String(), Lambda: dyadic(c.LambdaFixed, 2*f),
-			TauFixed: c.Tau.String(), Tau: dyadic(c.Tau, 3*f),
+			LambdaFixed: c.LambdaFixed.String(), Lambda: fixedpoint.Decimal(c.LambdaFixed, 2*f),
+			TauFixed: c.Tau.String(), Tau: fixedpoint.Decimal(c.Tau, 3*f),
 		},
 		Metrics: statement.Metrics{
 			N: c.Metrics.N, SSR: c.Metrics.SSR.String(), SumY: c.Metrics.SumY.String(), SumY2: c.Metrics.SumY2.String(),
@@ -135,15 +134,6 @@ func TrainingClaim(c *proof.Claim, man *commitment.Manifest) statement.Training 
 
 func circuitOf(c proof.CircuitID) statement.Circuit {
 	return statement.Circuit{ID: c.ID, VerifyingKeySHA256: c.VKSHA256}
-}
-
-// dyadic writes v·2^-bits as an exact decimal (every dyadic fraction has one).
-func dyadic(v *big.Int, bits int) string {
-	s := new(big.Rat).SetFrac(v, new(big.Int).Lsh(big.NewInt(1), uint(bits))).FloatString(bits)
-	if strings.Contains(s, ".") {
-		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	}
-	return s
 }
 
 // number writes a float64 as the shortest decimal that reads back as it; "inf" for +Inf.

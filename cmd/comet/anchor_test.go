@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,56 +13,21 @@ import (
 
 	"github.com/comet-attest/comet/chain/starknettest"
 	"github.com/comet-attest/comet/internal/config"
-	"github.com/comet-attest/comet/registry/client"
 	"github.com/comet-attest/comet/registry/registrytest"
-	"github.com/comet-attest/comet/registry/server"
-	"github.com/comet-attest/comet/registry/service"
 )
 
 // comet anchor status and comet verify --rpc-url against a registry (in-process, on
 // loopback) that anchors on the loopback Starknet node.
 func TestAnchorStatusAndVerify(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := context.Background()
 	fix := registrytest.Get(t)
 	ch := starknettest.NewAnchored(t, starknettest.Config{})
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.Log.CheckpointInterval = 100 * time.Millisecond
-	cfg.Jobs.PollInterval = 20 * time.Millisecond
-	cfg.Registry.CircuitKeysDir = fix.KeysDir
+	cfg := registrytest.Config(t)
 	cfg.Anchor = config.Anchor{RPCURL: ch.Node.URL(), ChainID: ch.Node.ChainID(), Contract: ch.Contract, Account: ch.Account,
 		KeyFile: ch.KeyFile, Interval: 200 * time.Millisecond, MaxEntries: 1}
-	s, err := server.Open(ctx, cfg, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	adminKey, _, err := service.InitAdmin(ctx, s.Store, "admin", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() { cancel(); <-done })
-	url := "http://" + ln.Addr().String()
-
-	anon, _ := client.New(url, "", nil)
-	admin, _ := client.New(url, adminKey, nil)
-	reg, err := anon.Register(ctx, wire.RegisterRequest{ID: "acme-legal", Contact: "ops@acme.example"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.ProviderAction(ctx, "acme-legal", "approve", ""); err != nil {
-		t.Fatal(err)
-	}
-	prov, _ := client.New(url, reg.Key, nil)
+	reg := registrytest.Serve(t, cfg, nil)
+	url := reg.URL
+	prov := reg.Provider(t, registrytest.Provider)
 	sub, err := prov.Submit(ctx, wire.SubmitRequest{ModelName: "model.json", Model: fix.Model, Manifest: fix.Manifest, Proof: fix.Proof})
 	if err != nil {
 		t.Fatal(err)

@@ -9,17 +9,20 @@ import (
 	"golang.org/x/term"
 )
 
-// newProgress is a progress bar on stderr for long work, shown only to a person at a
-// terminal so that logs and CI output stay clean.
+// newProgress is a progress bar of bytes read.
 func newProgress(max int64, description string) *progressbar.ProgressBar {
-	return progressbar.NewOptions64(max,
+	return progressBar(max, description, progressbar.OptionShowBytes(true), progressbar.OptionThrottle(100_000_000))
+}
+
+// progressBar is a progress bar on stderr for long work, shown only to a person at a
+// terminal so that logs and CI output stay clean; opts say what it counts.
+func progressBar(max int64, description string, opts ...progressbar.Option) *progressbar.ProgressBar {
+	return progressbar.NewOptions64(max, append([]progressbar.Option{
 		progressbar.OptionSetDescription(description),
 		progressbar.OptionSetWriter(os.Stderr),
 		progressbar.OptionSetVisibility(term.IsTerminal(int(os.Stderr.Fd()))),
-		progressbar.OptionShowBytes(true),
-		progressbar.OptionThrottle(100_000_000),
 		progressbar.OptionClearOnFinish(),
-	)
+	}, opts...)...)
 }
 
 // progressReader counts bytes read into a progress bar.

@@ -12,8 +12,8 @@ import (
 	gnarklog "github.com/consensys/gnark/logger"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
+	"github.com/comet-attest/comet/internal/atomicfile"
 	"github.com/comet-attest/comet/prover/circuit"
 	"github.com/comet-attest/comet/prover/commitment"
 	"github.com/comet-attest/comet/prover/model"
@@ -93,14 +93,7 @@ func runProve(cmd *cobra.Command, path string, f proveFlags) error {
 	}
 	limit := int64(f.memoryMiB) << 20
 	debug.SetMemoryLimit(limit)
-	bar := progressbar.NewOptions(man.Header.Chunks()+1,
-		progressbar.OptionSetDescription("proving"),
-		progressbar.OptionSetWriter(os.Stderr),
-		progressbar.OptionSetVisibility(term.IsTerminal(int(os.Stderr.Fd()))),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionClearOnFinish(),
-	)
+	bar := progressBar(int64(man.Header.Chunks()+1), "proving", progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true))
 	start := time.Now()
 	var reused int
 	b, err := proof.Prove(ctx, keys, proof.Request{Manifest: man, Model: m, Salt: salt, Rows: proof.CSVSource(path, man), Provider: f.provider},
@@ -117,7 +110,7 @@ func runProve(cmd *cobra.Command, path string, f proveFlags) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(f.out, data, 0o644); err != nil {
+	if err := atomicfile.WriteFile(f.out, data, 0o644); err != nil {
 		return fmt.Errorf("write proof bundle: %w", err)
 	}
 	if err := os.RemoveAll(f.workDir); err != nil {

@@ -224,11 +224,15 @@ func roundHalfEven(r *big.Rat) *big.Int {
 	return q
 }
 
-// FormatValue renders v as a decimal string of the exact value v / 2^f (a binary fraction
-// always has a finite decimal expansion), without trailing zeros.
-func (f Format) FormatValue(v int64) string {
-	r := new(big.Rat).SetFrac(big.NewInt(v), new(big.Int).Lsh(big.NewInt(1), uint(f.FractionBits)))
-	s := r.FloatString(f.FractionBits)
+// FormatValue renders v as a decimal string of the exact value v / 2^f, without trailing
+// zeros.
+func (f Format) FormatValue(v int64) string { return Decimal(big.NewInt(v), f.FractionBits) }
+
+// Decimal renders v / 2^bits exactly (a binary fraction always has a finite decimal
+// expansion), without trailing zeros: for values wider than int64 and scales other than
+// 2^f, such as the products of fixed-point values a proof makes public.
+func Decimal(v *big.Int, bits int) string {
+	s := new(big.Rat).SetFrac(v, new(big.Int).Lsh(big.NewInt(1), uint(bits))).FloatString(bits)
 	if strings.Contains(s, ".") {
 		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
 	}

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 
+	"github.com/comet-attest/comet/internal/hexdigest"
 	"github.com/comet-attest/comet/prover/fixedpoint"
 	"github.com/comet-attest/comet/prover/train"
 )
@@ -220,10 +221,7 @@ func hashHex(b []byte) string {
 // state it, so longer strings are junk, refused before big.Int parses them.
 const maxDecimalDigits = 80
 
-var (
-	decimalRE = regexp.MustCompile(`^(0|-?[1-9][0-9]*)$`)
-	hexRE     = regexp.MustCompile(`^[0-9a-f]{64}$`)
-)
+var decimalRE = regexp.MustCompile(`^(0|-?[1-9][0-9]*)$`)
 
 // parseDecimal parses a canonical decimal integer: optional '-', no leading zeros, no '+',
 // and "0" never negative.
@@ -327,7 +325,7 @@ func (m *Model) validate() error {
 			return err
 		}
 	}
-	if !hexRE.MatchString(m.DatasetCommitment) {
+	if !hexdigest.Valid(m.DatasetCommitment) {
 		return fmt.Errorf("%w: dataset_commitment %q is not 64 lower-case hex digits", ErrInvalid, m.DatasetCommitment)
 	}
 	if err := m.validateMetrics(); err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/consensys/gnark/backend/groth16"
 
+	"github.com/comet-attest/comet/internal/hexdigest"
 	"github.com/comet-attest/comet/prover/circuit"
 	"github.com/comet-attest/comet/prover/commitment"
 	"github.com/comet-attest/comet/prover/setup"
@@ -231,8 +232,6 @@ func (b *Bundle) Marshal() ([]byte, error) {
 	return out, nil
 }
 
-var hexRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
-
 // validate checks the structure: the format, the shape against the header, one proof per
 // chunk, and every field present. The values themselves are checked by Verify.
 func (b *Bundle) validate() error {
@@ -260,7 +259,7 @@ func (b *Bundle) validate() error {
 	if len(b.ChunkCommitments) != k || len(b.Chunks) != k {
 		return bad("%d chunk commitments and %d chunk proofs for %d chunks", len(b.ChunkCommitments), len(b.Chunks), k)
 	}
-	if !hexRE.MatchString(b.ModelSHA256) {
+	if !hexdigest.Valid(b.ModelSHA256) {
 		return bad("model_sha256 %q is not 64 lower-case hex digits", b.ModelSHA256)
 	}
 	if err := checkProvider(b.Provider); err != nil {
@@ -282,7 +281,7 @@ func (b *Bundle) validate() error {
 	}
 	for _, c := range []circuit.Circuit{circuit.ChunkCircuit, circuit.FinalCircuit} {
 		id, ok := b.Circuits[string(c)]
-		if !ok || !hexRE.MatchString(id.ID) || !hexRE.MatchString(id.VKSHA256) {
+		if !ok || !hexdigest.Valid(id.ID) || !hexdigest.Valid(id.VKSHA256) {
 			return bad("circuit %q: id and vk_sha256 must be 64 lower-case hex digits", c)
 		}
 	}

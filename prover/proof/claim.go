@@ -5,6 +5,7 @@ import (
 
 	"github.com/comet-attest/comet/prover/commitment"
 	"github.com/comet-attest/comet/prover/model"
+	"github.com/comet-attest/comet/prover/train"
 )
 
 // Claim is what a verified bundle establishes, in the terms an attestation states it: the
@@ -17,7 +18,7 @@ type Claim struct {
 	Provider     string
 	Dataset      commitment.Digest
 	Header       commitment.Header
-	// Kind is what the statement is about: "ridge" when the proven Λ is positive, "ols"
+	// Kind is what the statement is about: ridge when the proven Λ is positive, OLS
 	// otherwise, whatever the model file asked for (Requested).
 	Kind, Requested string
 	Intercept       bool
@@ -39,9 +40,9 @@ type ProvenMetrics struct {
 func (r *Report) Claim() *Claim { return r.claim }
 
 func newClaim(b *Bundle, st *statement, m *model.Model, g Guarantee) *Claim {
-	kind := "ols"
+	kind := string(train.KindOLS)
 	if g.Ridge() {
-		kind = "ridge"
+		kind = string(train.KindRidge)
 	}
 	return &Claim{
 		BundleSHA256: b.Digest(),

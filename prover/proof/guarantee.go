@@ -9,6 +9,7 @@ import (
 
 	"github.com/comet-attest/comet/prover/commitment"
 	"github.com/comet-attest/comet/prover/model"
+	"github.com/comet-attest/comet/prover/train"
 )
 
 // Guarantee is what a verified proof guarantees about the model, derived from public values
@@ -114,7 +115,7 @@ func (g Guarantee) Summary(kind string) string {
 	tau := up.rat(g.Tau)
 	if !g.Ridge() {
 		what := "ordinary least squares"
-		if kind == "ridge" {
+		if kind == string(train.KindRidge) {
 			what = "ordinary least squares (the requested λ rounds to Λ = 0 at this fraction bits)"
 		}
 		return fmt.Sprintf("%s: |gradient|_inf <= %s (relative %s); OLS gives no distance bound", what, ceilDigits(tau, 6), formatRelative(g.RelativeGradient))

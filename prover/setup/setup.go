@@ -141,8 +141,9 @@ func VKHash(vk groth16.VerifyingKey) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// meta is keys.json.
-type meta struct {
+// Meta is keys.json: what a shape's keys are for and where they came from. Load checks it
+// against this build; a registry reads it to list the circuits it publishes.
+type Meta struct {
 	Format   string                 `json:"format"`
 	Shape    circuit.Shape          `json:"shape"`
 	Version  string                 `json:"circuit_version"`
@@ -151,10 +152,11 @@ type meta struct {
 	Backend  string                 `json:"backend"`
 	Setup    string                 `json:"setup"`
 	Ceremony *Ceremony              `json:"ceremony,omitempty"`
-	Circuits map[string]metaCircuit `json:"circuits"`
+	Circuits map[string]MetaCircuit `json:"circuits"` // by circuit name, "chunk" and "final"
 }
 
-type metaCircuit struct {
+// MetaCircuit is what keys.json records of one circuit's keys.
+type MetaCircuit struct {
 	ID          string `json:"id"`
 	VKSHA256    string `json:"vk_sha256"`
 	Constraints int    `json:"constraints"`
@@ -181,8 +183,8 @@ func (k *Keys) Save(ctx context.Context, root string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create keys directory: %w", err)
 	}
-	m := meta{Format: Format, Shape: k.Shape, Version: circuit.Version, Gnark: circuit.GnarkVersion(),
-		Curve: "bn254", Backend: "groth16", Setup: singleParty, Ceremony: k.Ceremony, Circuits: map[string]metaCircuit{}}
+	m := Meta{Format: Format, Shape: k.Shape, Version: circuit.Version, Gnark: circuit.GnarkVersion(),
+		Curve: "bn254", Backend: "groth16", Setup: singleParty, Ceremony: k.Ceremony, Circuits: map[string]MetaCircuit{}}
 	if k.Ceremony != nil {
 		m.Setup = multiParty
 	}
@@ -203,7 +205,7 @@ func (k *Keys) Save(ctx context.Context, root string) error {
 		if err := writeFile(file(dir, c, "r1cs"), kc.CS.WriteTo); err != nil {
 			return err
 		}
-		m.Circuits[string(c)] = metaCircuit{ID: kc.ID, VKSHA256: kc.VKSHA256, Constraints: kc.Constraints}
+		m.Circuits[string(c)] = MetaCircuit{ID: kc.ID, VKSHA256: kc.VKSHA256, Constraints: kc.Constraints}
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -235,18 +237,12 @@ func Load(ctx context.Context, root string, s circuit.Shape, need Need) (*Keys, 
 		return nil, err
 	}
 	dir := Dir(root, s)
-	b, err := os.ReadFile(filepath.Join(dir, "keys.json"))
+	m, err := ReadMeta(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s in %s (run comet setup)", ErrNotFound, s, root)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read keys: %w", err)
-	}
-	var m meta
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("%w: %s/keys.json: %w", ErrMismatch, dir, err)
+		return nil, err
 	}
 	switch {
 	case m.Format != Format:
@@ -288,6 +284,22 @@ func Load(ctx context.Context, root string, s circuit.Shape, need Need) (*Keys, 
 		*k.Circuit(c) = kc
 	}
 	return k, nil
+}
+
+// ReadMeta reads dir/keys.json; a missing file is an error that wraps fs.ErrNotExist. It
+// checks only that the file decodes, with no unknown fields: Load checks what it says.
+func ReadMeta(dir string) (*Meta, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "keys.json"))
+	if err != nil {
+		return nil, fmt.Errorf("read keys: %w", err)
+	}
+	var m Meta
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("%w: %s/keys.json: %w", ErrMismatch, dir, err)
+	}
+	return &m, nil
 }
 
 // maxVKBytes bounds a verifying key file; a Comet verifying key is about a kilobyte plus

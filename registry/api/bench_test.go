@@ -24,7 +24,6 @@ import (
 	"github.com/comet-attest/comet/internal/config"
 	"github.com/comet-attest/comet/registry/registrytest"
 	"github.com/comet-attest/comet/registry/server"
-	"github.com/comet-attest/comet/registry/service"
 	"github.com/comet-attest/comet/registry/store"
 )
 
@@ -195,19 +194,7 @@ func BenchmarkLookup(b *testing.B) {
 // insert), without the jobs that verify proofs, 16 concurrent clients on loopback.
 func BenchmarkSubmit(b *testing.B) {
 	srv, url := benchRegistry(b)
-	ctx := context.Background()
-	admin, _, err := service.InitAdmin(ctx, srv.Store, "bench", false)
-	if err != nil {
-		b.Fatal(err)
-	}
-	_, key, err := srv.Service.Register(ctx, service.Registration{ID: "bench-co", Contact: "b@example.org"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	p, _ := srv.Service.Authenticate(ctx, admin)
-	if _, err := srv.Service.SetProvider(ctx, p, "bench-co", service.Approve, ""); err != nil {
-		b.Fatal(err)
-	}
+	key := registrytest.ApprovedProvider(b, srv.Service, registrytest.Admin(b, srv.Store, srv.Service), "bench-co")
 	fix := registrytest.Get(b)
 	bodies := make([][]byte, b.N)
 	for i := range bodies {

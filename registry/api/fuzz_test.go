@@ -11,12 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/comet-attest/comet/registry/wire"
-
-	"github.com/comet-attest/comet/internal/config"
 	"github.com/comet-attest/comet/registry/registrytest"
 	"github.com/comet-attest/comet/registry/server"
-	"github.com/comet-attest/comet/registry/service"
+	"github.com/comet-attest/comet/registry/wire"
 )
 
 // FuzzSubmit drives the submit handler with arbitrary bodies: every answer is a 202 or a
@@ -24,9 +21,7 @@ import (
 func FuzzSubmit(f *testing.F) {
 	fix := registrytest.Get(f)
 	k := loadContract(f)
-	cfg := config.Default()
-	cfg.DataDir = f.TempDir()
-	cfg.Registry.CircuitKeysDir = fix.KeysDir
+	cfg := registrytest.Config(f)
 	cfg.Server.RatePerSecond, cfg.Server.RateBurst = 1e9, 1<<30
 	cfg.Server.MaxBodyBytes = 1 << 20
 	ctx := context.Background()
@@ -36,21 +31,7 @@ func FuzzSubmit(f *testing.F) {
 	}
 	f.Cleanup(func() { srv.Close(context.Background()) })
 	// Jobs are not started: the handler's answer is what is fuzzed.
-	admin, _, err := service.InitAdmin(ctx, srv.Store, "fuzz", false)
-	if err != nil {
-		f.Fatal(err)
-	}
-	_, key, err := srv.Service.Register(ctx, service.Registration{ID: "fuzz-co", Contact: "f@example.org"})
-	if err != nil {
-		f.Fatal(err)
-	}
-	p, err := srv.Service.Authenticate(ctx, admin)
-	if err != nil {
-		f.Fatal(err)
-	}
-	if _, err := srv.Service.SetProvider(ctx, p, "fuzz-co", service.Approve, ""); err != nil {
-		f.Fatal(err)
-	}
+	key := registrytest.ApprovedProvider(f, srv.Service, registrytest.Admin(f, srv.Store, srv.Service), "fuzz-co")
 	for i := range 3 {
 		m, pr, _, err := fix.VariantFor("fuzz-co", i)
 		if err != nil {

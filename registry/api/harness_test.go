@@ -2,10 +2,7 @@ package api_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
@@ -18,7 +15,6 @@ import (
 	"github.com/comet-attest/comet/registry/client"
 	"github.com/comet-attest/comet/registry/registrytest"
 	"github.com/comet-attest/comet/registry/server"
-	"github.com/comet-attest/comet/registry/service"
 )
 
 func TestMain(m *testing.M) {
@@ -36,6 +32,7 @@ func TestMain(m *testing.M) {
 // OpenAPI document.
 type testRegistry struct {
 	t     *testing.T
+	reg   *registrytest.Server
 	srv   *server.Server
 	url   string
 	hc    *http.Client
@@ -53,12 +50,7 @@ const (
 
 func newRegistry(t *testing.T, db dbKind, k *contract, tweak func(*config.Config)) *testRegistry {
 	t.Helper()
-	fix := registrytest.Get(t)
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.Registry.CircuitKeysDir = fix.KeysDir
-	cfg.Log.CheckpointInterval = 100 * time.Millisecond
-	cfg.Jobs.PollInterval = 20 * time.Millisecond
+	cfg := registrytest.Config(t)
 	cfg.Server.RatePerSecond, cfg.Server.RateBurst = 10000, 10000
 	if db == postgresDB {
 		cfg.Database.DSN, cfg.Database.Schema = pgtest.DSN(), pgtest.Schema(t)
@@ -69,53 +61,17 @@ func newRegistry(t *testing.T, db dbKind, k *contract, tweak func(*config.Config
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	srv, err := server.Open(ctx, cfg, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(ctx); err != nil {
-		srv.Close(ctx)
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler)
-	t.Cleanup(func() {
-		ts.Close()
-		if err := srv.Close(context.Background()); err != nil {
-			t.Errorf("close registry: %v", err)
-		}
-	})
-	r := &testRegistry{t: t, srv: srv, url: ts.URL, fix: fix,
-		hc: &http.Client{Transport: transport{t: t, k: k, base: http.DefaultTransport}, Timeout: 30 * time.Second}}
-	raw, _, err := service.InitAdmin(ctx, srv.Store, "test admin", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.admin = r.client(raw)
-	r.anon = r.client("")
-	return r
+	hc := &http.Client{Transport: transport{t: t, k: k, base: http.DefaultTransport}, Timeout: 30 * time.Second}
+	reg := registrytest.Serve(t, cfg, hc)
+	return &testRegistry{t: t, reg: reg, srv: reg.Server, url: reg.URL, hc: hc, admin: reg.Admin, anon: reg.Anon, fix: registrytest.Get(t)}
 }
 
-func (r *testRegistry) client(key string) *client.Client {
-	c, err := client.New(r.url, key, r.hc)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	return c
-}
+func (r *testRegistry) client(key string) *client.Client { return r.reg.Client(r.t, key) }
 
 // provider registers and approves a provider and returns its client.
 func (r *testRegistry) provider(id string) *client.Client {
 	r.t.Helper()
-	ctx := context.Background()
-	reg, err := r.anon.Register(ctx, wire.RegisterRequest{ID: id, Contact: id + "@example.org"})
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	if _, err := r.admin.ProviderAction(ctx, id, "approve", "test"); err != nil {
-		r.t.Fatal(err)
-	}
-	return r.client(reg.Key)
+	return r.reg.Provider(r.t, id)
 }
 
 // submission is the fixture's i-th variant as a request of the fixture's provider.

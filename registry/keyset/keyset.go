@@ -2,7 +2,6 @@ package keyset
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -40,18 +39,6 @@ type Set struct {
 	loaded map[circuit.Shape]*setup.Keys
 }
 
-// keysFile is the part of prover/setup's keys.json the registry reads to list circuits;
-// setup.Load checks the whole file again before any key is used.
-type keysFile struct {
-	Shape    circuit.Shape   `json:"shape"`
-	Ceremony *setup.Ceremony `json:"ceremony"`
-	Circuits map[string]struct {
-		ID          string `json:"id"`
-		VKSHA256    string `json:"vk_sha256"`
-		Constraints int    `json:"constraints"`
-	} `json:"circuits"`
-}
-
 // ErrSinglePartyKeys reports keys a registry that requires a ceremony refuses to publish.
 var ErrSinglePartyKeys = errors.New("circuit keys do not come from a ceremony the registry accepts")
 
@@ -79,15 +66,12 @@ func Open(root string, p Policy) (*Set, error) {
 			continue
 		}
 		dir := filepath.Join(root, e.Name())
-		b, err := os.ReadFile(filepath.Join(dir, "keys.json"))
+		// setup.Load checks the rest of keys.json again before any key is used.
+		kf, err := setup.ReadMeta(dir)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read circuit keys: %w", err)
-		}
-		var kf keysFile
-		if err := json.Unmarshal(b, &kf); err != nil {
 			return nil, fmt.Errorf("circuit keys %s: %w", dir, err)
 		}
 		if n := p.MinContributions; n > 0 {

@@ -1,4 +1,4 @@
-package keyset
+package keyset_test
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/comet-attest/comet/prover/circuit"
+	"github.com/comet-attest/comet/registry/keyset"
 	"github.com/comet-attest/comet/registry/registrytest"
 )
 
@@ -19,7 +20,7 @@ func TestMain(m *testing.M) {
 
 func TestOpen(t *testing.T) {
 	fix := registrytest.Get(t)
-	set, err := Open(fix.KeysDir, Policy{})
+	set, err := keyset.Open(fix.KeysDir, keyset.Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,13 +56,13 @@ func TestOpen(t *testing.T) {
 		t.Error("single-party keys have a transcript")
 	}
 	// A registry that requires a ceremony refuses to publish these single-party keys.
-	if _, err := Open(fix.KeysDir, Policy{MinContributions: 1}); !errors.Is(err, ErrSinglePartyKeys) {
+	if _, err := keyset.Open(fix.KeysDir, keyset.Policy{MinContributions: 1}); !errors.Is(err, keyset.ErrSinglePartyKeys) {
 		t.Errorf("single-party keys under a ceremony policy: %v", err)
 	}
 
 	// A missing directory publishes nothing; a keys.json whose ids do not match its shape is
 	// refused.
-	empty, err := Open(filepath.Join(t.TempDir(), "none"), Policy{})
+	empty, err := keyset.Open(filepath.Join(t.TempDir(), "none"), keyset.Policy{})
 	if err != nil || len(empty.Circuits()) != 0 {
 		t.Errorf("missing dir: %+v %v", empty, err)
 	}
@@ -74,7 +75,7 @@ func TestOpen(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(bad, "x", "keys.json"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(bad, Policy{}); err == nil {
+	if _, err := keyset.Open(bad, keyset.Policy{}); err == nil {
 		t.Error("keys.json with a wrong circuit id accepted")
 	}
 }

@@ -11,7 +11,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/comet-attest/comet/internal/config"
 	"github.com/comet-attest/comet/prover/circuit"
 	"github.com/comet-attest/comet/prover/commitment"
 	"github.com/comet-attest/comet/prover/fixedpoint"
@@ -71,6 +73,19 @@ func Get(tb testing.TB) *Material {
 		tb.Fatalf("fixture: %v", cache.err)
 	}
 	return cache.m
+}
+
+// Config is a registry configuration for tests: data in the test's temporary directory, the
+// material's keys published, and checkpoints and job polls frequent enough that a test
+// waits milliseconds for them.
+func Config(tb testing.TB) config.Config {
+	tb.Helper()
+	cfg := config.Default()
+	cfg.DataDir = tb.TempDir()
+	cfg.Registry.CircuitKeysDir = Get(tb).KeysDir
+	cfg.Log.CheckpointInterval = 100 * time.Millisecond
+	cfg.Jobs.PollInterval = 20 * time.Millisecond
+	return cfg
 }
 
 // Cleanup removes the material's files; call it from TestMain after m.Run.

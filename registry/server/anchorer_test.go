@@ -1,17 +1,16 @@
-package server
+package server_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/comet-attest/comet/registry/wire"
-
+	"github.com/comet-attest/comet/attest/attesttest"
 	"github.com/comet-attest/comet/attest/bundle"
 	"github.com/comet-attest/comet/attest/keys"
 	"github.com/comet-attest/comet/attest/tlog"
@@ -24,69 +23,31 @@ import (
 	"github.com/comet-attest/comet/registry/registrytest"
 	"github.com/comet-attest/comet/registry/service"
 	"github.com/comet-attest/comet/registry/store"
+	"github.com/comet-attest/comet/registry/wire"
 )
 
 // anchoredRegistry is a registry serving on loopback with anchoring on, against the
 // loopback Starknet node, configured as an operator would (anchor.* keys, key in a file).
 type anchoredRegistry struct {
-	s      *Server
-	url    string
-	node   *starknettest.Node
-	admin  *client.Client
-	prov   *client.Client
-	anon   *client.Client
-	fix    *registrytest.Material
-	stopFn context.CancelFunc
-	done   chan error
+	s    *registrytest.Server
+	node *starknettest.Node
+	prov *client.Client
+	anon *client.Client
+	fix  *registrytest.Material
 }
+
+var quiet = slog.New(slog.DiscardHandler)
 
 func startAnchoredRegistry(t *testing.T) *anchoredRegistry {
 	t.Helper()
-	ctx := context.Background()
-	fix := registrytest.Get(t)
 	ch := starknettest.NewAnchored(t, starknettest.Config{})
 	node := ch.Node
-	cfg := testConfig(t)
-	cfg.Registry.CircuitKeysDir = fix.KeysDir
-	cfg.Jobs.PollInterval = 20 * time.Millisecond
+	cfg := registrytest.Config(t)
 	cfg.Anchor.RPCURL, cfg.Anchor.ChainID, cfg.Anchor.Contract = node.URL(), node.ChainID(), ch.Contract
 	cfg.Anchor.Account, cfg.Anchor.KeyFile = ch.Account, ch.KeyFile
 	cfg.Anchor.Interval, cfg.Anchor.MaxEntries = 300*time.Millisecond, 2
-	s, err := Open(ctx, cfg, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	adminKey, _, err := service.InitAdmin(ctx, s.Store, "admin", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sctx, cancel := context.WithCancel(ctx)
-	r := &anchoredRegistry{s: s, url: "http://" + ln.Addr().String(), node: node, fix: fix, stopFn: cancel, done: make(chan error, 1)}
-	go func() { r.done <- s.Serve(sctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-r.done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	r.admin, _ = client.New(r.url, adminKey, nil)
-	r.anon, _ = client.New(r.url, "", nil)
-	reg, err := r.anon.Register(ctx, wire.RegisterRequest{ID: "acme-legal", Contact: "ops@acme.example"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.admin.ProviderAction(ctx, "acme-legal", "approve", ""); err != nil {
-		t.Fatal(err)
-	}
-	r.prov, _ = client.New(r.url, reg.Key, nil)
-	return r
+	s := registrytest.Serve(t, cfg, nil)
+	return &anchoredRegistry{s: s, node: node, prov: s.Provider(t, registrytest.Provider), anon: s.Anon, fix: registrytest.Get(t)}
 }
 
 // submit submits the i-th model variant and waits until it is logged.
@@ -298,20 +259,12 @@ type signedCP struct {
 // the fork and its checkpoint at the anchored size.
 func (r *anchoredRegistry) forkLog(t *testing.T, anchored uint64) (*tlog.Log, signedCP) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx := context.Background()
 	k, err := keys.LoadFile(r.s.Config.Path(filepath.Join("keys", "log.key")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, shutdown, err := tlog.Open(ctx, filepath.Join(t.TempDir(), "fork"), k, k.Verifier(), tlog.Options{CheckpointInterval: 100 * time.Millisecond, Logger: quiet.Logger})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		shutdown(context.Background())
-		cancel()
-	})
+	l, _ := attesttest.Log(t, filepath.Join(t.TempDir(), "fork"), k, tlog.Options{})
 	first, err := r.s.Log.Entry(ctx, 0, anchored)
 	if err != nil {
 		t.Fatal(err)
@@ -345,7 +298,7 @@ func (r *anchoredRegistry) forkLog(t *testing.T, anchored uint64) (*tlog.Log, si
 func (r *anchoredRegistry) serviceOn(t *testing.T, l *tlog.Log) *service.Service {
 	t.Helper()
 	svc, err := service.New(service.Config{Store: r.s.Store, Log: l, Signer: r.s.Service.Signer(), Proofs: keyset.NewChecker(r.s.Keys),
-		Jobs: r.s.Queue, Logger: quiet.Logger, Chain: service.ChainInfo{Network: r.s.Config.Anchor.ChainID, Contract: r.s.Config.Anchor.Contract},
+		Jobs: r.s.Queue, Logger: quiet, Chain: service.ChainInfo{Network: r.s.Config.Anchor.ChainID, Contract: r.s.Config.Anchor.Contract},
 		MaxRelativeGradient: r.s.Config.Registry.MaxRelativeGradient})
 	if err != nil {
 		t.Fatal(err)

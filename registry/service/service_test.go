@@ -94,18 +94,7 @@ func newEnvWith(t *testing.T, c envConfig) *env {
 	t.Cleanup(func() { st.Close() })
 	logKey, _ := keys.Generate("comet.test/log")
 	regKey, _ := keys.Generate("comet.test")
-	// The log's background work runs on its own context, ended after shutdown, so that none of
-	// it outlives the test and races the removal of its directory.
-	logCtx, cancelLog := context.WithCancel(ctx)
-	l, shutdown, err := tlog.Open(logCtx, filepath.Join(dir, "log"), logKey, logKey.Verifier(), tlog.Options{CheckpointInterval: 100 * time.Millisecond, Logger: quiet})
-	if err != nil {
-		cancelLog()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		shutdown(context.Background())
-		cancelLog()
-	})
+	l, _ := attesttest.Log(t, filepath.Join(dir, "log"), logKey, tlog.Options{})
 	fix := registrytest.Get(t)
 	set, err := keyset.Open(fix.KeysDir, keyset.Policy{})
 	if err != nil {
@@ -128,14 +117,7 @@ func newEnvWith(t *testing.T, c envConfig) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{svc: svc, st: st, log: l, fix: fix, queue: q, logKey: logKey}
-	raw, _, err := service.InitAdmin(ctx, st, "admin", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.admin, err = svc.Authenticate(ctx, raw); err != nil {
-		t.Fatal(err)
-	}
+	e := &env{svc: svc, st: st, log: l, fix: fix, queue: q, logKey: logKey, admin: registrytest.Admin(t, st, svc)}
 	e.prov = e.provider(t, "acme-legal")
 	return e
 }
@@ -143,15 +125,7 @@ func newEnvWith(t *testing.T, c envConfig) *env {
 // provider registers and approves a provider and returns its principal.
 func (e *env) provider(t *testing.T, id string) *service.Principal {
 	t.Helper()
-	ctx := context.Background()
-	_, key, err := e.svc.Register(ctx, service.Registration{ID: id, Contact: "ops@" + id + ".example"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.svc.SetProvider(ctx, e.admin, id, service.Approve, ""); err != nil {
-		t.Fatal(err)
-	}
-	p, err := e.svc.Authenticate(ctx, key)
+	p, err := e.svc.Authenticate(context.Background(), registrytest.ApprovedProvider(t, e.svc, e.admin, id))
 	if err != nil {
 		t.Fatal(err)
 	}

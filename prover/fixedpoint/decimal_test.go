@@ -1,11 +1,11 @@
-package verify
+package fixedpoint
 
 import (
 	"math/big"
 	"testing"
 )
 
-func TestDyadic(t *testing.T) {
+func TestDecimal(t *testing.T) {
 	for _, tc := range []struct {
 		v    int64
 		bits int
@@ -13,8 +13,8 @@ func TestDyadic(t *testing.T) {
 	}{
 		{0, 8, "0"}, {256, 8, "1"}, {1, 1, "0.5"}, {3, 2, "0.75"}, {1, 4, "0.0625"}, {513, 8, "2.00390625"}, {-3, 2, "-0.75"},
 	} {
-		if got := dyadic(big.NewInt(tc.v), tc.bits); got != tc.want {
-			t.Errorf("dyadic(%d, %d) = %q, want %q", tc.v, tc.bits, got, tc.want)
+		if got := Decimal(big.NewInt(tc.v), tc.bits); got != tc.want {
+			t.Errorf("Decimal(%d, %d) = %q, want %q", tc.v, tc.bits, got, tc.want)
 		}
 	}
 }
