@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+
+	"github.com/comet-attest/comet/internal/hexdigest"
 )
 
 // AnchorChain is the only chain an AnchorReceipt may name.
@@ -17,10 +19,7 @@ const maxReceipt = 4 << 10
 // a receipt that does not describe the bundle's anchored checkpoint.
 var ErrAnchorReceipt = errors.New("bad anchor receipt")
 
-var (
-	hexFeltRE = regexp.MustCompile(`^0x[0-9a-f]{1,64}$`)
-	hex64RE   = regexp.MustCompile(`^[0-9a-f]{64}$`)
-)
+var hexFeltRE = regexp.MustCompile(`^0x[0-9a-f]{1,64}$`)
 
 // AnchorReceipt is the bundle's anchor object (Bundle.Anchor): where and in which
 // transaction the checkpoint of TreeSize with Root was anchored.
@@ -51,7 +50,7 @@ func ParseAnchorReceipt(raw json.RawMessage) (*AnchorReceipt, error) {
 		return nil, fmt.Errorf("%w: tx_hash %q is not a lower-case hex felt", ErrAnchorReceipt, r.TxHash)
 	case r.TreeSize == 0:
 		return nil, fmt.Errorf("%w: tree_size 0", ErrAnchorReceipt)
-	case !hex64RE.MatchString(r.Root):
+	case !hexdigest.Valid(r.Root):
 		return nil, fmt.Errorf("%w: root %q is not 64 lower-case hex characters", ErrAnchorReceipt, r.Root)
 	}
 	return &r, nil

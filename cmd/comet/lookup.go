@@ -5,20 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"time"
 
+	"github.com/comet-attest/comet/internal/hexdigest"
 	"github.com/comet-attest/comet/prover/model"
 	"github.com/comet-attest/comet/registry/client"
 	"github.com/spf13/cobra"
 )
 
-var modelHashRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
-
 // modelHash takes a model hash or a model file and returns the hash (the attestation
 // subject: the SHA-256 the file declares over its canonical encoding, checked).
 func modelHash(ctx context.Context, arg string) (string, error) {
-	if modelHashRE.MatchString(arg) {
+	if hexdigest.Valid(arg) {
 		if _, err := os.Stat(arg); err != nil {
 			return arg, nil
 		}

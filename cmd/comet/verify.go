@@ -21,6 +21,7 @@ import (
 	"github.com/comet-attest/comet/attest/trustroot"
 	"github.com/comet-attest/comet/attest/verify"
 	"github.com/comet-attest/comet/internal/atomicfile"
+	"github.com/comet-attest/comet/internal/hexdigest"
 	"github.com/comet-attest/comet/prover/circuit"
 	"github.com/comet-attest/comet/prover/model"
 	"github.com/comet-attest/comet/prover/proof"
@@ -319,7 +320,7 @@ func (v *verification) result(modelSHA string, rep *verify.Report, f *verifyFlag
 // verifiedModel reads the model verify is about: the file named, or, given its SHA-256, the
 // registry's copy (online) or the one in --dir (offline), which must hash to it.
 func verifiedModel(ctx context.Context, f *verifyFlags, c *client.Client, arg string) (*model.Model, error) {
-	if !modelHashRE.MatchString(arg) {
+	if !hexdigest.Valid(arg) {
 		m, err := model.Load(ctx, arg)
 		if err != nil {
 			return nil, usageErrorf("model %s: %v", arg, err)

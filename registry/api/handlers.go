@@ -9,17 +9,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/comet-attest/comet/internal/hexdigest"
 	"github.com/comet-attest/comet/registry/wire"
 
 	"github.com/comet-attest/comet/registry/store"
 	"github.com/gin-gonic/gin"
 )
-
-var hex64RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 func (a *API) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
 
@@ -84,7 +82,7 @@ func requireObject(c *gin.Context, field string, raw json.RawMessage) bool {
 
 func hexParam(c *gin.Context, name string) (string, bool) {
 	v := c.Param(name)
-	if !hex64RE.MatchString(v) {
+	if !hexdigest.Valid(v) {
 		abort(c, http.StatusBadRequest, wire.CodeBadRequest, name, name+" must be 64 lower-case hex characters")
 		return "", false
 	}
