@@ -4,34 +4,35 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/comet-attest/comet/registry/store"
 	"github.com/comet-attest/comet/registry/wire"
 	"github.com/gin-gonic/gin"
 )
 
-func (a *API) getAttestation(c *gin.Context) {
+// attestation reads the attestation the path's id names, or answers the error.
+func (a *API) attestation(c *gin.Context) (*store.Attestation, bool) {
 	id, ok := hexParam(c, "id")
 	if !ok {
-		return
+		return nil, false
 	}
 	att, err := a.rec.Attestation(c.Request.Context(), id)
 	if err != nil {
 		a.fail(c, err)
-		return
+		return nil, false
 	}
-	c.JSON(http.StatusOK, viewAttestation(att))
+	return att, true
+}
+
+func (a *API) getAttestation(c *gin.Context) {
+	if att, ok := a.attestation(c); ok {
+		c.JSON(http.StatusOK, viewAttestation(att))
+	}
 }
 
 func (a *API) getEnvelope(c *gin.Context) {
-	id, ok := hexParam(c, "id")
-	if !ok {
-		return
+	if att, ok := a.attestation(c); ok {
+		immutable(c, "application/json", att.Envelope)
 	}
-	att, err := a.rec.Attestation(c.Request.Context(), id)
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
-	immutable(c, "application/json", att.Envelope)
 }
 
 func (a *API) getBundle(c *gin.Context) {

@@ -11,19 +11,28 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-func (a *API) getModel(c *gin.Context) {
+// modelView reads what the registry holds of the model the path's hash names, or answers
+// the error.
+func (a *API) modelView(c *gin.Context) (*store.ModelView, bool) {
 	sha, ok := hexParam(c, "sha256")
+	if !ok {
+		return nil, false
+	}
+	v, err := a.rec.ModelView(c.Request.Context(), sha)
+	if err != nil {
+		a.fail(c, err)
+		return nil, false
+	}
+	return v, true
+}
+
+func (a *API) getModel(c *gin.Context) {
+	v, ok := a.modelView(c)
 	if !ok {
 		return
 	}
-	ctx := c.Request.Context()
-	v, err := a.rec.ModelView(ctx, sha)
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
 	out := viewModel(v)
-	out.Featurizer = a.modelFeaturizer(ctx, v)
+	out.Featurizer = a.modelFeaturizer(c.Request.Context(), v)
 	c.JSON(http.StatusOK, out)
 }
 
@@ -60,21 +69,15 @@ func (a *API) getModelFile(c *gin.Context) {
 }
 
 func (a *API) getSubmittedPart(c *gin.Context) {
-	sha, ok := hexParam(c, "sha256")
+	v, ok := a.modelView(c)
 	if !ok {
 		return
 	}
-	ctx := c.Request.Context()
-	v, err := a.rec.ModelView(ctx, sha)
-	if err != nil {
-		a.fail(c, err)
-		return
-	}
 	if v.SubmissionID == nil {
-		abort(c, http.StatusNotFound, wire.CodeNotFound, "", "model "+sha+" has no submission")
+		abort(c, http.StatusNotFound, wire.CodeNotFound, "", "model "+v.SHA256+" has no submission")
 		return
 	}
-	sub, err := a.rec.Submission(ctx, *v.SubmissionID)
+	sub, err := a.rec.Submission(c.Request.Context(), *v.SubmissionID)
 	if err != nil {
 		a.fail(c, err)
 		return

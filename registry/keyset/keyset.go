@@ -15,15 +15,15 @@ import (
 	"github.com/comet-attest/comet/prover/setup"
 )
 
-// Circuit describes one published circuit.
+// Circuit describes one published circuit (the API shows it as a wire.Circuit).
 type Circuit struct {
-	ID          string `json:"circuit_id"`
-	Shape       string `json:"shape"`
-	Circuit     string `json:"circuit"` // "chunk" or "final"
-	VKSHA256    string `json:"vk_sha256"`
-	Constraints int    `json:"constraints"`
+	ID          string
+	Shape       string
+	Circuit     string // "chunk" or "final"
+	VKSHA256    string
+	Constraints int
 	// Ceremony is the multi-party ceremony the keys came from; nil for a single-party setup.
-	Ceremony *setup.Ceremony `json:"ceremony"`
+	Ceremony *setup.Ceremony
 
 	dir   string
 	shape circuit.Shape
