@@ -43,7 +43,11 @@ func (v *Verifier) checkAnchor(ctx context.Context, x *run, b *bundle.Bundle, p 
 		}
 	}
 	if b.Anchor == nil {
-		missing(fmt.Sprintf("not yet anchored: the bundle carries no anchor receipt (entry %d is newer than the last anchor)", b.Index))
+		if sn := v.root.Starknet; sn == nil || sn.Contract == "" {
+			missing("no anchoring: the trust root names no anchor contract, so this registry does not anchor its log")
+		} else {
+			missing(fmt.Sprintf("not yet anchored: the bundle carries no anchor receipt (entry %d is newer than the last anchor)", b.Index))
+		}
 		return
 	}
 	r, err := bundle.ParseAnchorReceipt(b.Anchor)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/comet-attest/comet/attest/bundle"
+	"github.com/comet-attest/comet/attest/trustroot"
 	"github.com/comet-attest/comet/attest/verify"
 )
 
@@ -19,9 +20,20 @@ func TestAnchorNotYetAnchored(t *testing.T) {
 	if l, _ := r.Line(verify.CheckAnchor); l.Status != verify.NotChecked || !strings.Contains(l.Detail, "not yet anchored") {
 		t.Errorf("anchor line %+v", l)
 	}
+	// A registry that does not anchor at all says so, rather than "not yet".
+	noChain := f.d.Root.File()
+	noChain.Starknet = nil
+	root, err := trustroot.Sign(context.Background(), noChain, f.d.RootKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ = f.verifier(t, root).Verify(context.Background(), f.b, mustPolicy(t, verify.WithModelSHA256(f.subj.SHA256)))
+	if l, _ := r.Line(verify.CheckAnchor); l.Status != verify.NotChecked || !strings.Contains(l.Detail, "does not anchor") {
+		t.Errorf("anchor line without anchoring %+v", l)
+	}
 	// A receipt that does not describe the bundle's checkpoint fails even offline.
 	f.b.Anchor = json.RawMessage(`{"chain":"starknet","contract":"0x0","tx_hash":"0x1f","tree_size":3,"root":"` + strings.Repeat("0", 63) + `1"}`)
-	r, err := f.verifier(t, nil).Verify(context.Background(), f.b, mustPolicy(t, verify.WithModelSHA256(f.subj.SHA256)))
+	r, err = f.verifier(t, nil).Verify(context.Background(), f.b, mustPolicy(t, verify.WithModelSHA256(f.subj.SHA256)))
 	if l, _ := r.Line(verify.CheckAnchor); l.Status != verify.Failed || !errors.Is(err, bundle.ErrAnchorReceipt) {
 		t.Errorf("foreign receipt: %+v %v", l, err)
 	}

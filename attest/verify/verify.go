@@ -329,7 +329,7 @@ func checkSubject(x *run, p Policy, subj statement.Subject) {
 func checkProvider(x *run, p Policy, tr *statement.Training) {
 	switch {
 	case p.provider == "":
-		x.skip(CheckProvider, "no provider expected; attestation names "+tr.Provider)
+		x.skip(CheckProvider, "no provider required by the policy; attestation names "+tr.Provider)
 	case tr.Provider != p.provider:
 		x.fail(CheckProvider, fmt.Errorf("attestation names %q, expected %q", tr.Provider, p.provider))
 	default:

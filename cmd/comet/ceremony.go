@@ -36,15 +36,6 @@ can forge proofs with the keys (docs/proof.md, "Key ceremony").`,
 	return cmd
 }
 
-// ceremonyProgress prints each step on stderr with the time it started, so that a long
-// step shows where it is whether or not stderr is a terminal.
-func ceremonyProgress(cmd *cobra.Command) ceremony.Progress {
-	start := time.Now()
-	return func(step string) {
-		fmt.Fprintf(cmd.ErrOrStderr(), "[%6.1fs] %s\n", time.Since(start).Seconds(), step)
-	}
-}
-
 func newCeremonyInitCmd() *cobra.Command {
 	var manifest, out string
 	var shape circuit.Shape
@@ -84,7 +75,9 @@ func newCeremonyContributeCmd() *cobra.Command {
 			if err := ceremony.CheckName(name); err != nil {
 				return usageErrorf("--name: %v", err)
 			}
-			added, err := ceremony.Contribute(cmd.Context(), args[0], name, ceremonyProgress(cmd))
+			steps := newSteps(cmd)
+			added, err := ceremony.Contribute(cmd.Context(), args[0], name, steps.Step)
+			steps.Stop()
 			if errors.Is(err, ceremony.ErrPhase) || errors.Is(err, ceremony.ErrInvalid) {
 				return usageErrorf("%v", err)
 			}
@@ -110,7 +103,9 @@ func newCeremonyClosePhase1Cmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			gnarklog.Disable()
-			st, err := ceremony.ClosePhase1(cmd.Context(), args[0], beacon, ceremonyProgress(cmd))
+			steps := newSteps(cmd)
+			st, err := ceremony.ClosePhase1(cmd.Context(), args[0], beacon, steps.Step)
+			steps.Stop()
 			if errors.Is(err, ceremony.ErrPhase) || errors.Is(err, ceremony.ErrInvalid) {
 				return usageErrorf("%v", err)
 			}
@@ -133,7 +128,9 @@ func newCeremonyVerifyCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			gnarklog.Disable()
 			start := time.Now()
-			rep, err := ceremony.Verify(cmd.Context(), args[0], ceremonyProgress(cmd))
+			steps := newSteps(cmd)
+			rep, err := ceremony.Verify(cmd.Context(), args[0], steps.Step)
+			steps.Stop()
 			if errors.Is(err, ceremony.ErrInvalid) {
 				return usageErrorf("%v", err)
 			}
@@ -174,7 +171,9 @@ func newCeremonyFinalizeCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			gnarklog.Disable()
 			ctx := cmd.Context()
-			keys, st, err := ceremony.Finalize(ctx, args[0], beacon, ceremonyProgress(cmd))
+			steps := newSteps(cmd)
+			keys, st, err := ceremony.Finalize(ctx, args[0], beacon, steps.Step)
+			steps.Stop()
 			if errors.Is(err, ceremony.ErrPhase) || errors.Is(err, ceremony.ErrInvalid) {
 				return usageErrorf("%v", err)
 			}

@@ -14,7 +14,6 @@ import (
 	"github.com/comet-attest/comet/attest/trustroot"
 	"github.com/comet-attest/comet/internal/atomicfile"
 	"github.com/comet-attest/comet/prover/circuit"
-	"github.com/comet-attest/comet/prover/commitment"
 	"github.com/comet-attest/comet/prover/model"
 	"github.com/comet-attest/comet/prover/setup"
 	"github.com/comet-attest/comet/registry/client"
@@ -53,9 +52,9 @@ func trustedRoot(ctx context.Context, c *client.Client, reg *registryFlags, stat
 
 func newKeysFetchCmd() *cobra.Command {
 	var manifest, out, trustRoot, stateDir string
-	var intercept bool
+	var shape circuit.Shape
 	cmd := &cobra.Command{
-		Use:   "fetch --manifest FILE --out DIR",
+		Use:   "fetch (--manifest data.manifest.json | --d 8 --chunk-rows 1024 ...) --out DIR",
 		Short: "Download the registry's proving keys for a dataset's circuit shape, checked against the trust root",
 		Long: `Fetches the keys comet prove needs for the shape of the dataset the manifest describes (its
 header and whether the model fits an intercept) from the registry's /v1/keys, into DIR in the
@@ -68,18 +67,16 @@ keys are refused by the registry.`,
 		Args: cobra.NoArgs,
 	}
 	reg := addRegistryFlags(cmd, false)
-	cmd.Flags().StringVar(&manifest, "manifest", "", "the dataset's manifest (required)")
-	cmd.Flags().BoolVar(&intercept, "intercept", true, "the model fits an intercept (as comet train --intercept)")
+	addShapeFlags(cmd, &manifest, &shape)
 	cmd.Flags().StringVar(&out, "out", "", "keys directory (required)")
 	cmd.Flags().StringVar(&trustRoot, "trust-root", "", "trust root file (default: the one pinned in the state directory)")
 	cmd.Flags().StringVar(&stateDir, "state-dir", defaultStateDir(), "where the pinned trust root is kept")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		if manifest == "" || out == "" {
-			return usageErrorf("--manifest and --out are required")
+		if out == "" {
+			return usageErrorf("--out is required")
 		}
-		man, err := commitment.LoadManifest(manifest)
-		if err != nil {
-			return usageErrorf("--manifest: %v", err)
+		if err := resolveShape(cmd, manifest, &shape); err != nil {
+			return err
 		}
 		c, err := reg.client(false)
 		if err != nil {
@@ -90,7 +87,6 @@ keys are refused by the registry.`,
 		if err != nil {
 			return err
 		}
-		shape := circuit.ShapeOf(man.Header, intercept)
 		k, err := fetchProvingKeys(ctx, c, root, shape, out)
 		if err != nil {
 			return err

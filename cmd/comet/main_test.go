@@ -3,11 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"github.com/gin-gonic/gin"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gin-gonic/gin"
 
 	"github.com/comet-attest/comet/internal/shareddata"
 	"github.com/comet-attest/comet/prover/commitment"

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -46,7 +47,7 @@ stopped (docs/proof.md).`,
 	fl.StringVar(&f.manifest, "manifest", "", "dataset manifest (required)")
 	fl.StringVar(&f.model, "model", "", "model file from `comet train` (required)")
 	fl.StringVar(&f.saltFile, "salt-file", "", "the dataset's private salt file (required)")
-	fl.StringVar(&f.keys, "keys", "", "keys directory from `comet setup` (required)")
+	fl.StringVar(&f.keys, "keys", "", "keys directory, from comet keys fetch (required)")
 	fl.StringVar(&f.out, "out", "", "proof bundle to write (default: <model>.proof.json)")
 	fl.StringVar(&f.provider, "provider", "", "the provider id the proof is for, as registered (required)")
 	fl.IntVar(&f.workers, "workers", 0, "chunks proven at once (default: all cores, fewer if --memory-mib requires)")
@@ -88,6 +89,9 @@ func runProve(cmd *cobra.Command, path string, f proveFlags) error {
 	}
 	shape := circuit.ShapeOf(man.Header, m.FitIntercept)
 	keys, err := setup.Load(ctx, f.keys, shape, setup.Proving)
+	if errors.Is(err, setup.ErrNotFound) {
+		return usageErrorf("%v: fetch the registry's keys first: comet keys fetch --registry URL --manifest %s --out %s", err, f.manifest, f.keys)
+	}
 	if err != nil {
 		return err
 	}

@@ -59,11 +59,14 @@ func runSetup(cmd *cobra.Command, f setupFlags) error {
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "warning: single-party setup; whoever runs it can forge proofs for these keys. For local testing only: production keys come from comet ceremony.\n")
 	start := time.Now()
-	k, err := setup.Generate(ctx, f.shape)
-	if err != nil {
-		return err
+	steps := newSteps(cmd)
+	k, err := setup.Generate(ctx, f.shape, steps.Step)
+	if err == nil {
+		steps.Step("write the keys to " + setup.Dir(f.out, f.shape))
+		err = k.Save(ctx, f.out)
 	}
-	if err := k.Save(ctx, f.out); err != nil {
+	steps.Stop()
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "keys for %s written to %s in %v\n", f.shape, setup.Dir(f.out, f.shape), time.Since(start).Round(time.Millisecond))

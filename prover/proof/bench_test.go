@@ -60,7 +60,7 @@ func BenchmarkProve(b *testing.B) {
 			p := commitAndTrain(b, wideCSV(b, b.TempDir(), c.n, c.d), dataSpec{label: "y", format: c.format, chunkRows: c.rows,
 				train: train.Options{Kind: train.KindRidge, Lambda: 0.1, Intercept: true}, salt: 5})
 			start := time.Now()
-			keys, err := setup.Generate(ctx, p.shape())
+			keys, err := setup.Generate(ctx, p.shape(), nil)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -108,17 +108,25 @@ func Compile(s circuit.Shape, c circuit.Circuit) (constraint.ConstraintSystem, e
 }
 
 // Generate compiles both circuits of shape s and runs a single-party Groth16 setup for each
-// (see the package documentation for what that means for trust).
-func Generate(ctx context.Context, s circuit.Shape) (*Keys, error) {
+// (see the package documentation for what that means for trust). progress, when not nil,
+// is told each step as it starts: the setups take minutes at production shapes.
+func Generate(ctx context.Context, s circuit.Shape, progress func(step string)) (*Keys, error) {
+	say := func(format string, a ...any) {
+		if progress != nil {
+			progress(fmt.Sprintf(format, a...))
+		}
+	}
 	k := &Keys{Shape: s}
 	for _, c := range []circuit.Circuit{circuit.ChunkCircuit, circuit.FinalCircuit} {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		say("compile the %s circuit of %s", c, s)
 		cs, err := Compile(s, c)
 		if err != nil {
 			return nil, err
 		}
+		say("Groth16 setup of the %s circuit (%d constraints)", c, cs.GetNbConstraints())
 		pk, vk, err := groth16.Setup(cs)
 		if err != nil {
 			return nil, fmt.Errorf("groth16 setup of %s circuit: %w", c, err)
@@ -239,7 +247,7 @@ func Load(ctx context.Context, root string, s circuit.Shape, need Need) (*Keys, 
 	dir := Dir(root, s)
 	m, err := ReadMeta(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s in %s (run comet setup)", ErrNotFound, s, root)
+		return nil, fmt.Errorf("%w: %s in %s", ErrNotFound, s, root)
 	}
 	if err != nil {
 		return nil, err
@@ -354,7 +362,7 @@ func Ensure(ctx context.Context, root string, s circuit.Shape, need Need) (k *Ke
 	if !errors.Is(err, ErrNotFound) {
 		return k, false, err
 	}
-	if k, err = Generate(ctx, s); err != nil {
+	if k, err = Generate(ctx, s, nil); err != nil {
 		return nil, false, err
 	}
 	if err := k.Save(ctx, root); err != nil {

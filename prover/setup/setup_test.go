@@ -55,7 +55,7 @@ func TestSaveLoad(t *testing.T) {
 func TestLoadRefuses(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
-	k, err := Generate(ctx, tiny)
+	k, err := Generate(ctx, tiny, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestLoadRefuses(t *testing.T) {
 func FuzzLoad(f *testing.F) {
 	ctx := context.Background()
 	root := f.TempDir()
-	k, err := Generate(ctx, tiny)
+	k, err := Generate(ctx, tiny, nil)
 	if err != nil {
 		f.Fatal(err)
 	}
