@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/comet-attest/comet/internal/hexdigest"
 	"github.com/comet-attest/comet/registry/client"
 	"github.com/comet-attest/comet/registry/service"
 	"github.com/comet-attest/comet/registry/store"
@@ -196,7 +197,7 @@ func newAdminKeysCmd() *cobra.Command {
 }
 
 func newAdminRevokeCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "revoke MODEL_SHA256|ATTESTATION_ID --reason TEXT", Short: "Revoke an attestation (signed and logged)", Args: cobra.ExactArgs(1)}
+	cmd := &cobra.Command{Use: "revoke MODEL_FILE|MODEL_SHA256|ATTESTATION_ID --reason TEXT", Short: "Revoke an attestation (signed and logged)", Args: cobra.ExactArgs(1)}
 	f := addRegistryFlags(cmd, true)
 	reason := cmd.Flags().String("reason", "", "why (required; part of the signed revocation)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -221,8 +222,15 @@ func newAdminRevokeCmd() *cobra.Command {
 	return cmd
 }
 
-// attestationID accepts a model hash (looked up) or an attestation id.
+// attestationID accepts a model file, a model hash (looked up) or an attestation id.
 func attestationID(ctx context.Context, c *client.Client, s string) (string, error) {
+	if !hexdigest.Valid(s) {
+		sha, err := modelHash(ctx, s)
+		if err != nil {
+			return "", err
+		}
+		s = sha
+	}
 	l, err := c.Lookup(ctx, s)
 	if errors.Is(err, client.ErrNotFound) {
 		return s, nil // not a model: take it as an attestation id

@@ -64,6 +64,12 @@ func TestAnchorStatusAndVerify(t *testing.T) {
 	if code != 0 || !regexp.MustCompile(`(?m)^anchor\s+passed\s+contract holds the root at size 1 in tx 0x`).MatchString(out) {
 		t.Fatalf("verify --rpc-url: exit %d\n%s%s", code, out, errOut)
 	}
+	if code, out, errOut := runComet(t, "verify", modelFile, "--registry", url, "--state-dir", state, "--rpc-url", ch.Node.URL(), "--allow-single-party-setup", "--require-anchor"); code != 0 {
+		t.Fatalf("verify --require-anchor with the chain: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := runComet(t, "verify", modelFile, "--registry", url, "--state-dir", state, "--rpc-url", "", "--allow-single-party-setup", "--require-anchor"); code != 2 || !strings.Contains(errOut, "--require-anchor needs --rpc-url") {
+		t.Fatalf("verify --require-anchor without the chain: exit %d: %s", code, errOut)
+	}
 	code, out, errOut = runComet(t, "verify", modelFile, "--registry", url, "--state-dir", state, "--rpc-url", "", "--allow-single-party-setup")
 	if code != 0 || !regexp.MustCompile(`(?m)^anchor\s+not checked\s+offline`).MatchString(out) {
 		t.Fatalf("verify without --rpc-url: exit %d\n%s%s", code, out, errOut)

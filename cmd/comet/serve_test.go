@@ -211,6 +211,7 @@ func TestEndToEnd(t *testing.T) {
 	if strings.Contains(out, " failed ") {
 		t.Errorf("verify reported a failure:\n%s", out)
 	}
+	clientCommands(t, bin, dir, admin, anon, p("model.json"), p("data.manifest.json"), modelSHA(t, p("model.json")))
 
 	// A model file whose float weight is 100 times the proven one is refused by the reader:
 	// exit 2, naming the weight, before anything is fetched.
@@ -236,7 +237,7 @@ func TestEndToEnd(t *testing.T) {
 	sha := modelSHA(t, p("model.json"))
 	saveBundle(t, reg.url, sha, bundleFile)
 	root := pinnedRoot(t, state)
-	out = mustRun(t, bin, nil, "verify", p("model.json"), "--offline", "--bundle", bundleFile, "--trust-root", root, "--allow-single-party-setup",
+	out = mustRun(t, bin, nil, "verify", p("model.json"), "--offline", "--bundle", bundleFile, "--trust-root", root, "--allow-single-party-setup", "--waive", "revocation",
 		"--proof", p("model.proof.json"), "--manifest", p("data.manifest.json"), "--keys", p("keys"))
 	if !regexp.MustCompile(`zero-knowledge proof\s+passed`).MatchString(out) || !regexp.MustCompile(`proof matches the attestation\s+passed`).MatchString(out) ||
 		!regexp.MustCompile(`attestation not revoked\s+not checked`).MatchString(out) {
@@ -247,7 +248,7 @@ func TestEndToEnd(t *testing.T) {
 	mustRun(t, bin, nil, "prove", data, "--manifest", p("data.manifest.json"), "--model", p("model.json"),
 		"--salt-file", p("data.salt"), "--provider", "acme-legal", "--keys", p("keys"), "--out", p("again.proof.json"))
 	offline := func(proofFile string) (int, string) {
-		code, out, _ := run(t, bin, nil, "verify", p("model.json"), "--offline", "--bundle", bundleFile, "--trust-root", root, "--allow-single-party-setup",
+		code, out, _ := run(t, bin, nil, "verify", p("model.json"), "--offline", "--bundle", bundleFile, "--trust-root", root, "--allow-single-party-setup", "--waive", "revocation",
 			"--proof", proofFile, "--manifest", p("data.manifest.json"), "--keys", p("keys"))
 		return code, out
 	}
@@ -268,7 +269,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("offline verify with the proof re-pointed at another provider: exit %d\n%s", code, out)
 	}
 	// Without the proof material the proof is not checked: that fails unless waived by name.
-	noProof := []string{"verify", p("model.json"), "--offline", "--bundle", bundleFile, "--trust-root", root, "--allow-single-party-setup"}
+	noProof := []string{"verify", p("model.json"), "--offline", "--bundle", bundleFile, "--trust-root", root, "--allow-single-party-setup", "--waive", "revocation"}
 	if code, _, errOut := run(t, bin, nil, noProof...); code != 1 || !strings.Contains(errOut, "zero-knowledge proof: not checked") {
 		t.Errorf("offline verify without the proof: exit %d: %s", code, errOut)
 	}
@@ -277,7 +278,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// Revocation: signed, logged, and verify now fails naming it.
-	mustRun(t, bin, admin, "admin", "revoke", sha, "--reason", "training data withdrawn")
+	mustRun(t, bin, admin, "admin", "revoke", p("model.json"), "--reason", "training data withdrawn")
 	code, out, errOut := run(t, bin, anon, "verify", p("model.json"), "--state-dir", state, "--allow-single-party-setup")
 	if code != 1 || !strings.Contains(out, "revoked") || !strings.Contains(errOut, "revoked") {
 		t.Fatalf("verify after revocation: exit %d\n%s%s", code, out, errOut)
@@ -285,6 +286,7 @@ func TestEndToEnd(t *testing.T) {
 	if !regexp.MustCompile(`consistency with prior checkpoint\s+passed`).MatchString(out) {
 		t.Errorf("the second verify did not check consistency with the stored checkpoint:\n%s", out)
 	}
+	revokedBundle(t, bin, dir, anon, p("model.json"), reg.url, sha)
 	out = mustRun(t, bin, anon, "lookup", p("model.json"))
 	if !strings.Contains(out, "training data withdrawn") {
 		t.Errorf("lookup after revocation:\n%s", out)
