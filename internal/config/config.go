@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -44,6 +45,15 @@ type Server struct {
 	// client address): a token bucket per caller.
 	RatePerSecond float64 `yaml:"rate_per_second"`
 	RateBurst     int     `yaml:"rate_burst"`
+	// FailedAuthPerSecond bounds failed authentications (unknown, revoked or wrong keys) per
+	// client address, and FailedAuthGlobalPerSecond those of all addresses together: guesses
+	// cost a database lookup each, and an address can change its key ids at will.
+	FailedAuthPerSecond       float64 `yaml:"failed_auth_per_second"`
+	FailedAuthGlobalPerSecond float64 `yaml:"failed_auth_global_per_second"`
+	// TrustedProxies are the addresses or CIDR ranges of reverse proxies whose
+	// X-Forwarded-For and X-Real-IP headers name the client; empty trusts none, and the
+	// client address is the connection's.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // Database selects SQLite (the default) or PostgreSQL (when DSN is set).
@@ -158,6 +168,9 @@ func Default() Config {
 			ShutdownTimeout: 15 * time.Second,
 			RatePerSecond:   50,
 			RateBurst:       100,
+
+			FailedAuthPerSecond:       2,
+			FailedAuthGlobalPerSecond: 100,
 		},
 		DataDir:  "./comet-data",
 		Database: Database{SQLitePath: "comet.db", SQLiteSynchronous: "full"},
@@ -226,6 +239,14 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.RatePerSecond <= 0 || c.Server.RateBurst < 1 {
 		bad("server.rate_per_second and server.rate_burst must be positive")
+	}
+	if c.Server.FailedAuthPerSecond <= 0 || c.Server.FailedAuthGlobalPerSecond < c.Server.FailedAuthPerSecond {
+		bad("server.failed_auth_per_second %g must be positive and at most server.failed_auth_global_per_second %g", c.Server.FailedAuthPerSecond, c.Server.FailedAuthGlobalPerSecond)
+	}
+	for _, p := range c.Server.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			bad("server.trusted_proxies: %q is neither an IP address nor a CIDR range", p)
+		}
 	}
 	if c.DataDir == "" {
 		bad("data_dir is empty")

@@ -85,6 +85,12 @@ type Config struct {
 	// address's registrations).
 	RatePerSecond float64
 	RateBurst     int
+	// FailedAuthPerSecond and FailedAuthGlobalPerSecond bound failed authentications per
+	// client address and in all; each has a burst of ten seconds' worth.
+	FailedAuthPerSecond, FailedAuthGlobalPerSecond float64
+	// TrustedProxies are the proxies (addresses or CIDR ranges) whose forwarding headers
+	// name the client; none by default, so that a client cannot choose its own address.
+	TrustedProxies []string
 	// BundleWait bounds how long a bundle request waits for a checkpoint (default 5s).
 	BundleWait time.Duration
 	// Ready reports whether background parts (jobs, log) are running, for /readyz.
@@ -106,7 +112,10 @@ type API struct {
 	maxBody    int64
 	bundleWait time.Duration
 	ready      func(ctx context.Context) error
-	limiter    *limiter
+	limiter    *limiter // requests per key (and unauthenticated ones per address)
+	failedBy   *limiter // failed authentications per address
+	failedAll  *limiter // failed authentications of everyone, under the one key ""
+	proxies    []string
 	metrics    *metrics
 	promReg    *prometheus.Registry
 	logger     *slog.Logger

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -16,27 +17,39 @@ import (
 
 const principalKey = "comet.principal"
 
-// authenticate requires a valid API key (Authorization: Bearer <key>) and rate-limits it.
+// authenticate requires a valid API key (Authorization: Bearer <key>; the scheme in any
+// letter case, RFC 7235) and rate-limits it.
+//
+// Guessing is limited before the database is asked: by the failures of the client's address,
+// and, for a key id that has not authenticated lately, by the failures of everyone, so that
+// an attacker changing key ids or addresses at will still causes a bounded number of
+// lookups while the keys in use go on working. Only keys that authenticated get a bucket of
+// their own, named by the key's public id, never by its secret.
 func (a *API) authenticate(c *gin.Context) {
-	raw, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-	if !ok || raw == "" {
+	scheme, raw, _ := strings.Cut(c.GetHeader("Authorization"), " ")
+	raw = strings.TrimSpace(raw)
+	if !strings.EqualFold(scheme, "Bearer") || raw == "" {
 		c.Header("WWW-Authenticate", `Bearer realm="comet"`)
 		abort(c, http.StatusUnauthorized, wire.CodeUnauthorized, "", "an API key is required: Authorization: Bearer <key>")
 		return
 	}
-	// Limit before checking, so that guessing keys is rate-limited too; the bucket is named
-	// by the key's public id, never by its secret.
-	id := service.KeyID(raw)
-	if id == "" {
-		id = "addr:" + c.ClientIP()
-	}
-	if !a.limiter.allow(id) {
-		abort(c, http.StatusTooManyRequests, wire.CodeRateLimited, "", "rate limit exceeded; retry later")
+	addr, id := c.ClientIP(), service.KeyID(raw)
+	known := id != "" && a.limiter.holds(id)
+	if !a.failedBy.has(addr) || (!known && !a.failedAll.has("")) {
+		abort(c, http.StatusTooManyRequests, wire.CodeRateLimited, "", "too many failed authentications; retry later")
 		return
 	}
 	p, err := a.reg.Authenticate(c.Request.Context(), raw)
+	if errors.Is(err, service.ErrUnauthorized) {
+		a.failedBy.allow(addr)
+		a.failedAll.allow("")
+	}
 	if err != nil {
 		a.fail(c, err)
+		return
+	}
+	if !a.limiter.allow(id) {
+		abort(c, http.StatusTooManyRequests, wire.CodeRateLimited, "", "rate limit exceeded; retry later")
 		return
 	}
 	c.Set(principalKey, p)
@@ -64,8 +77,14 @@ func (a *API) limitBody(c *gin.Context) {
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, a.maxBody)
 }
 
-// limiter is a token bucket per caller. Idle buckets are dropped so that the map stays
-// bounded by the number of active callers.
+// maxBuckets caps a limiter's table: past it, new callers are refused until idle buckets go.
+const maxBuckets = 100_000
+
+// burstOf is a limiter's burst for a rate: ten seconds' worth, at least one.
+func burstOf(rate float64) int { return max(1, int(10*rate)) }
+
+// limiter is a token bucket per caller. Idle buckets are dropped, and the table is capped,
+// so that it stays bounded however many callers there are.
 type limiter struct {
 	rate  float64
 	burst float64
@@ -85,11 +104,26 @@ func newLimiter(rate float64, burst int, now func() time.Time) *limiter {
 	return &limiter{rate: rate, burst: float64(burst), now: now, buckets: map[string]*bucket{}}
 }
 
-func (l *limiter) allow(key string) bool {
+// allow takes a token from key's bucket, reporting whether there was one.
+func (l *limiter) allow(key string) bool { return l.use(key, true) }
+
+// holds reports whether key has a bucket: whether it was allowed lately.
+func (l *limiter) holds(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, ok := l.buckets[key]
+	return ok
+}
+
+// has reports whether key's bucket has a token, without taking it; a caller without a
+// bucket has a full one.
+func (l *limiter) has(key string) bool { return l.use(key, false) }
+
+func (l *limiter) use(key string, take bool) bool {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if now.Sub(l.swept) > time.Minute {
+	if now.Sub(l.swept) > time.Minute || len(l.buckets) >= maxBuckets {
 		for k, b := range l.buckets {
 			if now.Sub(b.last) > time.Minute {
 				delete(l.buckets, k)
@@ -99,6 +133,12 @@ func (l *limiter) allow(key string) bool {
 	}
 	b, ok := l.buckets[key]
 	if !ok {
+		if !take {
+			return len(l.buckets) < maxBuckets
+		}
+		if len(l.buckets) >= maxBuckets {
+			return false
+		}
 		b = &bucket{tokens: l.burst, last: now}
 		l.buckets[key] = b
 	}
@@ -107,7 +147,9 @@ func (l *limiter) allow(key string) bool {
 	if b.tokens < 1 {
 		return false
 	}
-	b.tokens--
+	if take {
+		b.tokens--
+	}
 	return true
 }
 

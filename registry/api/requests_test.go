@@ -22,13 +22,23 @@ import (
 // send posts a raw body with a key and returns status and decoded error.
 func send(t *testing.T, r *testRegistry, method, path, key string, body []byte) (int, wire.ErrorDetail) {
 	t.Helper()
+	h := map[string]string{}
+	if key != "" {
+		h["Authorization"] = "Bearer " + key
+	}
+	return sendWith(t, r, method, path, body, h)
+}
+
+// sendWith sends a raw body with the given headers and returns status and decoded error.
+func sendWith(t *testing.T, r *testRegistry, method, path string, body []byte, headers map[string]string) (int, wire.ErrorDetail) {
+	t.Helper()
 	req, err := http.NewRequest(method, r.url+path, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
+	for k, v := range headers {
+		req.Header.Set(k, v)
 	}
 	resp, err := r.hc.Do(req)
 	if err != nil {
@@ -238,6 +248,10 @@ func TestAuthorization(t *testing.T) {
 	}
 	if err := r.admin.RevokeKey(ctx, serviceKeyID(reg.Key)); err != nil {
 		t.Fatal(err)
+	}
+	// A second revocation is a conflict, and is not audited twice.
+	if err := r.admin.RevokeKey(ctx, serviceKeyID(reg.Key)); !errors.Is(err, client.ErrConflict) {
+		t.Errorf("revoking a revoked key: %v, want 409", err)
 	}
 	if _, err := pending.Submit(ctx, req2); !errors.Is(err, client.ErrUnauthorized) {
 		t.Errorf("revoked key submitted: %v", err)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -18,7 +19,7 @@ func New(c Config) (http.Handler, error) {
 	if c.Registry == nil || c.Records == nil || c.Jobs == nil || c.Keys == nil || c.LogDir == "" {
 		return nil, errors.New("api: registry, records, jobs, keys and log directory are required")
 	}
-	if c.MaxBodyBytes <= 0 || c.RatePerSecond <= 0 || c.RateBurst < 1 {
+	if c.MaxBodyBytes <= 0 || c.RatePerSecond <= 0 || c.RateBurst < 1 || c.FailedAuthPerSecond <= 0 || c.FailedAuthGlobalPerSecond <= 0 {
 		return nil, errors.New("api: body limit and rate limits must be positive")
 	}
 	if c.Logger == nil {
@@ -41,13 +42,19 @@ func New(c Config) (http.Handler, error) {
 		reg: c.Registry, rec: c.Records, jobs: c.Jobs, keys: c.Keys, trustRoots: c.TrustRoots, logDir: c.LogDir,
 		maxBody: c.MaxBodyBytes, bundleWait: c.BundleWait, ready: c.Ready,
 		limiter: newLimiter(c.RatePerSecond, c.RateBurst, c.Now), metrics: m, promReg: c.Metrics, logger: c.Logger,
+		failedBy:  newLimiter(c.FailedAuthPerSecond, burstOf(c.FailedAuthPerSecond), c.Now),
+		failedAll: newLimiter(c.FailedAuthGlobalPerSecond, burstOf(c.FailedAuthGlobalPerSecond), c.Now), proxies: c.TrustedProxies,
 	}
-	return a.router(), nil
+	return a.router()
 }
 
 // router holds every route.
-func (a *API) router() *gin.Engine {
+func (a *API) router() (*gin.Engine, error) {
 	r := gin.New()
+	// gin trusts every proxy unless told otherwise; nil trusts none.
+	if err := r.SetTrustedProxies(a.proxies); err != nil {
+		return nil, fmt.Errorf("api: trusted proxies: %w", err)
+	}
 	r.HandleMethodNotAllowed = true
 	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, wire.CodeNotFound, "", "no such route") })
 	r.NoMethod(func(c *gin.Context) {
@@ -99,5 +106,5 @@ func (a *API) router() *gin.Engine {
 	admin.GET("/jobs", a.listJobs)
 	admin.GET("/jobs/:id", a.getJob)
 	admin.GET("/audit", a.listAudit)
-	return r
+	return r, nil
 }

@@ -182,7 +182,8 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 	s.Handler, err = api.New(api.Config{
 		Registry: s.Service, Records: s.Store, Jobs: s.Queue, Keys: s.Keys, TrustRoots: s.trust,
 		LogDir: cfg.Path(cfg.Log.Dir), MaxBodyBytes: cfg.Server.MaxBodyBytes,
-		RatePerSecond: cfg.Server.RatePerSecond, RateBurst: cfg.Server.RateBurst,
+		RatePerSecond: cfg.Server.RatePerSecond, RateBurst: cfg.Server.RateBurst, TrustedProxies: cfg.Server.TrustedProxies,
+		FailedAuthPerSecond: cfg.Server.FailedAuthPerSecond, FailedAuthGlobalPerSecond: cfg.Server.FailedAuthGlobalPerSecond,
 		Ready: s.ready, Metrics: reg, Logger: o.Logger, Now: o.Now,
 	})
 	if err != nil {

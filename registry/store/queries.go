@@ -143,15 +143,19 @@ func (q Queries) APIKeys(ctx context.Context, providerID string) ([]APIKey, erro
 	return out, translate("list api keys", db.Order("created_at DESC").Find(&out).Error)
 }
 
-// RevokeAPIKey marks a key revoked; revoking twice keeps the first time.
+// RevokeAPIKey marks a key revoked. Revoking it again is ErrConflict and keeps the first
+// time.
 func (q Queries) RevokeAPIKey(ctx context.Context, id string, now time.Time) error {
 	res := q.db.WithContext(ctx).Model(&APIKey{}).Where("id = ? AND revoked_at IS NULL", id).Update("revoked_at", now)
 	if res.Error != nil {
 		return translate("revoke api key", res.Error)
 	}
 	if res.RowsAffected == 0 {
-		_, err := q.APIKey(ctx, id)
-		return err
+		k, err := q.APIKey(ctx, id)
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("api key %s was revoked at %s: %w", id, k.RevokedAt.UTC().Format(time.RFC3339), ErrConflict)
 	}
 	return nil
 }

@@ -156,6 +156,9 @@ func TestAPIKeys(t *testing.T) {
 		if err := s.InTx(ctx, func(tx *Tx) error { return tx.RevokeAPIKey(ctx, "k2", s.Now()) }); err != nil {
 			t.Fatal(err)
 		}
+		if err := s.InTx(ctx, func(tx *Tx) error { return tx.RevokeAPIKey(ctx, "k2", s.Now()) }); !errors.Is(err, ErrConflict) {
+			t.Errorf("revoke a revoked key: %v, want ErrConflict", err)
+		}
 		if err := s.InTx(ctx, func(tx *Tx) error { return tx.RevokeAPIKey(ctx, "nope", s.Now()) }); !errors.Is(err, ErrNotFound) {
 			t.Errorf("revoke unknown key: %v", err)
 		}
