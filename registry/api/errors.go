@@ -8,6 +8,7 @@ import (
 
 	"github.com/comet-attest/comet/registry/jobs"
 	"github.com/comet-attest/comet/registry/service"
+	"github.com/comet-attest/comet/registry/store"
 	"github.com/comet-attest/comet/registry/wire"
 	"github.com/gin-gonic/gin"
 )
@@ -36,7 +37,7 @@ func (a *API) fail(c *gin.Context, err error) {
 		abort(c, http.StatusConflict, wire.CodeConflict, "", err.Error())
 	case errors.Is(err, service.ErrNotReady):
 		abort(c, http.StatusConflict, wire.CodeNotReady, "", err.Error())
-	case errors.Is(err, jobs.ErrBadCursor):
+	case errors.Is(err, store.ErrBadCursor):
 		abort(c, http.StatusBadRequest, wire.CodeBadRequest, "cursor", err.Error())
 	case errors.Is(err, context.Canceled):
 		c.Abort() // the client went away

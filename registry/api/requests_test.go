@@ -277,6 +277,14 @@ func TestAuthorization(t *testing.T) {
 			t.Errorf("?%s: %d", q, status)
 		}
 	}
+	// A cursor the registry did not make is a 400 naming the cursor on every list.
+	for _, path := range []string{"/v1/submissions", "/v1/providers", "/v1/audit", "/v1/jobs"} {
+		for _, forged := range []string{first, "x", "YzE6", "eyJpZCI6MX0"} {
+			if status, e := send(t, r, "GET", path+"?cursor="+forged, r.reg.AdminKey, nil); status != http.StatusBadRequest || e.Field != "cursor" {
+				t.Errorf("%s?cursor=%s: %d %+v, want 400 naming the cursor", path, forged, status, e)
+			}
+		}
+	}
 }
 
 func serviceKeyID(raw string) string { return strings.Split(raw, "_")[1] }

@@ -257,8 +257,9 @@ func (q *Queue) List(ctx context.Context, p ListParams) ([]*rivertype.JobRow, st
 	return res.Jobs, next, nil
 }
 
-// ErrBadCursor reports a list cursor that this queue did not make.
-var ErrBadCursor = errors.New("bad cursor")
+// ErrBadCursor reports a list cursor that this queue did not make: the store's, so that
+// every list refuses a forged cursor alike.
+var ErrBadCursor = store.ErrBadCursor
 
 // States lists River's job states, for validating a filter.
 func States() []string {

@@ -2,9 +2,13 @@ package store
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -56,15 +60,36 @@ func first[T any](ctx context.Context, db *gorm.DB, what string, where string, a
 	return &v, nil
 }
 
+// cursorPrefix versions the cursors: a page's last key behind it, base64url-encoded, so that
+// a cursor is opaque to clients and one the store did not make is refused, not read as a key.
+const cursorPrefix = "c1:"
+
+func encodeCursor(key string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + key))
+}
+
+func decodeCursor(cursor string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	key, ok := strings.CutPrefix(string(b), cursorPrefix)
+	if err != nil || !ok || key == "" || !utf8.ValidString(key) || strings.ContainsRune(key, 0) {
+		return "", fmt.Errorf("%w: %.40q is not a cursor of this list", ErrBadCursor, cursor)
+	}
+	return key, nil
+}
+
 // list reads one page ordered by key, newest (largest key) first when desc.
 func list[T any](ctx context.Context, q *gorm.DB, p Page, key string, desc bool, keyOf func(*T) string) ([]T, string, error) {
 	n := p.limit()
 	if p.Cursor != "" {
+		after, err := decodeCursor(p.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
 		op := " > ?"
 		if desc {
 			op = " < ?"
 		}
-		q = q.Where(key+op, p.Cursor)
+		q = q.Where(key+op, after)
 	}
 	q = q.Order(clause.OrderByColumn{Column: clause.Column{Name: key}, Desc: desc}).Limit(n + 1)
 	var out []T
@@ -74,7 +99,7 @@ func list[T any](ctx context.Context, q *gorm.DB, p Page, key string, desc bool,
 	next := ""
 	if len(out) > n {
 		out = out[:n]
-		next = keyOf(&out[n-1])
+		next = encodeCursor(keyOf(&out[n-1]))
 	}
 	return out, next, nil
 }
@@ -312,9 +337,13 @@ func (q Queries) AuditEvents(ctx context.Context, subject string, p Page) ([]Aud
 		db = db.Where("subject = ?", subject)
 	}
 	if p.Cursor != "" {
-		var id int64
-		if _, err := fmt.Sscan(p.Cursor, &id); err != nil {
-			return nil, "", fmt.Errorf("audit cursor %q: %w", p.Cursor, ErrNotFound)
+		after, err := decodeCursor(p.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		id, err := strconv.ParseInt(after, 10, 64)
+		if err != nil {
+			return nil, "", fmt.Errorf("%w: audit cursor", ErrBadCursor)
 		}
 		db = db.Where("id < ?", id)
 	}
@@ -326,7 +355,7 @@ func (q Queries) AuditEvents(ctx context.Context, subject string, p Page) ([]Aud
 	next := ""
 	if len(out) > n {
 		out = out[:n]
-		next = fmt.Sprint(out[n-1].ID)
+		next = encodeCursor(strconv.FormatInt(out[n-1].ID, 10))
 	}
 	return out, next, nil
 }

@@ -28,6 +28,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrConflict reports a write that a unique constraint refused.
 	ErrConflict = errors.New("conflict")
+	// ErrBadCursor reports a list cursor that the store did not make.
+	ErrBadCursor = errors.New("bad cursor")
 )
 
 // Options says which database to open.

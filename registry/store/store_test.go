@@ -114,8 +114,14 @@ func TestProviders(t *testing.T) {
 			t.Errorf("provider a = %+v, %v", p, err)
 		}
 		page, next, err := s.Providers(ctx, "", Page{Limit: 2})
-		if err != nil || len(page) != 2 || page[0].ID != "a" || page[1].ID != "b" || next != "b" {
-			t.Fatalf("page 1: %+v %q %v", page, next, err)
+		if err != nil || len(page) != 2 || page[0].ID != "a" || page[1].ID != "b" || next == "" || next == "b" {
+			t.Fatalf("page 1: %+v %q %v (want an opaque cursor)", page, next, err)
+		}
+		// A cursor the store did not make is refused, never read as a position.
+		for _, forged := range []string{"b", "YjE6Yg", "!!", "YzE6"} {
+			if _, _, err := s.Providers(ctx, "", Page{Limit: 2, Cursor: forged}); !errors.Is(err, ErrBadCursor) {
+				t.Errorf("forged cursor %q: %v, want ErrBadCursor", forged, err)
+			}
 		}
 		page, next, err = s.Providers(ctx, "", Page{Limit: 2, Cursor: next})
 		if err != nil || len(page) != 1 || page[0].ID != "c" || next != "" {
