@@ -283,6 +283,20 @@ func TestBinding(t *testing.T) {
 	}
 }
 
+// A row count near the int64 limit is refused by Validate, before Chunks could overflow
+// into a negative count.
+func TestHeaderRowBound(t *testing.T) {
+	for _, n := range []int{-1, MaxRows + 1, 1<<63 - 1} {
+		h := Header{N: n, D: 1, FractionBits: 0, ValueBits: 8, ChunkRows: 2}
+		if err := h.Validate(); !errors.Is(err, ErrHeader) {
+			t.Errorf("n = %d: %v, want ErrHeader", n, err)
+		}
+	}
+	if h := (Header{N: MaxRows, D: 1, FractionBits: 0, ValueBits: 8, ChunkRows: 1}); h.Validate() != nil || h.Chunks() != MaxRows {
+		t.Errorf("n = 2^40: %v, %d chunks", h.Validate(), h.Chunks())
+	}
+}
+
 func TestChunkErrors(t *testing.T) {
 	h := Header{N: 4, D: 1, FractionBits: 0, ValueBits: 8, ChunkRows: 2}
 	for _, values := range [][]int64{nil, {1}, {1, 2, 3, 4, 5, 6}, {128, 0}, {0, -129}} {

@@ -14,6 +14,9 @@ var ErrHeader = errors.New("invalid dataset header")
 const (
 	MaxFeatures  = 4096
 	MaxChunkRows = 1 << 20
+	// MaxRows is far beyond any dataset proven here (a trillion rows), and small enough that
+	// n + R and every row index stay exact in an int64.
+	MaxRows = 1 << 40
 )
 
 // Header is the public shape of a committed dataset: n rows, d features and one label, the
@@ -33,8 +36,8 @@ func (h Header) Validate() error {
 		return fmt.Errorf("%w: %w", ErrHeader, err)
 	}
 	switch {
-	case h.N < 0:
-		return fmt.Errorf("%w: n = %d", ErrHeader, h.N)
+	case h.N < 0 || h.N > MaxRows:
+		return fmt.Errorf("%w: n = %d not in [0, 2^40]", ErrHeader, h.N)
 	case h.D < 1 || h.D > MaxFeatures:
 		return fmt.Errorf("%w: d = %d not in [1, %d]", ErrHeader, h.D, MaxFeatures)
 	case h.ChunkRows < 1 || h.ChunkRows > MaxChunkRows:
