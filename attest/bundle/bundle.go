@@ -9,6 +9,7 @@ import (
 
 	"github.com/comet-attest/comet/attest/envelope"
 	"github.com/comet-attest/comet/attest/leaf"
+	"github.com/comet-attest/comet/internal/strictjson"
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 	f_log "github.com/transparency-dev/formats/log"
 )
@@ -141,13 +142,8 @@ func decodeStrict(data []byte, limit int, v any, kind error) error {
 	if len(data) > limit {
 		return fmt.Errorf("%w: %d bytes is over the %d byte limit", kind, len(data), limit)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := strictjson.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("%w: %w", kind, err)
-	}
-	if dec.More() {
-		return fmt.Errorf("%w: trailing data", kind)
 	}
 	return nil
 }

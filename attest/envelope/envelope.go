@@ -1,7 +1,6 @@
 package envelope
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/sha256"
@@ -11,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/comet-attest/comet/attest/keys"
+	"github.com/comet-attest/comet/internal/strictjson"
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 )
 
@@ -127,14 +127,9 @@ func ParseType(b []byte, payloadType string) (*dsse.Envelope, error) {
 	if len(b) > MaxSize {
 		return nil, fmt.Errorf("%w: %d bytes is over the %d byte limit", ErrMalformed, len(b), MaxSize)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	env := &dsse.Envelope{}
-	if err := dec.Decode(env); err != nil {
+	if err := strictjson.Unmarshal(b, env); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data", ErrMalformed)
 	}
 	if err := CheckType(env, payloadType); err != nil {
 		return nil, err

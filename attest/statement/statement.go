@@ -1,7 +1,6 @@
 package statement
 
 import (
-	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/comet-attest/comet/internal/hexdigest"
+	"github.com/comet-attest/comet/internal/strictjson"
 	"github.com/comet-attest/comet/prover/commitment"
 	"github.com/comet-attest/comet/prover/train"
 )
@@ -293,6 +293,12 @@ func Parse(payload []byte, predicateType string) (Subject, []byte, error) {
 	if len(payload) > maxStatementSize {
 		return Subject{}, nil, fmt.Errorf("%w: %d bytes is over the %d byte limit", ErrInvalid, len(payload), maxStatementSize)
 	}
+	// protojson takes the last of duplicate keys in the predicate (a Struct): refuse them
+	// first, so that what is checked is all that was signed.
+	var raw json.RawMessage
+	if err := strictjson.Unmarshal(payload, &raw); err != nil {
+		return Subject{}, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
 	st := &intoto.Statement{}
 	if err := protojson.Unmarshal(payload, st); err != nil {
 		return Subject{}, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
@@ -365,9 +371,7 @@ func ParseRevocation(payload []byte) ([32]byte, *Revocation, error) {
 // decodeStrict rejects unknown fields: a predicate with fields this version
 // does not know may claim something the verifier would silently ignore.
 func decodeStrict(js []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := strictjson.Unmarshal(js, v); err != nil {
 		return fmt.Errorf("%w: predicate: %w", ErrInvalid, err)
 	}
 	return nil

@@ -1,7 +1,6 @@
 package trustroot
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,6 +14,7 @@ import (
 	"github.com/comet-attest/comet/attest/envelope"
 	"github.com/comet-attest/comet/attest/keys"
 	"github.com/comet-attest/comet/internal/hexdigest"
+	"github.com/comet-attest/comet/internal/strictjson"
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 	f_note "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
@@ -191,14 +191,9 @@ func Parse(b []byte) (*Root, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.DisallowUnknownFields()
 	var f File
-	if err := dec.Decode(&f); err != nil {
+	if err := strictjson.Unmarshal(payload, &f); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data", ErrInvalid)
 	}
 	r, err := build(f)
 	if err != nil {

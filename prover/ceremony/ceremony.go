@@ -2,7 +2,6 @@ package ceremony
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -21,6 +20,7 @@ import (
 	cs "github.com/consensys/gnark/constraint/bn254"
 
 	"github.com/comet-attest/comet/internal/atomicfile"
+	"github.com/comet-attest/comet/internal/strictjson"
 	"github.com/comet-attest/comet/prover/circuit"
 	"github.com/comet-attest/comet/prover/setup"
 )
@@ -124,10 +124,8 @@ func Load(dir string) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var st State
-	if err := dec.Decode(&st); err != nil {
+	if err := strictjson.Unmarshal(b, &st); err != nil {
 		return nil, fmt.Errorf("%w: ceremony.json: %w", ErrInvalid, err)
 	}
 	switch {

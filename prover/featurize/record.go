@@ -1,12 +1,13 @@
 package featurize
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"slices"
+
+	"github.com/comet-attest/comet/internal/strictjson"
 )
 
 // RecordFormat names this version of the featurization record.
@@ -112,9 +113,7 @@ func (r *Record) Marshal() ([]byte, error) {
 // ParseRecord reads and validates a record, refusing unknown fields.
 func ParseRecord(b []byte) (*Record, error) {
 	var r Record
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
+	if err := strictjson.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRecord, err)
 	}
 	if err := r.Validate(); err != nil {

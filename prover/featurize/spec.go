@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/comet-attest/comet/internal/strictjson"
 )
 
 // Sentinel causes; callers test them with errors.Is.
@@ -115,9 +116,7 @@ func (s Spec) ID() (string, error) {
 // ParseSpec reads a spec from JSON, refusing unknown fields, and validates it.
 func ParseSpec(b []byte) (Spec, error) {
 	var s Spec
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
+	if err := strictjson.Unmarshal(b, &s); err != nil {
 		return Spec{}, fmt.Errorf("%w: %w", ErrSpec, err)
 	}
 	return s, s.Validate()

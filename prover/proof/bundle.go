@@ -9,13 +9,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"regexp"
 
 	"github.com/consensys/gnark/backend/groth16"
 
 	"github.com/comet-attest/comet/internal/hexdigest"
+	"github.com/comet-attest/comet/internal/strictjson"
 	"github.com/comet-attest/comet/prover/circuit"
 	"github.com/comet-attest/comet/prover/commitment"
 	"github.com/comet-attest/comet/prover/setup"
@@ -196,13 +196,8 @@ func ParseBundle(data []byte) (*Bundle, error) {
 		return nil, fmt.Errorf("%w: %d bytes", ErrBundle, len(data))
 	}
 	var b Bundle
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&b); err != nil {
+	if err := strictjson.Unmarshal(data, &b); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBundle, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%w: data after the bundle object", ErrBundle)
 	}
 	if err := b.validate(); err != nil {
 		return nil, err

@@ -21,6 +21,7 @@ import (
 	"github.com/consensys/gnark/frontend/cs/r1cs"
 
 	"github.com/comet-attest/comet/internal/atomicfile"
+	"github.com/comet-attest/comet/internal/strictjson"
 	"github.com/comet-attest/comet/prover/circuit"
 )
 
@@ -302,9 +303,7 @@ func ReadMeta(dir string) (*Meta, error) {
 		return nil, fmt.Errorf("read keys: %w", err)
 	}
 	var m Meta
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
+	if err := strictjson.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("%w: %s/keys.json: %w", ErrMismatch, dir, err)
 	}
 	return &m, nil
