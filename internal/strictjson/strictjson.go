@@ -18,6 +18,18 @@ import (
 // ErrSyntax wraps every refusal, so that callers can tell bad input from their own faults.
 var ErrSyntax = errors.New("invalid JSON")
 
+// KeyError is a refusal of one key: duplicated, unknown, or in another letter case. Path is
+// where it is, dotted ("items[0].sha256"), for an API to name the field.
+type KeyError struct {
+	Path string
+	msg  string
+}
+
+func (e *KeyError) Error() string { return fmt.Sprintf("%v: %s", ErrSyntax, e.msg) }
+
+// Unwrap makes a KeyError an ErrSyntax.
+func (e *KeyError) Unwrap() error { return ErrSyntax }
+
 // Unmarshal decodes data into v (a pointer), refusing duplicate keys at any depth, keys that
 // are not exactly (letter case included) a field of the struct they land in, and anything
 // after the value.
@@ -109,7 +121,7 @@ func walkObject(dec *json.Decoder, t reflect.Type, path string, depth int) error
 			at = key
 		}
 		if seen[key] {
-			return fmt.Errorf("%w: key %q appears twice in %s", ErrSyntax, key, where(path))
+			return &KeyError{Path: at, msg: fmt.Sprintf("key %q appears twice in %s", key, where(path))}
 		}
 		seen[key] = true
 		next := elem
@@ -117,9 +129,9 @@ func walkObject(dec *json.Decoder, t reflect.Type, path string, depth int) error
 			ft, ok := fields[key]
 			if !ok {
 				if name := foldMatch(fields, key); name != "" {
-					return fmt.Errorf("%w: key %q: the field is %q (keys are case-sensitive)", ErrSyntax, at, name)
+					return &KeyError{Path: at, msg: fmt.Sprintf("key %q: the field is %q (keys are case-sensitive)", at, name)}
 				}
-				return fmt.Errorf("%w: unknown key %q", ErrSyntax, at)
+				return &KeyError{Path: at, msg: fmt.Sprintf("unknown key %q", at)}
 			}
 			next = ft
 		}

@@ -9,10 +9,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/comet-attest/comet/internal/hexdigest"
+	"github.com/comet-attest/comet/internal/strictjson"
 	"github.com/comet-attest/comet/registry/wire"
 
 	"github.com/comet-attest/comet/registry/store"
@@ -44,30 +47,45 @@ func (a *API) decode(c *gin.Context, dst any) bool {
 		a.fail(c, err)
 		return false
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	err = dec.Decode(dst)
-	if err == nil && dec.More() {
-		err = errors.New("data after the JSON object")
+	if !utf8.Valid(body) {
+		abort(c, http.StatusBadRequest, wire.CodeBadRequest, "", fmt.Sprintf("the body is not valid UTF-8 (first bad byte at offset %d)", invalidUTF8At(body)))
+		return false
 	}
+	err = strictjson.Unmarshal(body, dst)
 	if err == nil {
+		if field, msg := checkBodyStrings(reflect.ValueOf(dst), ""); field != "" {
+			abort(c, http.StatusBadRequest, wire.CodeBadRequest, field, field+" "+msg)
+			return false
+		}
 		return true
 	}
 	var typeErr *json.UnmarshalTypeError
+	var keyErr *strictjson.KeyError
 	field := ""
 	msg := "malformed JSON: " + err.Error()
 	switch {
+	case errors.As(err, &keyErr):
+		field, msg = keyErr.Path, err.Error()
 	case errors.As(err, &typeErr):
 		field = typeErr.Field
 		msg = fmt.Sprintf("%s must be a %s, not %s", typeErr.Field, typeErr.Type, typeErr.Value)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field = strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		msg = "unknown field " + field
-	case errors.Is(err, io.EOF):
+	case len(bytes.TrimSpace(body)) == 0:
 		msg = "empty body: a JSON object is required"
 	}
 	abort(c, http.StatusBadRequest, wire.CodeBadRequest, field, msg)
 	return false
+}
+
+// invalidUTF8At is the offset of the first byte of b that is not valid UTF-8.
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
 }
 
 // requireObject fails unless raw is a JSON object, naming field.

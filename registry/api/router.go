@@ -60,7 +60,7 @@ func (a *API) router() (*gin.Engine, error) {
 	r.NoMethod(func(c *gin.Context) {
 		abort(c, http.StatusMethodNotAllowed, wire.CodeBadRequest, "", "method not allowed")
 	})
-	r.Use(a.recoverJSON, a.observe)
+	r.Use(a.recoverJSON, a.observe, a.checkRequestStrings)
 
 	r.GET("/healthz", a.healthz)
 	r.GET("/readyz", a.readyz)
