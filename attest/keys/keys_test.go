@@ -91,3 +91,29 @@ func TestParseRejects(t *testing.T) {
 		t.Errorf("ParseVerifier accepted a private key")
 	}
 }
+
+// FuzzParseKeys feeds arbitrary text to the signed-note key parsers (keys come from config,
+// files and trust roots): none may panic, and a parsed key prints back as it was read.
+func FuzzParseKeys(f *testing.F) {
+	s, err := keys.Generate("comet.test/fuzz")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(s.PrivateKey())
+	f.Add(s.Verifier().String())
+	f.Add("PRIVATE+KEY+x+00000000+AQ")
+	f.Fuzz(func(t *testing.T, text string) {
+		if v, err := keys.ParseVerifier(text); err == nil && v.String() != text {
+			t.Fatalf("verifier %q prints as %q", text, v.String())
+		}
+		if s, err := keys.ParseSigner(text); err == nil {
+			if s.PrivateKey() != text {
+				t.Fatalf("signer %q prints as %q", text, s.PrivateKey())
+			}
+			sig, _ := s.Sign([]byte("m"))
+			if !s.Verifier().Verify([]byte("m"), sig) {
+				t.Fatal("a parsed signer's signature does not verify with its own verifier")
+			}
+		}
+	})
+}

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
@@ -374,4 +375,24 @@ func BenchmarkCommit(b *testing.B) {
 			b.ReportMetric(float64(rows*(d+1))/secs, "values/s")
 		})
 	}
+}
+
+// FuzzDigestAndSalt feeds arbitrary text to the parsers of published digests and of salt
+// files: none may panic; a digest has one spelling, so it prints back exactly, and a salt
+// (a private file, which its owner may have retyped) prints back up to letter case.
+func FuzzDigestAndSalt(f *testing.F) {
+	f.Add(strings.Repeat("0", 64))
+	f.Add(strings.Repeat("f", 64))
+	f.Add("30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001")
+	f.Fuzz(func(t *testing.T, text string) {
+		if d, err := ParseDigest(text); err == nil && d.String() != text {
+			t.Fatalf("digest %q prints as %q", text, d)
+		}
+		var s Salt
+		if s.UnmarshalText([]byte(text)) == nil {
+			if out, _ := s.MarshalText(); !strings.EqualFold(string(out), strings.TrimSpace(text)) {
+				t.Fatalf("salt %q prints as %q", text, out)
+			}
+		}
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/comet-attest/comet/internal/hexdigest"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 )
 
@@ -33,10 +34,11 @@ func (d Digest) String() string { return hex.EncodeToString(d[:]) }
 // MarshalText encodes the digest as 64 lower-case hex characters.
 func (d Digest) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
-// UnmarshalText accepts exactly 64 hex characters of a canonical field element.
+// UnmarshalText accepts exactly 64 lower-case hex characters of a canonical field element:
+// one spelling per digest, so that digests compare as strings.
 func (d *Digest) UnmarshalText(b []byte) error {
-	if len(b) != 64 {
-		return fmt.Errorf("%w: want 64 hex characters, got %d", ErrDigest, len(b))
+	if !hexdigest.Valid(string(b)) {
+		return fmt.Errorf("%w: want 64 lower-case hex characters, got %.70q", ErrDigest, b)
 	}
 	var tmp Digest
 	if _, err := hex.Decode(tmp[:], b); err != nil {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -74,6 +76,47 @@ func FuzzTransformCSV(f *testing.F) {
 					t.Fatalf("feature %q is not an integer", v)
 				}
 			}
+		}
+	})
+}
+
+// FuzzParseSpec and FuzzParseRecord feed arbitrary JSON to the parsers of a featurizer spec
+// and of a featurization record (both read from files a provider was given): none may panic,
+// and what parses validates.
+func FuzzParseSpec(f *testing.F) {
+	good, err := os.ReadFile(filepath.Join("testdata", "spec.golden.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte(`{"name":"hashing","name":"x"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := ParseSpec(data)
+		if err != nil {
+			return
+		}
+		if err := s.Validate(); err != nil {
+			t.Fatalf("a parsed spec does not validate: %v", err)
+		}
+		if _, err := s.ID(); err != nil {
+			t.Fatalf("a parsed spec has no id: %v", err)
+		}
+	})
+}
+
+func FuzzParseRecord(f *testing.F) {
+	good, err := os.ReadFile(filepath.Join("testdata", "docs.featurizer.golden.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := ParseRecord(data)
+		if err != nil {
+			return
+		}
+		if err := r.Validate(); err != nil {
+			t.Fatalf("a parsed record does not validate: %v", err)
 		}
 	})
 }
