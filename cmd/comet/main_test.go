@@ -156,7 +156,7 @@ func TestDatasetVerify(t *testing.T) {
 		{"missing salt file", verify(data, manifest, "--salt-file", filepath.Join(dir, "none.salt")), 2, "no such file"},
 		{"bad manifest", verify(data, data, "--salt-file", salt), 2, "manifest"},
 		{"not a number", verify(writeFile(t, dir, "nan.csv", "id,a,b,y\n1,x,2,3\n"), manifest, "--salt-file", salt), 2, `column "a"`},
-		{"no manifest flag", []string{"dataset", "verify", data}, 2, `"manifest" not set`},
+		{"no manifest flag", []string{"dataset", "verify", data}, 2, "--manifest is required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -174,7 +174,9 @@ func TestDatasetVerify(t *testing.T) {
 	}
 }
 
-func TestDatasetCommitErrors(t *testing.T) {
+// Input the commands cannot use: exit 2 and one line on stderr saying what is wrong, in the
+// same words whichever command checks it (a missing flag, an unknown subcommand).
+func TestUsageErrors(t *testing.T) {
 	dir := t.TempDir()
 	good := writeFile(t, dir, "good.csv", "a,b,y\n1,2,3\n4,5,6\n")
 	salt := filepath.Join(dir, "s.salt")
@@ -186,7 +188,14 @@ func TestDatasetCommitErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no label", commit(good), `"label" not set`},
+		{"no label", commit(good), "--label is required"},
+		{"neither label nor salt file", []string{"dataset", "commit", good}, "--label and --salt-file are required"},
+		{"unknown subcommand", []string{"dataset", "comit", good}, `unknown command "comit" for "comet dataset"`},
+		{"unknown command", []string{"foo"}, `unknown command "foo" for "comet"`},
+		{"unknown admin subcommand", []string{"admin", "providers", "nope"}, `unknown command "nope"`},
+		{"contact not an address", []string{"provider", "register", "acme-legal", "--contact", "call me"}, "--contact: \"call me\" is neither an e-mail address"},
+		{"contact with a display name", []string{"provider", "register", "acme-legal", "--contact", "Ops <ops@acme.example>"}, "--contact:"},
+		{"no contact", []string{"provider", "register", "acme-legal"}, "--contact is required"},
 		{"unknown label", commit(good, "--label", "z"), `label "z"`},
 		{"bad format", commit(good, "--label", "y", "--value-bits", "99"), "--fraction-bits/--value-bits"},
 		{"bad chunk rows", commit(good, "--label", "y", "--chunk-rows", "-1"), "--chunk-rows"},

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/comet-attest/comet/internal/atomicfile"
+	"github.com/comet-attest/comet/registry/service"
 	"github.com/comet-attest/comet/registry/wire"
 	"github.com/spf13/cobra"
 )
@@ -22,11 +24,12 @@ func newProviderCmd() *cobra.Command {
 	}
 	f := addRegistryFlags(reg, false)
 	name := reg.Flags().String("name", "", "display name (default: the id)")
-	contact := reg.Flags().String("contact", "", "contact address (required)")
+	contact := reg.Flags().String("contact", "", "where the operator reaches you: an e-mail address or an https URL (required)")
 	keyOut := reg.Flags().String("key-out", "", "write the API key to this file (0600) instead of printing it")
+	_ = reg.MarkFlagRequired("contact")
 	reg.RunE = func(cmd *cobra.Command, args []string) error {
-		if *contact == "" {
-			return usageErrorf("--contact is required")
+		if err := service.CheckContact(strings.TrimSpace(*contact)); err != nil {
+			return usageErrorf("--contact: %v", err)
 		}
 		c, err := f.client(false)
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/comet-attest/comet/registry/wire"
 
+	"github.com/comet-attest/comet/internal/jsontype"
 	"github.com/comet-attest/comet/registry/store"
 	"github.com/gin-gonic/gin"
 )
@@ -61,7 +62,10 @@ func (a *API) decode(c *gin.Context, dst any) bool {
 	switch {
 	case errors.As(err, &typeErr):
 		field = typeErr.Field
-		msg = fmt.Sprintf("%s must be a %s, not %s", typeErr.Field, typeErr.Type, typeErr.Value)
+		msg, _ = jsontype.Describe(err, "")
+		if field == "" {
+			msg = "the request body " + msg
+		}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field = strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		msg = "unknown field " + field
