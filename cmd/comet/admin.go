@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -67,10 +68,16 @@ func newAdminInitCmd() *cobra.Command {
 	cfgPath := configFlag(cmd)
 	label := cmd.Flags().String("label", "first admin", "label stored with the key")
 	force := cmd.Flags().Bool("force", false, "add an admin key even if one exists")
+	create := cmd.Flags().Bool("create", false, "create the data directory and database when they do not exist yet (a new registry)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := loadConfig(cmd, *cfgPath)
 		if err != nil {
 			return err
+		}
+		// Run in the wrong directory, init would make a new database there and print a key
+		// the running registry refuses with 401.
+		if _, err := os.Stat(cfg.DataDir); !cfg.Postgres() && errors.Is(err, fs.ErrNotExist) && !*create {
+			return usageErrorf("data directory %s does not exist: run where the registry's config.yaml is, name it with --config, or pass --create for a new registry", cfg.DataDir)
 		}
 		ctx := cmd.Context()
 		st, err := store.Open(ctx, store.Options{

@@ -95,7 +95,7 @@ func runDatasetCommit(ctx context.Context, cmd *cobra.Command, path string, f co
 	if err != nil {
 		return err
 	}
-	salt, created, err := commitment.LoadOrCreateSalt(f.saltFile)
+	salt, created, err := commitment.LoadOrNewSalt(f.saltFile)
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,16 @@ func runDatasetCommit(ctx context.Context, cmd *cobra.Command, path string, f co
 	if err != nil {
 		return err
 	}
+	// The salt is kept only with a manifest made with it: a failed commit leaves neither.
+	if created {
+		if err := commitment.WriteSalt(f.saltFile, salt); err != nil {
+			return err
+		}
+	}
 	if err := atomicfile.WriteFile(f.out, b, 0o644); err != nil {
+		if created {
+			err = errors.Join(err, os.Remove(f.saltFile))
+		}
 		return err
 	}
 	printCommit(cmd.OutOrStdout(), m, f, recPath, found, created)

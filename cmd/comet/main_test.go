@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"github.com/gin-gonic/gin"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -218,6 +219,30 @@ func TestUsageErrors(t *testing.T) {
 			}
 		})
 	}
+	// The failed commits drew a salt each and kept none.
+	if _, err := os.Stat(salt); !os.IsNotExist(err) {
+		t.Errorf("a failed commit left the salt file %s: %v", salt, err)
+	}
+}
+
+// comet serve on a busy port fails at once, naming the address, before it makes anything.
+func TestServeBusyPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "registry")
+	config := writeFile(t, dir, "registry.yaml", "data_dir: "+data+"\n")
+	addr := ln.Addr().String()
+	code, _, errOut := runComet(t, "serve", "--config", config, "--addr", addr)
+	if code != 2 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "listen on "+addr) || !strings.Contains(errOut, "address already in use") {
+		t.Errorf("serve on a busy port: exit %d: %s", code, errOut)
+	}
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Errorf("serve on a busy port made %s: %v", data, err)
+	}
 }
 
 func TestMain(m *testing.M) {
@@ -225,4 +250,27 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	registrytest.Cleanup() // the registry material is shared by every test in this binary
 	os.Exit(code)
+}
+
+// admin init outside a registry's directory refuses to make a new, empty registry there,
+// whose key the running one would refuse; --create makes one on purpose.
+func TestAdminInitNeedsDataDir(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "registry")
+	config := writeFile(t, dir, "registry.yaml", "data_dir: "+data+"\n")
+	code, out, errOut := runComet(t, "admin", "init", "--config", config)
+	if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, data) || !strings.Contains(errOut, "--create") {
+		t.Errorf("admin init without a data directory: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Errorf("the refused init left %s: %v", data, err)
+	}
+	code, out, errOut = runComet(t, "admin", "init", "--create", "--config", config)
+	if code != 0 || !strings.HasPrefix(out, "comet_") {
+		t.Fatalf("admin init --create: exit %d\n%s%s", code, out, errOut)
+	}
+	// The directory exists now: a second admin is refused for another reason, without --create.
+	if code, _, errOut := runComet(t, "admin", "init", "--config", config); code != 2 || !strings.Contains(errOut, "--force") {
+		t.Errorf("second admin init: exit %d: %s", code, errOut)
+	}
 }

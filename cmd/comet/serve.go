@@ -50,18 +50,23 @@ func newServeCmd() *cobra.Command {
 		if *addr != "" {
 			cfg.Server.Addr = *addr
 		}
+		// The address first: a busy port must fail before keys, the log or jobs are made.
+		ln, err := net.Listen("tcp", cfg.Server.Addr)
+		if err != nil {
+			var op *net.OpError
+			if errors.As(err, &op) {
+				err = op.Err // net's own text repeats the address
+			}
+			return fmt.Errorf("listen on %s (server.addr or --addr): %w", cfg.Server.Addr, err)
+		}
 		gnarklog.Disable() // gnark logs every proof the jobs check; the registry logs outcomes
 		ctx := cmd.Context()
 		s, err := server.Open(ctx, cfg, server.Options{Logger: slog.Default()})
 		if err != nil {
-			return err
+			return errors.Join(err, ln.Close())
 		}
 		if err := s.Start(ctx); err != nil {
-			return errors.Join(err, s.Close(ctx))
-		}
-		ln, err := net.Listen("tcp", cfg.Server.Addr)
-		if err != nil {
-			return errors.Join(fmt.Errorf("listen: %w", err), s.Close(ctx))
+			return errors.Join(err, s.Close(ctx), ln.Close())
 		}
 		return s.Serve(ctx, ln)
 	}

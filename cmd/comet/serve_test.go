@@ -304,7 +304,7 @@ func attestFlow(t *testing.T, bin, dir, data, manifest, salt, model string) (reg
 	p := func(name string) string { return filepath.Join(dir, name) }
 	mustRun(t, bin, nil, "setup", "--manifest", manifest, "--out", p("keys"))
 	config := writeConfig(t, dir, p("keys"))
-	adminKey := strings.TrimSpace(mustRun(t, bin, nil, "admin", "init", "--config", config))
+	adminKey := strings.TrimSpace(mustRun(t, bin, nil, "admin", "init", "--create", "--config", config))
 	reg = startRegistry(t, bin, config)
 	admin = []string{"COMET_API_KEY=" + adminKey, "COMET_REGISTRY=" + reg.url}
 	anon = []string{"COMET_REGISTRY=" + reg.url}
@@ -396,7 +396,7 @@ func TestCrashDuringSubmissions(t *testing.T) {
 	fix := registrytest.Get(t)
 	dir := t.TempDir()
 	config := writeConfig(t, dir, fix.KeysDir)
-	adminKey := strings.TrimSpace(mustRun(t, bin, nil, "admin", "init", "--config", config))
+	adminKey := strings.TrimSpace(mustRun(t, bin, nil, "admin", "init", "--create", "--config", config))
 	ctx := context.Background()
 
 	const total = 400
