@@ -186,6 +186,17 @@ func TestEndToEnd(t *testing.T) {
 		"--chunk-rows", "128", "--salt-file", p("data.salt"), "--out", p("data.manifest.json"))
 	mustRun(t, bin, nil, "train", data, "--manifest", p("data.manifest.json"), "--salt-file", p("data.salt"), "--out", p("model.json"))
 	reg, admin, anon := attestFlow(t, bin, dir, data, p("data.manifest.json"), p("data.salt"), p("model.json"))
+	// The server said at start what is off, and logged each state of the submission.
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`level=INFO msg="anchoring off: `), regexp.MustCompile(`level=INFO msg="no witnesses: `),
+		regexp.MustCompile(`level=INFO msg="submission received" submission=sub_\S+ provider=acme-legal model=[0-9a-f]{64}`),
+		regexp.MustCompile(`level=INFO msg="submission verifying" submission=sub_\S+`),
+		regexp.MustCompile(`level=INFO msg="submission logged" submission=sub_\S+ attestation=[0-9a-f]{64} log_index=0`),
+	} {
+		if !want.MatchString(reg.log()) {
+			t.Errorf("the server's log has no line matching %s:\n%s", want, reg.log())
+		}
+	}
 	out := mustRun(t, bin, anon, "lookup", p("model.json"))
 	if !regexp.MustCompile(`status\s+logged`).MatchString(out) || !regexp.MustCompile(`log index\s+0`).MatchString(out) || !regexp.MustCompile(`revoked\s+no`).MatchString(out) {
 		t.Fatalf("lookup:\n%s", out)
