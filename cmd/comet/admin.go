@@ -27,7 +27,7 @@ func addRegistryFlags(cmd *cobra.Command, withKey bool) *registryFlags {
 	if def == "" {
 		def = "http://127.0.0.1:8080"
 	}
-	cmd.Flags().StringVar(&f.url, "registry", def, "registry URL (default $COMET_REGISTRY)")
+	cmd.Flags().StringVar(&f.url, "registry", def, "registry URL; $COMET_REGISTRY, when set, is the default")
 	if withKey {
 		cmd.Flags().StringVar(&f.keyFile, "api-key-file", "", "file holding the API key (default: $COMET_API_KEY)")
 	}
@@ -63,7 +63,12 @@ func newAdminInitCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create the first admin API key in the registry's database and print it once",
-		Args:  cobra.NoArgs,
+		Long: `Opens the registry's database as the configuration names it (the same config.yaml and
+COMET_ variables as comet serve) and adds an admin API key, printed once on stdout. The data
+directory must exist, so that a mistyped directory does not make a new, empty registry whose key
+the running one refuses; --create makes it for a new registry. Works before or while serving.`,
+		Example: "  comet admin init --create --config registry.yaml   # a new registry\n  comet admin init --config registry.yaml            # beside an existing one",
+		Args:    cobra.NoArgs,
 	}
 	cfgPath := configFlag(cmd)
 	label := cmd.Flags().String("label", "first admin", "label stored with the key")
@@ -104,7 +109,7 @@ func newAdminInitCmd() *cobra.Command {
 
 func newAdminProvidersCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "providers", Short: "List, approve, suspend or reinstate providers"}
-	list := &cobra.Command{Use: "list", Short: "List providers", Args: cobra.NoArgs}
+	list := &cobra.Command{Use: "list", Short: "List providers", Example: "  comet admin providers list --status pending", Args: cobra.NoArgs}
 	lf := addRegistryFlags(list, true)
 	status := list.Flags().String("status", "", "only providers with this status: pending, approved or suspended")
 	list.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -123,7 +128,7 @@ func newAdminProvidersCmd() *cobra.Command {
 	}
 	cmd.AddCommand(list)
 	for _, action := range []string{"approve", "suspend", "reinstate"} {
-		sub := &cobra.Command{Use: action + " PROVIDER", Short: strings.ToUpper(action[:1]) + action[1:] + " a provider", Args: cobra.ExactArgs(1)}
+		sub := &cobra.Command{Use: action + " PROVIDER", Short: strings.ToUpper(action[:1]) + action[1:] + " a provider", Example: "  comet admin providers " + action + " acme-legal", Args: cobra.ExactArgs(1)}
 		f := addRegistryFlags(sub, true)
 		reason := sub.Flags().String("reason", "", "reason, kept in the audit log")
 		sub.RunE = func(cmd *cobra.Command, args []string) error {
@@ -145,7 +150,7 @@ func newAdminProvidersCmd() *cobra.Command {
 
 func newAdminKeysCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "keys", Short: "Issue or revoke provider API keys"}
-	issue := &cobra.Command{Use: "issue PROVIDER", Short: "Issue a provider key and print it once", Args: cobra.ExactArgs(1)}
+	issue := &cobra.Command{Use: "issue PROVIDER", Short: "Issue a provider key and print it once", Example: "  comet admin keys issue acme-legal > acme.key", Args: cobra.ExactArgs(1)}
 	fi := addRegistryFlags(issue, true)
 	label := issue.Flags().String("label", "", "label stored with the key")
 	issue.RunE = func(cmd *cobra.Command, args []string) error {
@@ -161,7 +166,7 @@ func newAdminKeysCmd() *cobra.Command {
 		fmt.Fprintln(cmd.OutOrStdout(), k.Key)
 		return nil
 	}
-	revoke := &cobra.Command{Use: "revoke KEY_ID", Short: "Revoke an API key", Args: cobra.ExactArgs(1)}
+	revoke := &cobra.Command{Use: "revoke KEY_ID", Short: "Revoke an API key", Example: "  comet admin keys revoke 9c357e8f14b2bbaa", Args: cobra.ExactArgs(1)}
 	fr := addRegistryFlags(revoke, true)
 	revoke.RunE = func(cmd *cobra.Command, args []string) error {
 		c, err := fr.client(true)
@@ -179,7 +184,7 @@ func newAdminKeysCmd() *cobra.Command {
 }
 
 func newAdminRevokeCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "revoke MODEL_SHA256|ATTESTATION_ID --reason TEXT", Short: "Revoke an attestation (signed and logged)", Args: cobra.ExactArgs(1)}
+	cmd := &cobra.Command{Use: "revoke MODEL_SHA256|ATTESTATION_ID --reason TEXT", Short: "Revoke an attestation (signed and logged)", Example: "  comet admin revoke 3f0c…e2a1 --reason \"training data withdrawn\"", Args: cobra.ExactArgs(1)}
 	f := addRegistryFlags(cmd, true)
 	reason := cmd.Flags().String("reason", "", "why (required; part of the signed revocation)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -220,7 +225,7 @@ func attestationID(ctx context.Context, c *client.Client, s string) (string, err
 }
 
 func newAdminJobsCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "jobs", Short: "List the registry's jobs and their states", Args: cobra.NoArgs}
+	cmd := &cobra.Command{Use: "jobs", Short: "List the registry's jobs and their states", Example: "  comet admin jobs", Args: cobra.NoArgs}
 	f := addRegistryFlags(cmd, true)
 	state := cmd.Flags().String("state", "", "only jobs in this River state (available, running, retryable, completed, discarded, ...)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {

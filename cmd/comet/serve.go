@@ -38,7 +38,12 @@ func newServeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the registry (embedded default: SQLite, log on local disk, jobs in the same database)",
-		Args:  cobra.NoArgs,
+		Long: `Binds the address first, then opens the database, the transparency log and the job workers,
+generating the registry's and the log's signing keys on first start, and answers the REST API
+under /v1 until SIGINT or SIGTERM, when it finishes the requests in flight and stops. It logs at
+start what is not configured (anchoring, witnesses) and every submission's state.`,
+		Example: "  comet serve                                   # ./config.yaml when present, else the defaults\n  comet serve --config registry.yaml --addr 127.0.0.1:9090",
+		Args:    cobra.NoArgs,
 	}
 	cfgPath := configFlag(cmd)
 	addr := cmd.Flags().String("addr", "", "listen address (overrides server.addr)")

@@ -20,7 +20,11 @@ func newProviderCmd() *cobra.Command {
 	reg := &cobra.Command{
 		Use:   "register ID --contact EMAIL",
 		Short: "Register as a provider (pending until an admin approves) and save the API key",
-		Args:  cobra.ExactArgs(1),
+		Long: `Asks the registry for a provider account under ID, with a contact address the operator can
+reach (an e-mail address or an https URL). The account is pending until an admin approves it;
+the API key it returns is shown once: --key-out writes it to a file with mode 0600.`,
+		Example: "  comet provider register acme-legal --contact ops@acme.example --key-out acme.key",
+		Args:    cobra.ExactArgs(1),
 	}
 	f := addRegistryFlags(reg, false)
 	name := reg.Flags().String("name", "", "display name (default: the id)")
@@ -73,7 +77,12 @@ func newSubmitCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "submit --model model.json --manifest data.manifest.json --proof model.proof.json",
 		Short: "Submit a model, its dataset manifest and its proof (never the data or the salt) for attestation",
-		Args:  cobra.NoArgs,
+		Long: `Sends the model file, the dataset manifest and the proof bundle with a provider's API key.
+The registry verifies the proof against its published keys, signs an attestation and logs it;
+--wait follows the submission until it is logged (exit 0) or rejected (exit 1, naming the
+failed check and its reason). Nothing private is sent: no data, no salt.`,
+		Example: "  comet submit --api-key-file acme.key --model model.json --manifest data.manifest.json --proof model.proof.json --wait",
+		Args:    cobra.NoArgs,
 	}
 	f := addRegistryFlags(cmd, true)
 	modelPath := cmd.Flags().String("model", "", "model file (comet train)")
