@@ -197,6 +197,8 @@ func TestUsageErrors(t *testing.T) {
 		{"contact not an address", []string{"provider", "register", "acme-legal", "--contact", "call me"}, "--contact: \"call me\" is neither an e-mail address"},
 		{"contact with a display name", []string{"provider", "register", "acme-legal", "--contact", "Ops <ops@acme.example>"}, "--contact:"},
 		{"no contact", []string{"provider", "register", "acme-legal"}, "--contact is required"},
+		{"unknown config key", []string{"serve", "--config", writeFile(t, dir, "bad.yaml", "# registry\nserver:\n  rate_bursts: 3\n")}, "line 3: unknown key server.rate_bursts"},
+		{"config key of the wrong kind", []string{"admin", "init", "--config", writeFile(t, dir, "kind.yaml", "jobs:\n  workers: many\n")}, `line 2: jobs.workers must be an integer, not "many"`},
 		{"unknown label", commit(good, "--label", "z"), `label "z"`},
 		{"bad format", commit(good, "--label", "y", "--value-bits", "99"), "--fraction-bits/--value-bits"},
 		{"bad chunk rows", commit(good, "--label", "y", "--chunk-rows", "-1"), "--chunk-rows"},
