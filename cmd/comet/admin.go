@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -29,7 +30,7 @@ func addRegistryFlags(cmd *cobra.Command, withKey bool) *registryFlags {
 	if def == "" {
 		def = "http://127.0.0.1:8080"
 	}
-	cmd.Flags().StringVar(&f.url, "registry", def, "registry URL (default $COMET_REGISTRY)")
+	cmd.Flags().StringVar(&f.url, "registry", def, "registry URL; $COMET_REGISTRY, when set, is the default")
 	if withKey {
 		cmd.Flags().StringVar(&f.keyFile, "api-key-file", "", "file holding the API key (default: $COMET_API_KEY)")
 	}
@@ -65,15 +66,26 @@ func newAdminInitCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create the first admin API key in the registry's database and print it once",
-		Args:  cobra.NoArgs,
+		Long: `Opens the registry's database as the configuration names it (the same config.yaml and
+COMET_ variables as comet serve) and adds an admin API key, printed once on stdout. The data
+directory must exist, so that a mistyped directory does not make a new, empty registry whose key
+the running one refuses; --create makes it for a new registry. Works before or while serving.`,
+		Example: "  comet admin init --create --config registry.yaml   # a new registry\n  comet admin init --config registry.yaml            # beside an existing one",
+		Args:    cobra.NoArgs,
 	}
 	cfgPath := configFlag(cmd)
 	label := cmd.Flags().String("label", "first admin", "label stored with the key")
 	force := cmd.Flags().Bool("force", false, "add an admin key even if one exists")
+	create := cmd.Flags().Bool("create", false, "create the data directory and database when they do not exist yet (a new registry)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, err := loadConfig(cmd, *cfgPath)
 		if err != nil {
 			return err
+		}
+		// Run in the wrong directory, init would make a new database there and print a key
+		// the running registry refuses with 401.
+		if _, err := os.Stat(cfg.DataDir); !cfg.Postgres() && errors.Is(err, fs.ErrNotExist) && !*create {
+			return usageErrorf("data directory %s does not exist: run where the registry's config.yaml is, name it with --config, or pass --create for a new registry", cfg.DataDir)
 		}
 		ctx := cmd.Context()
 		st, err := store.Open(ctx, store.Options{
@@ -100,7 +112,7 @@ func newAdminInitCmd() *cobra.Command {
 
 func newAdminProvidersCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "providers", Short: "List, approve, suspend or reinstate providers"}
-	list := &cobra.Command{Use: "list", Short: "List providers", Args: cobra.NoArgs}
+	list := &cobra.Command{Use: "list", Short: "List providers", Example: "  comet admin providers list --status pending", Args: cobra.NoArgs}
 	lf := addRegistryFlags(list, true)
 	status := list.Flags().String("status", "", "only providers with this status: pending, approved or suspended")
 	list.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -119,7 +131,7 @@ func newAdminProvidersCmd() *cobra.Command {
 	}
 	cmd.AddCommand(list)
 	for _, action := range []string{"approve", "suspend", "reinstate"} {
-		sub := &cobra.Command{Use: action + " PROVIDER", Short: strings.ToUpper(action[:1]) + action[1:] + " a provider", Args: cobra.ExactArgs(1)}
+		sub := &cobra.Command{Use: action + " PROVIDER", Short: strings.ToUpper(action[:1]) + action[1:] + " a provider", Example: "  comet admin providers " + action + " acme-legal", Args: cobra.ExactArgs(1)}
 		f := addRegistryFlags(sub, true)
 		reason := sub.Flags().String("reason", "", "reason, kept in the audit log")
 		sub.RunE = func(cmd *cobra.Command, args []string) error {
@@ -141,7 +153,7 @@ func newAdminProvidersCmd() *cobra.Command {
 
 func newAdminKeysCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "keys", Short: "List, issue or revoke provider API keys"}
-	list := &cobra.Command{Use: "list PROVIDER", Short: "List a provider's API keys (never their secrets)", Args: cobra.ExactArgs(1)}
+	list := &cobra.Command{Use: "list PROVIDER", Short: "List a provider's API keys (never their secrets)", Example: "  comet admin keys list acme-legal", Args: cobra.ExactArgs(1)}
 	fl := addRegistryFlags(list, true)
 	list.RunE = func(cmd *cobra.Command, args []string) error {
 		c, err := fl.client(true)
@@ -163,7 +175,7 @@ func newAdminKeysCmd() *cobra.Command {
 		}
 		return w.Flush()
 	}
-	issue := &cobra.Command{Use: "issue PROVIDER", Short: "Issue a provider key and print it once", Args: cobra.ExactArgs(1)}
+	issue := &cobra.Command{Use: "issue PROVIDER", Short: "Issue a provider key and print it once", Example: "  comet admin keys issue acme-legal > acme.key", Args: cobra.ExactArgs(1)}
 	fi := addRegistryFlags(issue, true)
 	label := issue.Flags().String("label", "", "label stored with the key")
 	issue.RunE = func(cmd *cobra.Command, args []string) error {
@@ -179,7 +191,7 @@ func newAdminKeysCmd() *cobra.Command {
 		fmt.Fprintln(cmd.OutOrStdout(), k.Key)
 		return nil
 	}
-	revoke := &cobra.Command{Use: "revoke KEY_ID", Short: "Revoke an API key", Args: cobra.ExactArgs(1)}
+	revoke := &cobra.Command{Use: "revoke KEY_ID", Short: "Revoke an API key", Example: "  comet admin keys revoke 9c357e8f14b2bbaa", Args: cobra.ExactArgs(1)}
 	fr := addRegistryFlags(revoke, true)
 	revoke.RunE = func(cmd *cobra.Command, args []string) error {
 		c, err := fr.client(true)
@@ -197,7 +209,7 @@ func newAdminKeysCmd() *cobra.Command {
 }
 
 func newAdminRevokeCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "revoke MODEL_FILE|MODEL_SHA256|ATTESTATION_ID --reason TEXT", Short: "Revoke an attestation (signed and logged)", Args: cobra.ExactArgs(1)}
+	cmd := &cobra.Command{Use: "revoke MODEL_FILE|MODEL_SHA256|ATTESTATION_ID --reason TEXT", Short: "Revoke an attestation (signed and logged)", Example: "  comet admin revoke model.json --reason \"training data withdrawn\"", Args: cobra.ExactArgs(1)}
 	f := addRegistryFlags(cmd, true)
 	reason := cmd.Flags().String("reason", "", "why (required; part of the signed revocation)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -245,7 +257,7 @@ func attestationID(ctx context.Context, c *client.Client, s string) (string, err
 }
 
 func newAdminJobsCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "jobs", Short: "List the registry's jobs and their states", Args: cobra.NoArgs}
+	cmd := &cobra.Command{Use: "jobs", Short: "List the registry's jobs and their states", Example: "  comet admin jobs", Args: cobra.NoArgs}
 	f := addRegistryFlags(cmd, true)
 	state := cmd.Flags().String("state", "", "only jobs in this River state (available, running, retryable, completed, discarded, ...)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {

@@ -16,9 +16,10 @@ import (
 func newAnchorCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "anchor", Short: "The registry's anchoring of its log on Starknet"}
 	status := &cobra.Command{
-		Use:   "status",
-		Short: "List the checkpoints the registry anchored or is anchoring: size, root, transaction, block, finality",
-		Args:  cobra.NoArgs,
+		Use:     "status",
+		Short:   "List the checkpoints the registry anchored or is anchoring: size, root, transaction, block, finality",
+		Example: "  comet anchor status --registry https://registry.example",
+		Args:    cobra.NoArgs,
 	}
 	f := addRegistryFlags(status, false)
 	asJSON := status.Flags().Bool("json", false, "print the registry's answer as JSON")

@@ -40,9 +40,10 @@ func newCeremonyInitCmd() *cobra.Command {
 	var manifest, out string
 	var shape circuit.Shape
 	cmd := &cobra.Command{
-		Use:   "init (--manifest data.manifest.json | --d 8 --chunk-rows 1024 ...) --out ceremony/",
-		Short: "Start a ceremony for one circuit shape",
-		Args:  cobra.NoArgs,
+		Use:     "init (--manifest data.manifest.json | --d 8 --chunk-rows 1024 ...) --out ceremony/",
+		Short:   "Start a ceremony for one circuit shape",
+		Example: "  comet ceremony init --manifest data.manifest.json --out ceremony/",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := resolveShape(cmd, manifest, &shape); err != nil {
 				return err
@@ -67,9 +68,10 @@ func newCeremonyInitCmd() *cobra.Command {
 func newCeremonyContributeCmd() *cobra.Command {
 	var name string
 	cmd := &cobra.Command{
-		Use:   "contribute ceremony/ --name NAME",
-		Short: "Add your contribution to the open phase (secret from crypto/rand, never written)",
-		Args:  cobra.ExactArgs(1),
+		Use:     "contribute ceremony/ --name NAME",
+		Short:   "Add your contribution to the open phase (secret from crypto/rand, never written)",
+		Example: "  comet ceremony contribute ceremony/ --name alice",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			gnarklog.Disable()
 			if err := ceremony.CheckName(name); err != nil {
@@ -98,9 +100,10 @@ func newCeremonyContributeCmd() *cobra.Command {
 func newCeremonyClosePhase1Cmd() *cobra.Command {
 	var beacon string
 	cmd := &cobra.Command{
-		Use:   "close-phase1 ceremony/ [--beacon HEX]",
-		Short: "Verify and seal phase 1 and derive each circuit's phase-2 starting point (coordinator; anyone can redo it)",
-		Args:  cobra.ExactArgs(1),
+		Use:     "close-phase1 ceremony/ [--beacon HEX]",
+		Short:   "Verify and seal phase 1 and derive each circuit's phase-2 starting point (coordinator; anyone can redo it)",
+		Example: "  comet ceremony close-phase1 ceremony/ --beacon 6e1c...  # a public random value drawn after the last contribution",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			gnarklog.Disable()
 			steps := newSteps(cmd)
@@ -122,9 +125,10 @@ func newCeremonyClosePhase1Cmd() *cobra.Command {
 
 func newCeremonyVerifyCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "verify ceremony/|transcript.tar",
-		Short: "Re-check every contribution in order: exit 0 when all verify, 1 when one does not",
-		Args:  cobra.ExactArgs(1),
+		Use:     "verify ceremony/|transcript.tar",
+		Short:   "Re-check every contribution in order: exit 0 when all verify, 1 when one does not",
+		Example: "  comet ceremony verify ceremony/\n  comet ceremony verify transcript.tar",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			gnarklog.Disable()
 			start := time.Now()
@@ -165,9 +169,10 @@ func newCeremonyVerifyCmd() *cobra.Command {
 func newCeremonyFinalizeCmd() *cobra.Command {
 	var beacon, out string
 	cmd := &cobra.Command{
-		Use:   "finalize ceremony/ --out keys/ [--beacon HEX]",
-		Short: "Verify everything, seal phase 2, and write the keys with their transcript",
-		Args:  cobra.ExactArgs(1),
+		Use:     "finalize ceremony/ --out keys/ [--beacon HEX]",
+		Short:   "Verify everything, seal phase 2, and write the keys with their transcript",
+		Example: "  comet ceremony finalize ceremony/ --out keys/ --beacon 9f3a...",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			gnarklog.Disable()
 			ctx := cmd.Context()

@@ -103,7 +103,7 @@ func TestCeremony(t *testing.T) {
 	if err := os.WriteFile(config, cfg, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	adminKey := strings.TrimSpace(mustRun(t, bin, nil, "admin", "init", "--config", config))
+	adminKey := strings.TrimSpace(mustRun(t, bin, nil, "admin", "init", "--create", "--config", config))
 	reg := startRegistry(t, bin, config)
 	admin := []string{"COMET_API_KEY=" + adminKey, "COMET_REGISTRY=" + reg.url}
 	anon := []string{"COMET_REGISTRY=" + reg.url}

@@ -46,8 +46,9 @@ type commitFlags struct {
 func newDatasetCommitCmd() *cobra.Command {
 	var f commitFlags
 	cmd := &cobra.Command{
-		Use:   "commit data.csv --label y --salt-file data.salt --out data.manifest.json",
-		Short: "Commit to a CSV dataset: writes the manifest and keeps the salt private",
+		Use:     "commit data.csv --label y --salt-file data.salt --out data.manifest.json",
+		Short:   "Commit to a CSV dataset: writes the manifest and keeps the salt private",
+		Example: "  comet dataset commit data.csv --label y --exclude id --salt-file data.salt --out data.manifest.json",
 		Long: `Reads the CSV once, rounds every feature and label value to fixed point, and computes the
 hiding dataset commitment (docs/commitment.md) and a digest of the file keyed from the salt.
 The manifest (docs/manifest.md) is private by default: it holds no plain digest of the data and
@@ -71,7 +72,7 @@ keyed digest of the corpus go into the manifest; the record is found beside the 
 	fl.StringSliceVar(&f.exclude, "exclude", nil, "columns to leave out when --features is not given, such as identifiers")
 	fl.IntVar(&f.format.FractionBits, "fraction-bits", fixedpoint.Default.FractionBits, "fixed-point fraction bits f")
 	fl.IntVar(&f.format.ValueBits, "value-bits", fixedpoint.Default.ValueBits, "fixed-point value bits b, sign included")
-	fl.IntVar(&f.chunkRows, "chunk-rows", 0, "rows per chunk (default: 1024, or the next power of two ≥ n for smaller data)")
+	fl.IntVar(&f.chunkRows, "chunk-rows", 0, fmt.Sprintf("rows per chunk, 1 to %d (default: 1024, or for fewer rows the next power of two ≥ n, at least 8)", commitment.MaxChunkRows))
 	fl.StringVar(&f.saltFile, "salt-file", "", "private salt file, created when absent (required)")
 	fl.StringVar(&f.out, "out", "", "manifest to write (default: <data>.manifest.json)")
 	fl.BoolVar(&f.public, "public", false, "declare the dataset public: publish the file's SHA-256 and the salt in the manifest")
@@ -95,7 +96,7 @@ func runDatasetCommit(ctx context.Context, cmd *cobra.Command, path string, f co
 	if err != nil {
 		return err
 	}
-	salt, created, err := commitment.LoadOrCreateSalt(f.saltFile)
+	salt, created, err := commitment.LoadOrNewSalt(f.saltFile)
 	if err != nil {
 		return err
 	}
@@ -120,7 +121,16 @@ func runDatasetCommit(ctx context.Context, cmd *cobra.Command, path string, f co
 	if err != nil {
 		return err
 	}
+	// The salt is kept only with a manifest made with it: a failed commit leaves neither.
+	if created {
+		if err := commitment.WriteSalt(f.saltFile, salt); err != nil {
+			return err
+		}
+	}
 	if err := atomicfile.WriteFile(f.out, b, 0o644); err != nil {
+		if created {
+			err = errors.Join(err, os.Remove(f.saltFile))
+		}
 		return err
 	}
 	printCommit(cmd.OutOrStdout(), m, f, recPath, found, created)
@@ -147,7 +157,7 @@ func loadRecord(csvPath, flag string) (rec *featurize.Record, path string, found
 }
 
 func printCommit(out io.Writer, m *commitment.Manifest, f commitFlags, recPath string, found, created bool) {
-	fmt.Fprintf(out, "committed %d rows × %d features (%s, %d chunks of %d rows)\n", m.N, m.D, m.Format(), len(m.ChunkCommitments), m.ChunkRows)
+	fmt.Fprintf(out, "committed %s × %s (%s, %s of %d rows)\n", count(m.N, "row"), count(m.D, "feature"), m.Format(), count(len(m.ChunkCommitments), "chunk"), m.ChunkRows)
 	fmt.Fprintf(out, "commitment %s\n", m.Commitment)
 	if m.Public {
 		fmt.Fprintf(out, "manifest   %s (public: it carries the file's SHA-256 and the salt)\n", f.out)
@@ -195,8 +205,9 @@ type datasetVerifyFlags struct {
 func newDatasetVerifyCmd() *cobra.Command {
 	var f datasetVerifyFlags
 	cmd := &cobra.Command{
-		Use:   "verify data.csv --manifest data.manifest.json [--salt-file data.salt]",
-		Short: "Check a CSV file against a manifest: header, every chunk, the file's digest",
+		Use:     "verify data.csv --manifest data.manifest.json [--salt-file data.salt]",
+		Short:   "Check a CSV file against a manifest: header, every chunk, the file's digest",
+		Example: "  comet dataset verify data.csv --manifest data.manifest.json --salt-file data.salt",
 		Long: `Recomputes every chunk commitment of the file with the salt and compares it, the columns and
 roles, the row count and the file's keyed digest with the manifest; a public manifest is checked
 with its own salt and its plain SHA-256 as well. --corpus checks the raw corpus of a featurized
@@ -241,7 +252,7 @@ func runDatasetVerify(ctx context.Context, cmd *cobra.Command, path string, f da
 		}
 		fmt.Fprintf(out, "passed  featurizer: corpus %s has the manifest's corpus_digest\n", f.corpus)
 	}
-	fmt.Fprintf(out, "%s is the dataset %s commits to (%d rows, %d chunks)\n", path, f.manifest, res.Rows, res.Chunks)
+	fmt.Fprintf(out, "%s is the dataset %s commits to (%s, %s)\n", path, f.manifest, count(res.Rows, "row"), count(res.Chunks, "chunk"))
 	return nil
 }
 
@@ -258,7 +269,11 @@ func newDatasetInspectCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "inspect data.manifest.json",
 		Short: "Check a manifest and print its public header",
-		Args:  cobra.ExactArgs(1),
+		Long: `Reads a manifest, checks that its commitment is the hash of its header and chunk commitments,
+and prints what it states: rows, features, fixed-point format, chunks, the commitment, and
+whether the dataset is declared public. Needs neither the data nor the salt.`,
+		Example: "  comet dataset inspect data.manifest.json",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, err := commitment.LoadManifest(args[0])
 			if err != nil {

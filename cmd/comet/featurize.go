@@ -27,16 +27,17 @@ type featurizeFlags struct {
 func newDatasetFeaturizeCmd() *cobra.Command {
 	f := featurizeFlags{cfg: featurize.DefaultConfig()}
 	cmd := &cobra.Command{
-		Use:   "featurize docs.csv --text text --label unfair [--keep document,line] --out features.csv",
-		Short: "Turn a CSV of legal texts into a CSV of integer features ready to commit",
+		Use:     "featurize docs.csv --text text --label unfair [--keep document,line] --out features.csv",
+		Short:   "Turn a CSV of legal texts into a CSV of integer features ready to commit",
+		Example: "  comet dataset featurize clauses.csv --text sentence --label unfair --keep document,line --out features.csv\n  comet dataset commit features.csv --label unfair --exclude document,line --salt-file data.salt",
 		Long: `Reads the CSV once, streaming, and writes one row per document: the kept identifier
 columns, the features of the text column (docs/featurize.md: signed hashed token n-grams,
-legal lexicon counts, lengths; all integers) and the label. Beside the output it writes
-<out>.featurizer.json: the featurizer's spec and id, the SHA-256 of the input and of the
-output, and the row count. comet dataset commit finds it there and puts the featurizer and a
-digest of the corpus keyed from the salt into the manifest; the record itself holds plain
-digests of private files, so keep it private. Commit the output with:
-comet dataset commit features.csv --label <label> --exclude <kept columns>.`,
+legal lexicon counts, lengths; all integers) and the label. Beside the output it writes the
+featurization record, named like the output with the extension .featurizer.json
+(features.featurizer.json for features.csv): the featurizer's spec and id, the SHA-256 of the
+input and of the output, and the row count. comet dataset commit finds it there and puts the
+featurizer and a digest of the corpus keyed from the salt into the manifest; the record itself
+holds plain digests of private files, so keep it private.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDatasetFeaturize(cmd.Context(), cmd, args[0], f)

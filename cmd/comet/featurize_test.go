@@ -171,7 +171,7 @@ func TestDatasetFeaturizeErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no text", run(good), `"text" not set`},
+		{"no text", run(good), "--text is required"},
 		{"unknown text", run(good, "--text", "body"), `text column "body"`},
 		{"bad buckets", run(good, "--text", "text", "--buckets", "-1"), "buckets -1"},
 		{"bad n-grams", run(good, "--text", "text", "--ngram-min", "3", "--ngram-max", "2"), "n-gram range 3..2"},

@@ -21,6 +21,8 @@ func newKeysCmd() *cobra.Command {
 func newKeysGenerateCmd() *cobra.Command {
 	var name, out, pubOut string
 	cmd := &cobra.Command{
+		Example: "  comet keys generate --name registry.example/log --out log.key --public-out log.pub",
+
 		Use:   "generate --name NAME --out key.private [--public-out key.pub]",
 		Short: "Generate a key pair in signed-note form; the private key file is created 0600 and never overwritten",
 		Long: `Writes the private key to --out (mode 0600; an existing file is refused so a key is never
@@ -58,6 +60,8 @@ variable that config names (key_env); never commit it.`,
 
 func newKeysShowCmd() *cobra.Command {
 	return &cobra.Command{
+		Example: "  comet keys show log.key",
+
 		Use:   "show key.private",
 		Short: "Print the public key and key id of a private key file",
 		Args:  cobra.ExactArgs(1),

@@ -30,6 +30,8 @@ func modelHash(ctx context.Context, arg string) (string, error) {
 
 func newLookupCmd() *cobra.Command {
 	cmd := &cobra.Command{
+		Example: "  comet lookup model.json --registry https://registry.example",
+
 		Use:   "lookup MODEL_SHA256|MODEL_FILE",
 		Short: "Show what a registry says about a model: status, attestation, log index, revocation, featurizer",
 		Args:  cobra.ExactArgs(1),

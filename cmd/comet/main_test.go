@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -157,7 +158,7 @@ func TestDatasetVerify(t *testing.T) {
 		{"missing salt file", verify(data, manifest, "--salt-file", filepath.Join(dir, "none.salt")), 2, "no such file"},
 		{"bad manifest", verify(data, data, "--salt-file", salt), 2, "manifest"},
 		{"not a number", verify(writeFile(t, dir, "nan.csv", "id,a,b,y\n1,x,2,3\n"), manifest, "--salt-file", salt), 2, `column "a"`},
-		{"no manifest flag", []string{"dataset", "verify", data}, 2, `"manifest" not set`},
+		{"no manifest flag", []string{"dataset", "verify", data}, 2, "--manifest is required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -175,7 +176,9 @@ func TestDatasetVerify(t *testing.T) {
 	}
 }
 
-func TestDatasetCommitErrors(t *testing.T) {
+// Input the commands cannot use: exit 2 and one line on stderr saying what is wrong, in the
+// same words whichever command checks it (a missing flag, an unknown subcommand).
+func TestUsageErrors(t *testing.T) {
 	dir := t.TempDir()
 	good := writeFile(t, dir, "good.csv", "a,b,y\n1,2,3\n4,5,6\n")
 	salt := filepath.Join(dir, "s.salt")
@@ -187,7 +190,16 @@ func TestDatasetCommitErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no label", commit(good), `"label" not set`},
+		{"no label", commit(good), "--label is required"},
+		{"neither label nor salt file", []string{"dataset", "commit", good}, "--label and --salt-file are required"},
+		{"unknown subcommand", []string{"dataset", "comit", good}, `unknown command "comit" for "comet dataset"`},
+		{"unknown command", []string{"foo"}, `unknown command "foo" for "comet"`},
+		{"unknown admin subcommand", []string{"admin", "providers", "nope"}, `unknown command "nope"`},
+		{"contact not an address", []string{"provider", "register", "acme-legal", "--contact", "call me"}, "--contact: \"call me\" is neither an e-mail address"},
+		{"contact with a display name", []string{"provider", "register", "acme-legal", "--contact", "Ops <ops@acme.example>"}, "--contact:"},
+		{"no contact", []string{"provider", "register", "acme-legal"}, "--contact is required"},
+		{"unknown config key", []string{"serve", "--config", writeFile(t, dir, "bad.yaml", "# registry\nserver:\n  rate_bursts: 3\n")}, "line 3: unknown key server.rate_bursts"},
+		{"config key of the wrong kind", []string{"admin", "init", "--config", writeFile(t, dir, "kind.yaml", "jobs:\n  workers: many\n")}, `line 2: jobs.workers must be an integer, not "many"`},
 		{"unknown label", commit(good, "--label", "z"), `label "z"`},
 		{"bad format", commit(good, "--label", "y", "--value-bits", "99"), "--fraction-bits/--value-bits"},
 		{"bad chunk rows", commit(good, "--label", "y", "--chunk-rows", "-1"), "--chunk-rows"},
@@ -210,6 +222,30 @@ func TestDatasetCommitErrors(t *testing.T) {
 			}
 		})
 	}
+	// The failed commits drew a salt each and kept none.
+	if _, err := os.Stat(salt); !os.IsNotExist(err) {
+		t.Errorf("a failed commit left the salt file %s: %v", salt, err)
+	}
+}
+
+// comet serve on a busy port fails at once, naming the address, before it makes anything.
+func TestServeBusyPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "registry")
+	config := writeFile(t, dir, "registry.yaml", "data_dir: "+data+"\n")
+	addr := ln.Addr().String()
+	code, _, errOut := runComet(t, "serve", "--config", config, "--addr", addr)
+	if code != 2 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "listen on "+addr) || !strings.Contains(errOut, "address already in use") {
+		t.Errorf("serve on a busy port: exit %d: %s", code, errOut)
+	}
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Errorf("serve on a busy port made %s: %v", data, err)
+	}
 }
 
 func TestMain(m *testing.M) {
@@ -217,4 +253,27 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	registrytest.Cleanup() // the registry material is shared by every test in this binary
 	os.Exit(code)
+}
+
+// admin init outside a registry's directory refuses to make a new, empty registry there,
+// whose key the running one would refuse; --create makes one on purpose.
+func TestAdminInitNeedsDataDir(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "registry")
+	config := writeFile(t, dir, "registry.yaml", "data_dir: "+data+"\n")
+	code, out, errOut := runComet(t, "admin", "init", "--config", config)
+	if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, data) || !strings.Contains(errOut, "--create") {
+		t.Errorf("admin init without a data directory: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Errorf("the refused init left %s: %v", data, err)
+	}
+	code, out, errOut = runComet(t, "admin", "init", "--create", "--config", config)
+	if code != 0 || !strings.HasPrefix(out, "comet_") {
+		t.Fatalf("admin init --create: exit %d\n%s%s", code, out, errOut)
+	}
+	// The directory exists now: a second admin is refused for another reason, without --create.
+	if code, _, errOut := runComet(t, "admin", "init", "--config", config); code != 2 || !strings.Contains(errOut, "--force") {
+		t.Errorf("second admin init: exit %d: %s", code, errOut)
+	}
 }

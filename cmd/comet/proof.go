@@ -29,8 +29,9 @@ type proofVerifyFlags struct{ model, manifest, keys, provider string }
 func newProofVerifyCmd() *cobra.Command {
 	var f proofVerifyFlags
 	cmd := &cobra.Command{
-		Use:   "verify model.proof.json --model model.json --manifest data.manifest.json --keys keys/ --provider ID",
-		Short: "Verify a proof bundle against a model, a manifest, a provider and trusted verifying keys",
+		Use:     "verify model.proof.json --model model.json --manifest data.manifest.json --keys keys/ --provider ID",
+		Short:   "Verify a proof bundle against a model, a manifest, a provider and trusted verifying keys",
+		Example: "  comet proof verify model.proof.json --model model.json --manifest data.manifest.json --keys keys/ --provider acme-legal",
 		Long: `Needs no data and no salt. Prints one line per check, then what the proof guarantees in the
 model's own units, and exits 0 only when every check passes, 1 when one fails (naming it), 2
 when the inputs cannot be read. A proof is bound to the provider it was made for: --provider

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -97,5 +98,63 @@ func TestProveVerifyCLI(t *testing.T) {
 	wrong[7] = at("other.salt")
 	if code, _, errOut := runComet(t, wrong...); code != 2 || !strings.Contains(errOut, "data does not match the manifest") {
 		t.Errorf("wrong salt: exit %d: %s", code, errOut)
+	}
+}
+
+// A corrupted bundle: one that cannot be parsed exits 2 naming the chunk and the field; one
+// that parses and fails verification exits 1 naming the chunk. On prover/proof's golden bundle.
+func TestProofVerifyCorrupted(t *testing.T) {
+	golden := func(name string) string { return filepath.Join("..", "..", "prover", "proof", "testdata", name) }
+	raw, err := os.ReadFile(golden("bundle.golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(raw)
+	// chunk1 is the offset of chunk 1's proof encoding.
+	chunk1 := strings.Index(s, `"proof": "`)
+	chunk1 += strings.Index(s[chunk1+1:], `"proof": "`) + 1 + len(`"proof": "`)
+	const chunk1Rows = `"index": 1,` + "\n" + `      "rows": 8,`
+	dir := t.TempDir()
+	type corruption struct{ name, bundle string }
+	cases := []corruption{
+		{"rows changed", strings.Replace(s, chunk1Rows, `"index": 1, "rows": 7,`, 1)},
+		{"rows a string", strings.Replace(s, chunk1Rows, `"index": 1, "rows": "8",`, 1)},
+		{"JSON broken", strings.Replace(s, chunk1Rows, `"index": 1, "rows" 8,`, 1)},
+	}
+	// A byte of the proof encoding: it may still decode to points on the curve (verification
+	// fails) or not (the bundle is malformed); either way the message names chunk 1.
+	for _, at := range []int{0, 5, 20, 43, 60, 100, 170} {
+		b := []byte(s)
+		b[chunk1+at] = map[bool]byte{true: 'B', false: 'A'}[b[chunk1+at] == 'A']
+		cases = append(cases, corruption{fmt.Sprintf("proof byte %d", at), string(b)})
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.bundle == s {
+				t.Fatal("the edit did not apply; fix the test")
+			}
+			path := writeFile(t, dir, "bundle.json", tc.bundle)
+			code, _, errOut := runComet(t, "proof", "verify", path, "--model", golden("model.json"), "--manifest", golden("manifest.json"),
+				"--keys", golden("keys"), "--provider", "acme-legal")
+			line := strings.TrimSpace(errOut)
+			switch {
+			case strings.Count(errOut, "\n") != 1:
+				t.Errorf("exit %d, stderr not one line:\n%s", code, errOut)
+			case tc.name == "JSON broken":
+				if code != 2 || !strings.Contains(line, "not JSON at line") {
+					t.Errorf("exit %d: %s", code, line)
+				}
+			case code == 2:
+				if tc.name == "rows changed" || !strings.Contains(line, "chunk 1: ") || !regexp.MustCompile(`chunk 1: (proof:|rows must be an integer)`).MatchString(line) {
+					t.Errorf("exit 2 not naming chunk 1 and its field: %s", line)
+				}
+			case code == 1:
+				if tc.name == "rows a string" || !strings.Contains(line, "chunk 1") {
+					t.Errorf("exit 1 not naming chunk 1: %s", line)
+				}
+			default:
+				t.Errorf("exit %d: %s", code, line)
+			}
+		})
 	}
 }

@@ -30,8 +30,9 @@ type proveFlags struct {
 func newProveCmd() *cobra.Command {
 	var f proveFlags
 	cmd := &cobra.Command{
-		Use:   "prove data.csv --manifest data.manifest.json --model model.json --salt-file data.salt --keys keys/ --out model.proof.json",
-		Short: "Prove that the model's weights are the optimum of exactly the committed rows",
+		Use:     "prove data.csv --manifest data.manifest.json --model model.json --salt-file data.salt --keys keys/ --out model.proof.json",
+		Short:   "Prove that the model's weights are the optimum of exactly the committed rows",
+		Example: "  comet prove data.csv --manifest data.manifest.json --model model.json --salt-file data.salt --keys keys/ --provider acme-legal --out model.proof.json",
 		Long: `Reads the CSV twice: once to check every chunk against the manifest (and the salt) and the
 model's optimality residual and training metrics against the rows, then to prove the chunks in
 parallel. The proof is bound to the model file and to the provider id it is made for
@@ -45,7 +46,7 @@ stopped (docs/proof.md).`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.manifest, "manifest", "", "dataset manifest (required)")
-	fl.StringVar(&f.model, "model", "", "model file from `comet train` (required)")
+	fl.StringVar(&f.model, "model", "", "model file (comet train) (required)")
 	fl.StringVar(&f.saltFile, "salt-file", "", "the dataset's private salt file (required)")
 	fl.StringVar(&f.keys, "keys", "", "keys directory, from comet keys fetch (required)")
 	fl.StringVar(&f.out, "out", "", "proof bundle to write (default: <model>.proof.json)")
@@ -120,7 +121,7 @@ func runProve(cmd *cobra.Command, path string, f proveFlags) error {
 	if err := os.RemoveAll(f.workDir); err != nil {
 		return fmt.Errorf("remove work directory: %w", err)
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "proof of %s on %d rows (%d chunks, %d reused) for provider %s written to %s in %v; tau = %s\n",
-		shape, man.N, len(b.Chunks), reused, f.provider, f.out, time.Since(start).Round(time.Millisecond), b.Tau)
+	fmt.Fprintf(cmd.OutOrStdout(), "proof of %s on %s (%s, %d reused) for provider %s written to %s in %v; tau = %s\n",
+		shape, count(man.N, "row"), count(len(b.Chunks), "chunk"), reused, f.provider, f.out, time.Since(start).Round(time.Millisecond), b.Tau)
 	return nil
 }

@@ -38,7 +38,12 @@ func newServeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the registry (embedded default: SQLite, log on local disk, jobs in the same database)",
-		Args:  cobra.NoArgs,
+		Long: `Binds the address first, then opens the database, the transparency log and the job workers,
+generating the registry's and the log's signing keys on first start, and answers the REST API
+under /v1 until SIGINT or SIGTERM, when it finishes the requests in flight and stops. It logs at
+start what is not configured (anchoring, witnesses) and every submission's state.`,
+		Example: "  comet serve                                   # ./config.yaml when present, else the defaults\n  comet serve --config registry.yaml --addr 127.0.0.1:9090",
+		Args:    cobra.NoArgs,
 	}
 	cfgPath := configFlag(cmd)
 	addr := cmd.Flags().String("addr", "", "listen address (overrides server.addr)")
@@ -50,18 +55,23 @@ func newServeCmd() *cobra.Command {
 		if *addr != "" {
 			cfg.Server.Addr = *addr
 		}
+		// The address first: a busy port must fail before keys, the log or jobs are made.
+		ln, err := net.Listen("tcp", cfg.Server.Addr)
+		if err != nil {
+			var op *net.OpError
+			if errors.As(err, &op) {
+				err = op.Err // net's own text repeats the address
+			}
+			return fmt.Errorf("listen on %s (server.addr or --addr): %w", cfg.Server.Addr, err)
+		}
 		gnarklog.Disable() // gnark logs every proof the jobs check; the registry logs outcomes
 		ctx := cmd.Context()
 		s, err := server.Open(ctx, cfg, server.Options{Logger: slog.Default()})
 		if err != nil {
-			return err
+			return errors.Join(err, ln.Close())
 		}
 		if err := s.Start(ctx); err != nil {
-			return errors.Join(err, s.Close(ctx))
-		}
-		ln, err := net.Listen("tcp", cfg.Server.Addr)
-		if err != nil {
-			return errors.Join(fmt.Errorf("listen: %w", err), s.Close(ctx))
+			return errors.Join(err, s.Close(ctx), ln.Close())
 		}
 		return s.Serve(ctx, ln)
 	}

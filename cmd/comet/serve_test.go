@@ -187,6 +187,17 @@ func TestEndToEnd(t *testing.T) {
 		"--chunk-rows", "128", "--salt-file", p("data.salt"), "--out", p("data.manifest.json"))
 	mustRun(t, bin, nil, "train", data, "--manifest", p("data.manifest.json"), "--salt-file", p("data.salt"), "--out", p("model.json"))
 	reg, admin, anon := attestFlow(t, bin, dir, data, p("data.manifest.json"), p("data.salt"), p("model.json"))
+	// The server said at start what is off, and logged each state of the submission.
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`level=INFO msg="anchoring off: `), regexp.MustCompile(`level=INFO msg="no witnesses: `),
+		regexp.MustCompile(`level=INFO msg="submission received" submission=sub_\S+ provider=acme-legal model=[0-9a-f]{64}`),
+		regexp.MustCompile(`level=INFO msg="submission verifying" submission=sub_\S+`),
+		regexp.MustCompile(`level=INFO msg="submission logged" submission=sub_\S+ attestation=[0-9a-f]{64} log_index=0`),
+	} {
+		if !want.MatchString(reg.log()) {
+			t.Errorf("the server's log has no line matching %s:\n%s", want, reg.log())
+		}
+	}
 	out := mustRun(t, bin, anon, "lookup", p("model.json"))
 	if !regexp.MustCompile(`status\s+logged`).MatchString(out) || !regexp.MustCompile(`log index\s+0`).MatchString(out) || !regexp.MustCompile(`revoked\s+no`).MatchString(out) {
 		t.Fatalf("lookup:\n%s", out)
@@ -307,7 +318,7 @@ func attestFlow(t *testing.T, bin, dir, data, manifest, salt, model string) (reg
 	p := func(name string) string { return filepath.Join(dir, name) }
 	mustRun(t, bin, nil, "setup", "--manifest", manifest, "--out", p("keys"))
 	config := writeConfig(t, dir, p("keys"))
-	adminKey := strings.TrimSpace(mustRun(t, bin, nil, "admin", "init", "--config", config))
+	adminKey := strings.TrimSpace(mustRun(t, bin, nil, "admin", "init", "--create", "--config", config))
 	reg = startRegistry(t, bin, config)
 	admin = []string{"COMET_API_KEY=" + adminKey, "COMET_REGISTRY=" + reg.url}
 	anon = []string{"COMET_REGISTRY=" + reg.url}
@@ -399,7 +410,7 @@ func TestCrashDuringSubmissions(t *testing.T) {
 	fix := registrytest.Get(t)
 	dir := t.TempDir()
 	config := writeConfig(t, dir, fix.KeysDir)
-	adminKey := strings.TrimSpace(mustRun(t, bin, nil, "admin", "init", "--config", config))
+	adminKey := strings.TrimSpace(mustRun(t, bin, nil, "admin", "init", "--create", "--config", config))
 	ctx := context.Background()
 
 	const total = 400

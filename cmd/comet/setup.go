@@ -21,6 +21,8 @@ type setupFlags struct {
 func newSetupCmd() *cobra.Command {
 	var f setupFlags
 	cmd := &cobra.Command{
+		Example: "  comet setup --manifest data.manifest.json --out keys/",
+
 		Use:   "setup (--manifest data.manifest.json | --d 8 --chunk-rows 1024 ...) --out keys/",
 		Short: "Make the Groth16 proving and verifying keys of a circuit shape (single-party: local testing only)",
 		Long: `Compiles the chunk and final circuits of one shape (d, chunk rows, value bits, fraction bits,

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/comet-attest/comet/internal/atomicfile"
+	"github.com/comet-attest/comet/registry/service"
 	"github.com/comet-attest/comet/registry/wire"
 	"github.com/spf13/cobra"
 )
@@ -18,15 +20,20 @@ func newProviderCmd() *cobra.Command {
 	reg := &cobra.Command{
 		Use:   "register ID --contact EMAIL",
 		Short: "Register as a provider (pending until an admin approves) and save the API key",
-		Args:  cobra.ExactArgs(1),
+		Long: `Asks the registry for a provider account under ID, with a contact address the operator can
+reach (an e-mail address or an https URL). The account is pending until an admin approves it;
+the API key it returns is shown once: --key-out writes it to a file with mode 0600.`,
+		Example: "  comet provider register acme-legal --contact ops@acme.example --key-out acme.key",
+		Args:    cobra.ExactArgs(1),
 	}
 	f := addRegistryFlags(reg, false)
 	name := reg.Flags().String("name", "", "display name (default: the id)")
-	contact := reg.Flags().String("contact", "", "contact address (required)")
+	contact := reg.Flags().String("contact", "", "where the operator reaches you: an e-mail address or an https URL (required)")
 	keyOut := reg.Flags().String("key-out", "", "write the API key to this file (0600) instead of printing it")
+	_ = reg.MarkFlagRequired("contact")
 	reg.RunE = func(cmd *cobra.Command, args []string) error {
-		if *contact == "" {
-			return usageErrorf("--contact is required")
+		if err := service.CheckContact(strings.TrimSpace(*contact)); err != nil {
+			return usageErrorf("--contact: %v", err)
 		}
 		c, err := f.client(false)
 		if err != nil {
@@ -70,7 +77,12 @@ func newSubmitCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "submit --model model.json --manifest data.manifest.json --proof model.proof.json",
 		Short: "Submit a model, its dataset manifest and its proof (never the data or the salt) for attestation",
-		Args:  cobra.NoArgs,
+		Long: `Sends the model file, the dataset manifest and the proof bundle with a provider's API key.
+The registry verifies the proof against its published keys, signs an attestation and logs it;
+--wait follows the submission until it is logged (exit 0) or rejected (exit 1, naming the
+failed check and its reason). Nothing private is sent: no data, no salt.`,
+		Example: "  comet submit --api-key-file acme.key --model model.json --manifest data.manifest.json --proof model.proof.json --wait",
+		Args:    cobra.NoArgs,
 	}
 	f := addRegistryFlags(cmd, true)
 	modelPath := cmd.Flags().String("model", "", "model file (comet train)")

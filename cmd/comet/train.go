@@ -24,8 +24,9 @@ type trainFlags struct {
 func newTrainCmd() *cobra.Command {
 	var f trainFlags
 	cmd := &cobra.Command{
-		Use:   "train data.csv --manifest data.manifest.json --salt-file data.salt --out model.json",
-		Short: "Train OLS or ridge on exactly the committed rows and write the model file",
+		Use:     "train data.csv --manifest data.manifest.json --salt-file data.salt --out model.json",
+		Short:   "Train OLS or ridge on exactly the committed rows and write the model file",
+		Example: "  comet train data.csv --manifest data.manifest.json --salt-file data.salt --lambda 10 --out model.json",
 		Long: `Reads the CSV the manifest committed to and checks it as comet dataset verify does (every
 chunk commitment and the file's keyed digest, so --salt-file is needed unless the manifest is
 public), trains on the fixed-point values (OLS when --lambda is 0, ridge otherwise; the
@@ -38,7 +39,7 @@ as the format allows (docs/model.md).`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.manifest, "manifest", "", "dataset manifest from `comet dataset commit` (required)")
+	fl.StringVar(&f.manifest, "manifest", "", "dataset manifest (comet dataset commit) (required)")
 	fl.StringVar(&f.saltFile, "salt-file", "", "the dataset's salt file (required unless the manifest is public)")
 	fl.Float64Var(&f.lambda, "lambda", 0, "ridge penalty; 0 trains ordinary least squares")
 	fl.BoolVar(&f.intercept, "intercept", true, "fit an unpenalised intercept")

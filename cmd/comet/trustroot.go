@@ -32,9 +32,10 @@ its predecessor did not sign, an expired newest version, and a rollback (docs/at
 func newTrustRootUpdateCmd() *cobra.Command {
 	var stateDir, from string
 	cmd := &cobra.Command{
-		Use:   "update --registry URL [--trust-root FILE]",
-		Short: "Walk the registry's trust root chain from the pinned version and pin the newest it can verify",
-		Args:  cobra.NoArgs,
+		Use:     "update --registry URL [--trust-root FILE]",
+		Short:   "Walk the registry's trust root chain from the pinned version and pin the newest it can verify",
+		Example: "  comet trustroot update --registry https://registry.example",
+		Args:    cobra.NoArgs,
 	}
 	reg := addRegistryFlags(cmd, false)
 	cmd.Flags().StringVar(&stateDir, "state-dir", defaultStateDir(), "where the pinned trust root is kept")
@@ -70,9 +71,10 @@ func newTrustRootUpdateCmd() *cobra.Command {
 
 func newTrustRootShowCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "show FILE",
-		Short: "Print what a trust root file trusts",
-		Args:  cobra.ExactArgs(1),
+		Use:     "show FILE",
+		Short:   "Print what a trust root file trusts",
+		Example: "  comet trustroot show trustroot.json",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := trustroot.Load(args[0])
 			if err != nil {

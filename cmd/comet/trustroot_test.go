@@ -43,7 +43,7 @@ func TestKeyRotation(t *testing.T) {
 	}
 	mustRun(t, bin, nil, "setup", "--manifest", p("data.manifest.json"), "--out", p("keys"))
 	config := writeConfig(t, dir, p("keys"))
-	adminKey := strings.TrimSpace(mustRun(t, bin, nil, "admin", "init", "--config", config))
+	adminKey := strings.TrimSpace(mustRun(t, bin, nil, "admin", "init", "--create", "--config", config))
 	addr := freeAddr(t)
 	reg := startComet(t, bin, listeningRE, "serve", "--config", config, "--addr", addr)
 	admin := []string{"COMET_API_KEY=" + adminKey, "COMET_REGISTRY=" + reg.url}

@@ -57,7 +57,7 @@ func newVerifyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "verify MODEL_FILE|MODEL_SHA256",
 		Short: "Verify a model's attestation locally: proof, signature, log inclusion, consistency, revocation",
-		Long: `verify fetches the model's client bundle, its revocation (if any), its proof and manifest and
+		Long: `Fetches the model's client bundle, its revocation (if any), its proof and manifest and
 the circuit's verifying keys from the registry, and checks everything itself against a trust root:
 --trust-root FILE, or the one pinned in the state directory on first use; it says which, every
 time. When that version does not name the attestation's registry key, log key or circuits, or has

@@ -328,7 +328,7 @@ jobs:
 `, p("registry"), fix.KeysDir, p("log.key"), w1.url, w1.vkey, w2.url, w2.vkey), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	adminKey := strings.TrimSpace(mustRun(t, bin, nil, "admin", "init", "--config", config))
+	adminKey := strings.TrimSpace(mustRun(t, bin, nil, "admin", "init", "--create", "--config", config))
 	reg := startRegistry(t, bin, config)
 	ctx := context.Background()
 	admin, _ := client.New(reg.url, adminKey, nil)

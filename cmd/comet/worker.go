@@ -12,9 +12,10 @@ import (
 
 func newWorkerCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "worker",
-		Short: "Work the registry's jobs (proof verification, logging, anchoring) without serving HTTP; PostgreSQL only",
-		Long: `worker pulls proof-verification jobs from the registry's PostgreSQL database beside comet serve
+		Use:     "worker",
+		Short:   "Work the registry's jobs (proof verification, logging, anchoring) without serving HTTP; PostgreSQL only",
+		Example: "  COMET_DATABASE_DSN=postgres://comet@db/comet comet worker --config registry.yaml",
+		Long: `Pulls proof-verification jobs from the registry's PostgreSQL database beside comet serve
 and other workers, and signs the attestations; it never opens the log: comet serve is its one
 writer (a tessera POSIX log takes one appending process) and logs what the workers signed. On the embedded
 SQLite set-up comet serve works its own jobs and a second process is refused.`,

@@ -45,7 +45,7 @@ jobs:
 	if err := os.WriteFile(config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	adminKey := strings.TrimSpace(mustRun(t, bin, nil, "admin", "init", "--config", config))
+	adminKey := strings.TrimSpace(mustRun(t, bin, nil, "admin", "init", "--create", "--config", config))
 	reg := startRegistry(t, bin, config)
 	worker := startWorker(t, bin, config)
 

@@ -1,10 +1,8 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net"
 	"net/url"
@@ -16,7 +14,6 @@ import (
 	"time"
 
 	f_note "github.com/transparency-dev/formats/note"
-	"go.yaml.in/yaml/v3"
 )
 
 // ErrInvalid reports a configuration that cannot be used.
@@ -171,6 +168,7 @@ func Default() Config {
 
 			FailedAuthPerSecond:       2,
 			FailedAuthGlobalPerSecond: 100,
+			TrustedProxies:            []string{},
 		},
 		DataDir:  "./comet-data",
 		Database: Database{SQLitePath: "comet.db", SQLiteSynchronous: "full"},
@@ -214,15 +212,6 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	return c, nil
-}
-
-func (c *Config) parseYAML(b []byte) error {
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	return nil
 }
 
 // Validate rejects settings that cannot work together.

@@ -104,3 +104,40 @@ func TestPath(t *testing.T) {
 		t.Error("Path does not resolve relative paths under data_dir")
 	}
 }
+
+// A broken config file is reported at the line that is wrong, with the key path as the file
+// writes it (yaml itself reports some syntax errors at the line of the enclosing block, or of
+// a comment above, and unknown keys in Go's words).
+func TestYAMLErrors(t *testing.T) {
+	const head = "# comet config\n# second comment\nserver:\n  addr: 127.0.0.1:9\n" // lines 1-4
+	for _, tc := range []struct {
+		name, file string
+		want       string
+	}{
+		{"unknown key", head + "  rate_bursts: 3\n", "line 5: unknown key server.rate_bursts"},
+		{"unknown section", head + "logs:\n  dir: x\n", "line 5: unknown key logs"},
+		{"not an integer", head + "  rate_burst: 3\n  max_body_bytes: lots\n", `line 6: server.max_body_bytes must be an integer, not "lots"`},
+		{"not a duration", head + "jobs:\n  workers: 2\n  poll_interval: soon\n", "line 7: jobs.poll_interval must be a duration"},
+		{"a list for a number", head + "jobs:\n  workers: [1]\n", "line 6: jobs.workers must be an integer, not a list"},
+		{"witness unknown key", head + "log:\n  witnesses:\n    - {name: w1, url: x, key: k, extra: 1}\n", "line 7: unknown key log.witnesses[0].extra"},
+		{"indentation under comments", head + "  # a\n  # b\nlog:\n  dir: log\n origin: x\n", "line 9: "},
+		{"indented too far", head + "log:\n  dir: log\n    origin: x\n", "line 7: "},
+		{"unclosed list", head + "  # c\n  x: [1, 2\nlog:\n  dir: a\n", "line 6: "},
+		{"unclosed quote", head + "log:\n  origin: \"x\n", "line 6: "},
+		{"tab", head + "log:\n\tdir: x\n", "line 6: "},
+		{"a section not a mapping", "server: 5\n", "line 1: server must be a mapping of keys"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			err := c.parseYAML([]byte(tc.file))
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want ErrInvalid with %q", err, tc.want)
+			}
+			for _, internal := range []string{"config.", "type ", "!!", "yaml:"} {
+				if strings.Contains(err.Error(), internal) {
+					t.Errorf("err = %v shows %q", err, internal)
+				}
+			}
+		})
+	}
+}

@@ -38,13 +38,8 @@ func Unmarshal(data []byte, v any) error {
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return errors.New("strictjson: Unmarshal needs a non-nil pointer")
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := walk(dec, rv.Type().Elem(), "", 0); err != nil {
+	if err := Check(data, rv.Type().Elem()); err != nil {
 		return err
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%w: data after the JSON value", ErrSyntax)
 	}
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.DisallowUnknownFields()
@@ -56,6 +51,21 @@ func Unmarshal(data []byte, v any) error {
 
 // maxDepth is encoding/json's own nesting limit, which the walk must not exceed either.
 const maxDepth = 10000
+
+// Check refuses what Unmarshal refuses before decoding: duplicate keys, keys that are not
+// exactly a field of type t where t is a struct, and data after the value. It is for
+// parsers that decode in parts of their own, to say which part is wrong.
+func Check(data []byte, t reflect.Type) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := walk(dec, t, "", 0); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: data after the JSON value", ErrSyntax)
+	}
+	return nil
+}
 
 var (
 	rawType         = reflect.TypeFor[json.RawMessage]()

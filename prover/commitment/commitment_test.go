@@ -327,22 +327,31 @@ func TestDefaultChunkRows(t *testing.T) {
 
 func TestSaltFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "data.salt")
-	s1, created, err := LoadOrCreateSalt(path)
+	s1, created, err := LoadOrNewSalt(path)
 	if err != nil || !created {
-		t.Fatalf("create: %v %v", created, err)
+		t.Fatalf("new: %v %v", created, err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("LoadOrNewSalt wrote the file: %v", err)
+	}
+	if err := WriteSalt(path, s1); err != nil {
+		t.Fatal(err)
 	}
 	fi, err := os.Stat(path)
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("salt file mode %v, %v", fi.Mode(), err)
 	}
-	s2, created, err := LoadOrCreateSalt(path)
+	if err := WriteSalt(path, s1); err == nil {
+		t.Error("WriteSalt replaced an existing salt file")
+	}
+	s2, created, err := LoadOrNewSalt(path)
 	if err != nil || created || s1 != s2 {
 		t.Fatalf("reuse: %v %v equal=%v", created, err, s1 == s2)
 	}
 	if err := os.WriteFile(path, []byte("zz\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := LoadOrCreateSalt(path); !errors.Is(err, ErrSaltFile) {
+	if _, _, err := LoadOrNewSalt(path); !errors.Is(err, ErrSaltFile) {
 		t.Errorf("bad salt file: %v", err)
 	}
 }

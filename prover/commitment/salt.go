@@ -67,32 +67,36 @@ func LoadSalt(path string) (Salt, error) {
 	return s, nil
 }
 
-// LoadOrCreateSalt reads the salt at path, or creates the file with a new salt and mode 0600
-// when it does not exist. created tells which happened. The file is created exclusively so
-// that two concurrent runs cannot each write a different salt.
-func LoadOrCreateSalt(path string) (s Salt, created bool, err error) {
+// LoadOrNewSalt reads the salt at path, or draws a new one when the file does not exist
+// (created says so). It writes nothing: the caller keeps a new salt with WriteSalt once the
+// work it salted succeeded, so that a failed commit leaves no salt file behind.
+func LoadOrNewSalt(path string) (s Salt, created bool, err error) {
 	s, err = LoadSalt(path)
 	if !errors.Is(err, fs.ErrNotExist) {
 		return s, false, err
 	}
-	if s, err = NewSalt(); err != nil {
-		return Salt{}, false, err
-	}
+	s, err = NewSalt()
+	return s, err == nil, err
+}
+
+// WriteSalt creates the salt file at path with mode 0600. It is created exclusively so that
+// two concurrent runs cannot each keep a different salt: the second fails.
+func WriteSalt(path string, s Salt) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return Salt{}, false, fmt.Errorf("create salt file: %w", err)
+		return fmt.Errorf("create salt file: %w", err)
 	}
 	text, _ := s.MarshalText()
 	if _, err := f.Write(append(text, '\n')); err != nil {
 		f.Close()
-		return Salt{}, false, fmt.Errorf("write salt file %s: %w", path, err)
+		return fmt.Errorf("write salt file %s: %w", path, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return Salt{}, false, fmt.Errorf("sync salt file %s: %w", path, err)
+		return fmt.Errorf("sync salt file %s: %w", path, err)
 	}
 	if err := f.Close(); err != nil {
-		return Salt{}, false, fmt.Errorf("close salt file %s: %w", path, err)
+		return fmt.Errorf("close salt file %s: %w", path, err)
 	}
-	return s, true, nil
+	return nil
 }

@@ -15,8 +15,8 @@
 // carries the file's plain SHA-256 and the salt, so that anyone holding the public file can
 // recompute everything.
 //
-// What it does not do: it draws, stores and publishes no salt (commitment.LoadOrCreateSalt
-// keeps one beside the data), writes no files, featurizes no text (prover/featurize), and
+// What it does not do: it draws, stores and publishes no salt (commitment.LoadOrNewSalt and
+// WriteSalt keep one beside the data), writes no files, featurizes no text (prover/featurize), and
 // proves nothing (prover/proof). Verify does not tell a wrong salt from a different dataset:
 // both change every chunk, and the error says so.
 package pipeline

@@ -31,7 +31,7 @@ func Example() {
 	if err := os.WriteFile(csvPath, []byte(data), 0o600); err != nil {
 		log.Fatal(err)
 	}
-	salt, err := commitment.NewSalt() // keep it beside the data: commitment.LoadOrCreateSalt
+	salt, err := commitment.NewSalt() // keep it beside the data: commitment.WriteSalt
 	if err != nil {
 		log.Fatal(err)
 	}

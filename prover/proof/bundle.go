@@ -9,12 +9,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"math/big"
+	"reflect"
 	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/consensys/gnark/backend/groth16"
 
 	"github.com/comet-attest/comet/internal/hexdigest"
+	"github.com/comet-attest/comet/internal/jsontype"
 	"github.com/comet-attest/comet/internal/strictjson"
 	"github.com/comet-attest/comet/prover/circuit"
 	"github.com/comet-attest/comet/prover/commitment"
@@ -157,29 +163,29 @@ const maxProofBytes = 4096
 // UnmarshalText decodes and checks a proof (points on the curve and in the subgroup).
 func (p *Proof) UnmarshalText(b []byte) error {
 	if len(b) > base64.StdEncoding.EncodedLen(maxProofBytes) {
-		return fmt.Errorf("proof of %d characters is too long", len(b))
+		return fmt.Errorf("%d characters is too long for a proof", len(b))
 	}
 	raw, err := base64.StdEncoding.DecodeString(string(b))
 	if err != nil {
-		return fmt.Errorf("proof: %w", err)
+		return fmt.Errorf("not base64: %w", err)
 	}
 	// gnark's decoder allocates as many commitments as the count in the input says, before
 	// reading them; check the count against the length first (compressed: A 32, B 64, C 32
 	// bytes, a 4-byte count, 32 bytes per commitment, 32 for the proof of knowledge).
 	const fixed = 32 + 64 + 32 + 4 + 32
 	if len(raw) < fixed {
-		return fmt.Errorf("proof of %d bytes is too short", len(raw))
+		return fmt.Errorf("%d bytes is too short for a proof", len(raw))
 	}
 	if count := binary.BigEndian.Uint32(raw[128:132]); uint64(len(raw)) != fixed+32*uint64(count) {
-		return fmt.Errorf("proof of %d bytes does not hold %d commitments", len(raw), count)
+		return fmt.Errorf("%d bytes do not hold %d commitments", len(raw), count)
 	}
 	pr := groth16.NewProof(setup.Curve)
 	n, err := pr.ReadFrom(bytes.NewReader(raw))
 	if err != nil {
-		return fmt.Errorf("proof: %w", err)
+		return fmt.Errorf("not a Groth16 proof over BN254: %w", err)
 	}
 	if int(n) != len(raw) {
-		return fmt.Errorf("proof: %d trailing bytes", len(raw)-int(n))
+		return fmt.Errorf("%d trailing bytes after the proof", len(raw)-int(n))
 	}
 	p.Proof = pr
 	return nil
@@ -190,13 +196,49 @@ func (p *Proof) UnmarshalText(b []byte) error {
 const maxBundleBytes = 1 << 30
 
 // ParseBundle decodes and checks a bundle's structure. It never panics on input; every
-// problem is an ErrBundle naming the field. It does not verify anything (see Verify).
+// problem is an ErrBundle naming the field, and the chunk for a chunk's field. It does not
+// verify anything (see Verify).
 func ParseBundle(data []byte) (*Bundle, error) {
 	if len(data) > maxBundleBytes {
 		return nil, fmt.Errorf("%w: %d bytes", ErrBundle, len(data))
 	}
+	var obj map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&obj); err != nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			line, col := position(data, syn.Offset)
+			return nil, fmt.Errorf("%w: not JSON at line %d, column %d: %w", ErrBundle, line, col, err)
+		}
+		return nil, fmt.Errorf("%w: %w", ErrBundle, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: data after the bundle object", ErrBundle)
+	}
+	// The chunks and the final proof are decoded apart so that an error says which chunk.
+	chunks, final := obj["chunks"], obj["final"]
+	delete(obj, "chunks")
+	delete(obj, "final")
 	var b Bundle
-	if err := strictjson.Unmarshal(data, &b); err != nil {
+	if err := decodeFields(obj, &b); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBundle, err)
+	}
+	var raws []json.RawMessage
+	if err := json.Unmarshal(orNull(chunks), &raws); err != nil {
+		return nil, fmt.Errorf("%w: chunks: %w", ErrBundle, err)
+	}
+	b.Chunks = make([]ChunkProof, len(raws))
+	for i, raw := range raws {
+		if err := decodeObject(raw, &b.Chunks[i]); err != nil {
+			return nil, fmt.Errorf("%w: chunk %d: %w", ErrBundle, i, err)
+		}
+	}
+	if err := decodeObject(orNull(final), &b.Final); err != nil {
+		return nil, fmt.Errorf("%w: final: %w", ErrBundle, err)
+	}
+	// What the decoding let through, a duplicate key (the last wins) or a key in another
+	// letter case (matched loosely), is refused too: the part decodes name the rest.
+	if err := strictjson.Check(data, reflect.TypeFor[Bundle]()); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBundle, err)
 	}
 	if err := b.validate(); err != nil {
@@ -206,6 +248,59 @@ func ParseBundle(data []byte) (*Bundle, error) {
 		return nil, err
 	}
 	return &b, nil
+}
+
+// orNull stands in JSON null for a member that is absent, which leaves its value zero.
+func orNull(raw json.RawMessage) json.RawMessage {
+	if raw == nil {
+		return json.RawMessage("null")
+	}
+	return raw
+}
+
+// decodeObject decodes a JSON object into the struct dst; see decodeFields.
+func decodeObject(raw json.RawMessage, dst any) error {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return err
+	}
+	return decodeFields(obj, dst)
+}
+
+// decodeFields decodes an object's members into the struct dst one field at a time, so that
+// an error names the member: encoding/json passes on the error of a value's own decoder (a
+// proof, a digest, an integer) without saying where the value was. An unknown member is an
+// error; an absent one leaves its field zero, for validate to name.
+func decodeFields(obj map[string]json.RawMessage, dst any) error {
+	v := reflect.ValueOf(dst).Elem()
+	fields := make(map[string]reflect.Value, v.NumField())
+	for i := range v.NumField() {
+		if name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+			fields[name] = v.Field(i)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(obj)) { // sorted: the same input, the same error
+		f, ok := fields[name]
+		if !ok {
+			return fmt.Errorf("unknown field %q", name)
+		}
+		dec := json.NewDecoder(bytes.NewReader(obj[name]))
+		dec.DisallowUnknownFields() // inside the shape, the header, the metrics
+		if err := dec.Decode(f.Addr().Interface()); err != nil {
+			if msg, ok := jsontype.Describe(err, name); ok {
+				return errors.New(msg)
+			}
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// position is the 1-based line and column of a byte offset.
+func position(data []byte, offset int64) (line, col int) {
+	before := data[:min(max(offset, 0), int64(len(data)))]
+	line = 1 + bytes.Count(before, []byte("\n"))
+	return line, len(before) - bytes.LastIndexByte(before, '\n')
 }
 
 func sha256Hex(data []byte) string {

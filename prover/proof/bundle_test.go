@@ -177,3 +177,33 @@ func hugeCount() string {
 }
 
 var proofRE = regexp.MustCompile(`"proof": "[^"]*"`)
+
+// A malformed bundle's error names the member at fault, and the chunk for a chunk's.
+func TestParseBundleNamesField(t *testing.T) {
+	data, _, _, _, _ := loadGolden(t)
+	s := string(data)
+	nth := func(old, new string, n int) string { // replaces the n-th (0-based) occurrence of old
+		parts := strings.SplitN(s, old, n+2)
+		return strings.Join(parts[:n+1], old) + new + strings.Join(parts[n+1:], old)
+	}
+	for _, tc := range []struct{ name, bad, want string }{
+		{"chunk proof not base64", nth(`"proof": "`, `"proof": "!`, 1), "chunk 1: proof: not base64"},
+		{"chunk rows a string", nth(`"rows": `, `"rows": "8", "x": `, 2), "chunk 2: rows must be an integer, not a string"},
+		{"chunk digest", nth(`"acc_out": "`, `"acc_out": "zz`, 0), "chunk 0: acc_out:"},
+		{"chunk unknown field", nth(`"rows": `, `"extra": 1, "rows": `, 1), `chunk 1: unknown field "extra"`},
+		{"final proof", nth(`"proof": "`, `"proof": "AAAA`, 3), "final: proof:"},
+		{"tau", strings.Replace(s, `"tau": "`, `"tau": "0`, 1), "tau:"},
+		{"nested unknown field", strings.Replace(s, `"n": 20,`, `"n": 20, "m": 1,`, 1), `header: json: unknown field "m"`},
+		{"broken JSON", strings.Replace(s, `"tau": "`, `"tau" "`, 1), "not JSON at line "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.bad == s {
+				t.Fatal("the edit did not apply; fix the test")
+			}
+			_, err := ParseBundle([]byte(tc.bad))
+			if !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("ParseBundle = %v, want ErrBundle naming %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -42,6 +42,17 @@ func (r *Report) OK() bool {
 	return len(r.Checks) > 0
 }
 
+// Failure is the first check that did not pass, nil when every one did: the cause, where the
+// checks after it may only say that they did not run.
+func (r *Report) Failure() *Check {
+	for i := range r.Checks {
+		if !r.Checks[i].Passed {
+			return &r.Checks[i]
+		}
+	}
+	return nil
+}
+
 // Failed names the checks that did not pass.
 func (r *Report) Failed() []string {
 	var out []string
@@ -80,7 +91,10 @@ func Verify(ctx context.Context, b *Bundle, in Inputs, keys *setup.Keys) (*Repor
 		if r.OK() {
 			return r, nil
 		}
-		return r, fmt.Errorf("%w: %s", ErrVerify, strings.Join(r.Failed(), "; "))
+		if c := r.Failure(); c != nil {
+			return r, fmt.Errorf("%w: %s: %s", ErrVerify, c.Name, c.Detail)
+		}
+		return r, ErrVerify
 	}
 	notChecked := func(names ...string) (*Report, error) {
 		for _, n := range names {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/comet-attest/comet/registry/jobs"
 	"github.com/comet-attest/comet/registry/service"
@@ -15,6 +16,12 @@ import (
 
 func abort(c *gin.Context, status int, code, field, message string) {
 	c.AbortWithStatusJSON(status, wire.ErrorBody{Error: wire.ErrorDetail{Code: code, Message: message, Field: field}})
+}
+
+// withoutSentinel is err's message less the sentinel's word at its start ("conflict: ..."):
+// the response's code already says it, and a client prints both.
+func withoutSentinel(err, sentinel error) string {
+	return strings.TrimPrefix(err.Error(), sentinel.Error()+": ")
 }
 
 // fail maps an error from the service to its response; anything unexpected is a 500 whose
@@ -28,13 +35,13 @@ func (a *API) fail(c *gin.Context, err error) {
 	case errors.As(err, &inv):
 		abort(c, http.StatusUnprocessableEntity, wire.CodeInvalid, inv.Field, err.Error())
 	case errors.Is(err, service.ErrUnauthorized):
-		abort(c, http.StatusUnauthorized, wire.CodeUnauthorized, "", err.Error())
+		abort(c, http.StatusUnauthorized, wire.CodeUnauthorized, "", withoutSentinel(err, service.ErrUnauthorized))
 	case errors.Is(err, service.ErrForbidden):
-		abort(c, http.StatusForbidden, wire.CodeForbidden, "", err.Error())
+		abort(c, http.StatusForbidden, wire.CodeForbidden, "", withoutSentinel(err, service.ErrForbidden))
 	case errors.Is(err, service.ErrNotFound), errors.Is(err, jobs.ErrNotFound):
 		abort(c, http.StatusNotFound, wire.CodeNotFound, "", err.Error())
 	case errors.Is(err, service.ErrConflict):
-		abort(c, http.StatusConflict, wire.CodeConflict, "", err.Error())
+		abort(c, http.StatusConflict, wire.CodeConflict, "", withoutSentinel(err, service.ErrConflict))
 	case errors.Is(err, service.ErrNotReady):
 		abort(c, http.StatusConflict, wire.CodeNotReady, "", err.Error())
 	case errors.Is(err, store.ErrBadCursor):

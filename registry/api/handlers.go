@@ -18,6 +18,7 @@ import (
 	"github.com/comet-attest/comet/internal/strictjson"
 	"github.com/comet-attest/comet/registry/wire"
 
+	"github.com/comet-attest/comet/internal/jsontype"
 	"github.com/comet-attest/comet/registry/store"
 	"github.com/gin-gonic/gin"
 )
@@ -62,13 +63,16 @@ func (a *API) decode(c *gin.Context, dst any) bool {
 	var typeErr *json.UnmarshalTypeError
 	var keyErr *strictjson.KeyError
 	field := ""
-	msg := "malformed JSON: " + err.Error()
+	msg := err.Error()
 	switch {
 	case errors.As(err, &keyErr):
 		field, msg = keyErr.Path, err.Error()
 	case errors.As(err, &typeErr):
 		field = typeErr.Field
-		msg = fmt.Sprintf("%s must be a %s, not %s", typeErr.Field, typeErr.Type, typeErr.Value)
+		msg, _ = jsontype.Describe(err, "")
+		if field == "" {
+			msg = "the request body " + msg
+		}
 	case len(bytes.TrimSpace(body)) == 0:
 		msg = "empty body: a JSON object is required"
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -163,6 +164,43 @@ func TestBadSubmissions(t *testing.T) {
 	}
 }
 
+// The 4xx bodies of a registration say what is wrong in the caller's words: the JSON field
+// and kind, the taken id, the contact field; never Go types or the database's wording.
+func TestRegisterMessages(t *testing.T) {
+	r := newRegistry(t, sqliteDB, loadContract(t), nil)
+	providerKey(t, r, "acme-legal")
+	for _, tc := range []struct {
+		name, body string
+		status     int
+		field      string
+		want       string
+	}{
+		{"array body", `[{"id": "x"}]`, 400, "", "the request body must be an object, not an array"},
+		{"id a number", `{"id": 7, "contact": "ops@x.example"}`, 400, "id", "id must be a string, not a number"},
+		{"taken id", `{"id": "acme-legal", "contact": "ops@x.example"}`, 409, "", "provider id acme-legal is taken"}, // the whole message: the code says conflict
+		{"contact not an address", `{"id": "new-co", "contact": "call me"}`, 422, "contact", "neither an e-mail address"},
+		{"contact with a display name", `{"id": "new-co", "contact": "Ops <ops@x.example>"}`, 422, "contact", "neither an e-mail address"},
+		{"contact an http URL", `{"id": "new-co", "contact": "http://x.example/contact"}`, 422, "contact", "neither an e-mail address"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, e := send(t, r, "POST", "/v1/providers", "", []byte(tc.body))
+			if status != tc.status || e.Field != tc.field || !strings.Contains(e.Message, tc.want) || (status == 409 && e.Message != tc.want) {
+				t.Errorf("got %d %+v, want %d field %q saying %q", status, e, tc.status, tc.field, tc.want)
+			}
+			for _, internal := range []string{"store.", "api.", "wire.", "gorm", "duplicated key", "create *"} {
+				if strings.Contains(e.Message, internal) {
+					t.Errorf("message %q shows an internal %q", e.Message, internal)
+				}
+			}
+		})
+	}
+	for _, ok := range []string{"ops@new.example", "https://new.example/contact"} {
+		if _, err := r.anon.Register(context.Background(), wire.RegisterRequest{ID: "new-" + strconv.Itoa(len(ok)), Contact: ok}); err != nil {
+			t.Errorf("contact %q: %v", ok, err)
+		}
+	}
+}
+
 func providerKey(t *testing.T, r *testRegistry, id string) string {
 	t.Helper()
 	reg, err := r.anon.Register(context.Background(), wire.RegisterRequest{ID: id, Contact: "x@example.org"})
@@ -205,10 +243,10 @@ func TestAuthorization(t *testing.T) {
 		}
 	}
 	// Registration rules and duplicate ids.
-	if _, err := r.anon.Register(ctx, wire.RegisterRequest{ID: "pending-co", Contact: "x"}); !errors.Is(err, client.ErrConflict) {
+	if _, err := r.anon.Register(ctx, wire.RegisterRequest{ID: "pending-co", Contact: "x@example.org"}); !errors.Is(err, client.ErrConflict) {
 		t.Errorf("duplicate registration: %v", err)
 	}
-	if _, err := r.anon.Register(ctx, wire.RegisterRequest{ID: "Bad Id", Contact: "x"}); !errors.Is(err, client.ErrInvalid) {
+	if _, err := r.anon.Register(ctx, wire.RegisterRequest{ID: "Bad Id", Contact: "x@example.org"}); !errors.Is(err, client.ErrInvalid) {
 		t.Errorf("bad id: %v", err)
 	}
 

@@ -125,11 +125,12 @@ func (c *Checker) Verify(ctx context.Context, sub service.Parts) (service.Claim,
 		if ctx.Err() != nil {
 			return service.Claim{}, err
 		}
-		check := "proof"
-		if failed := rep.Failed(); len(failed) > 0 {
-			check = failed[0]
+		// The rejection names the failed check and gives its reason once: proof.Verify's
+		// error repeats the check's name after its own sentinel.
+		if c := rep.Failure(); c != nil {
+			return service.Claim{}, &service.CheckError{Check: c.Name, Err: errors.New(c.Detail)}
 		}
-		return service.Claim{}, &service.CheckError{Check: check, Err: err}
+		return service.Claim{}, &service.CheckError{Check: "proof", Err: err}
 	}
 	pc := rep.Claim()
 	return service.Claim{

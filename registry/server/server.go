@@ -162,6 +162,11 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 		}
 		if anchorer != nil {
 			jo.Anchor = anchorOptions(cfg, anchorer, s.Log, o.Logger)
+		} else {
+			o.Logger.Info("anchoring off: checkpoints are not anchored on a chain (anchor.rpc_url is not set)")
+		}
+		if len(witnesses) == 0 {
+			o.Logger.Info("no witnesses: checkpoints carry the log's signature only (log.witnesses is empty)")
 		}
 	}
 	if s.Queue, err = jobs.New(s.Store, jo); err != nil {

@@ -304,7 +304,9 @@ func TestCheckerSeesSubmittingProvider(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := e.process(t, junk.ID); got.Status != store.StatusRejected || got.FailedCheck != "final proof verifies" {
+	// The message gives the reason; the failed check is named once, in FailedCheck.
+	if got := e.process(t, junk.ID); got.Status != store.StatusRejected || got.FailedCheck != "final proof verifies" ||
+		got.Message == "" || strings.Contains(got.Message, got.FailedCheck) || strings.Contains(got.Message, "proof verification failed") {
 		t.Errorf("squatter: %s (%s: %s)", got.Status, got.FailedCheck, got.Message)
 	}
 	if got := e.process(t, own.ID); got.Status != store.StatusLogged {

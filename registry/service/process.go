@@ -44,11 +44,16 @@ func (s *Service) ProcessSubmission(ctx context.Context, id string) error {
 		return nil
 	}
 	if sub.Status == store.StatusReceived {
+		var moved bool
 		if err := s.store.InTx(ctx, func(tx *store.Tx) error {
-			_, err := tx.SetSubmissionStatus(ctx, id, []store.SubmissionStatus{store.StatusReceived}, store.StatusVerifying, "", "", s.clock())
+			var err error
+			moved, err = tx.SetSubmissionStatus(ctx, id, []store.SubmissionStatus{store.StatusReceived}, store.StatusVerifying, "", "", s.clock())
 			return err
 		}); err != nil {
 			return err
+		}
+		if moved {
+			s.logger.InfoContext(ctx, "submission verifying", slog.String("submission", id), slog.String("model", sub.ModelSHA256))
 		}
 	}
 	att, err := s.modelAttestation(ctx, sub)
@@ -89,15 +94,20 @@ func (s *Service) GiveUp(ctx context.Context, id string, cause error) error {
 
 // reject marks a submission rejected by a failed check (no-op when it is already final).
 func (s *Service) reject(ctx context.Context, id, check, message string) error {
-	return s.store.InTx(ctx, func(tx *store.Tx) error {
+	var moved bool
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
 		now := s.clock()
-		ok, err := tx.SetSubmissionStatus(ctx, id, []store.SubmissionStatus{store.StatusReceived, store.StatusVerifying}, store.StatusRejected, check, message, now)
-		if err != nil || !ok {
+		var err error
+		moved, err = tx.SetSubmissionStatus(ctx, id, []store.SubmissionStatus{store.StatusReceived, store.StatusVerifying}, store.StatusRejected, check, message, now)
+		if err != nil || !moved {
 			return err
 		}
-		s.logger.InfoContext(ctx, "submission rejected", slog.String("submission", id), slog.String("check", check))
 		return audit(ctx, tx, now, "registry", "submission.reject", "submission:"+id, check+": "+message)
 	})
+	if err == nil && moved {
+		s.logger.InfoContext(ctx, "submission rejected", slog.String("submission", id), slog.String("check", check), slog.String("reason", message))
+	}
+	return err
 }
 
 // modelAttestation returns the attestation of the submission's model if this submission
@@ -196,17 +206,23 @@ func (s *Service) logAttestation(ctx context.Context, att *store.Attestation, su
 	if err != nil {
 		return fmt.Errorf("append attestation %s: %w", att.ID, err)
 	}
-	return s.store.InTx(ctx, func(tx *store.Tx) error {
+	var moved bool
+	err = s.store.InTx(ctx, func(tx *store.Tx) error {
 		now := s.clock()
 		if err := tx.SetAttestationLogged(ctx, att.ID, int64(idx), now); err != nil {
 			return err
 		}
-		ok, err := tx.SetSubmissionStatus(ctx, submissionID, []store.SubmissionStatus{store.StatusReceived, store.StatusVerifying}, store.StatusLogged, "", "", now)
-		if err != nil || !ok {
+		var err error
+		moved, err = tx.SetSubmissionStatus(ctx, submissionID, []store.SubmissionStatus{store.StatusReceived, store.StatusVerifying}, store.StatusLogged, "", "", now)
+		if err != nil || !moved {
 			return err
 		}
 		return audit(ctx, tx, now, "registry", "attestation.log", "submission:"+submissionID, fmt.Sprintf("attestation %s at index %d", att.ID, idx))
 	})
+	if err == nil && moved {
+		s.logger.InfoContext(ctx, "submission logged", slog.String("submission", submissionID), slog.String("attestation", att.ID), slog.Uint64("log_index", idx))
+	}
+	return err
 }
 
 // sign wraps a statement in a DSSE envelope signed by the registry and computes its log leaf.

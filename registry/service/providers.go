@@ -2,7 +2,10 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/mail"
+	"net/url"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -35,14 +38,16 @@ func (s *Service) Register(ctx context.Context, r Registration) (*store.Provider
 		return nil, "", invalid("display_name", "longer than 200 characters")
 	}
 	r.Contact = strings.TrimSpace(r.Contact)
-	if r.Contact == "" || utf8.RuneCountInString(r.Contact) > 200 {
-		return nil, "", invalid("contact", "must be 1 to 200 characters")
+	if err := CheckContact(r.Contact); err != nil {
+		return nil, "", &InvalidError{Field: "contact", Err: err}
 	}
 	p := &store.Provider{ID: r.ID, DisplayName: r.DisplayName, Contact: r.Contact, Status: store.ProviderPending}
 	var raw string
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.Create(ctx, p); err != nil {
-			return fmt.Errorf("provider %s is already registered: %w", r.ID, err)
+		if err := tx.Create(ctx, p); errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("%w: provider id %s is taken", ErrConflict, r.ID)
+		} else if err != nil {
+			return fmt.Errorf("register provider %s: %w", r.ID, err)
 		}
 		var k *store.APIKey
 		var err error
@@ -56,6 +61,25 @@ func (s *Service) Register(ctx context.Context, r Registration) (*store.Provider
 		return nil, "", err
 	}
 	return p, raw, nil
+}
+
+// CheckContact accepts what a registry operator can reach a provider at: a bare e-mail
+// address (no display name, which would hide where mail goes) or an https URL, in at most
+// 200 characters. The CLI checks with it before sending.
+func CheckContact(contact string) error {
+	if contact == "" || utf8.RuneCountInString(contact) > 200 {
+		return errors.New("must be 1 to 200 characters: an e-mail address or an https URL")
+	}
+	if u, err := url.Parse(contact); err == nil && u.Scheme == "https" {
+		if u.Host == "" || u.User != nil {
+			return fmt.Errorf("%q is not an https URL with a host and no user name", contact)
+		}
+		return nil
+	}
+	if a, err := mail.ParseAddress(contact); err != nil || a.Name != "" || a.Address != contact {
+		return fmt.Errorf("%q is neither an e-mail address such as ops@example.org nor an https URL", contact)
+	}
+	return nil
 }
 
 // ProviderAction is an admin decision about a provider.

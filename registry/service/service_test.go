@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,6 +37,7 @@ func TestMain(m *testing.M) {
 // fixture's published keys and a (not started) River queue.
 type env struct {
 	svc    *service.Service
+	logs   *lockedBuffer // what the service logged
 	st     *store.Store
 	log    *tlog.Log
 	fix    *registrytest.Material
@@ -42,6 +45,24 @@ type env struct {
 	prov   *service.Principal
 	queue  *jobs.Queue
 	logKey *keys.Signer
+}
+
+// lockedBuffer is a log sink the service and its job workers may write at once.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // faultyLog is the real log with injected faults: failBefore fails an append before it
@@ -112,12 +133,13 @@ func newEnvWith(t *testing.T, c envConfig) *env {
 	if c.proofs != nil {
 		proofs = c.proofs
 	}
-	svc, err := service.New(service.Config{Store: st, Log: useLog, Signer: regKey, Proofs: proofs, Jobs: q, Logger: quiet,
+	logs := &lockedBuffer{}
+	svc, err := service.New(service.Config{Store: st, Log: useLog, Signer: regKey, Proofs: proofs, Jobs: q, Logger: slog.New(slog.NewTextHandler(logs, nil)),
 		MaxRelativeGradient: maxRelativeGradient})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{svc: svc, st: st, log: l, fix: fix, queue: q, logKey: logKey, admin: registrytest.Admin(t, st, svc)}
+	e := &env{svc: svc, logs: logs, st: st, log: l, fix: fix, queue: q, logKey: logKey, admin: registrytest.Admin(t, st, svc)}
 	e.prov = e.provider(t, "acme-legal")
 	return e
 }
@@ -286,8 +308,17 @@ func TestRejectedProof(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := e.submission(t, s.ID)
-	if got.Status != store.StatusRejected || !strings.Contains(got.FailedCheck, "proof") || got.Message == "" {
+	if got.Status != store.StatusRejected || got.FailedCheck != "chunk proofs verify" || !strings.HasPrefix(got.Message, "chunk 0: ") {
 		t.Fatalf("submission %s: %s (%q: %q)", s.ID, got.Status, got.FailedCheck, got.Message)
+	}
+	// Each state change was logged, the rejection with its check.
+	for _, want := range []string{
+		`msg="submission received" submission=` + s.ID, `msg="submission verifying" submission=` + s.ID,
+		`msg="submission rejected" submission=` + s.ID + ` check="chunk proofs verify" reason="chunk 0: `,
+	} {
+		if !strings.Contains(e.logs.String(), want) {
+			t.Errorf("the service's log lacks %s:\n%s", want, e.logs.String())
+		}
 	}
 	if _, err := e.st.AttestationBySubmission(ctx, s.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("a rejected submission has an attestation: %v", err)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
@@ -119,6 +120,7 @@ func (s *Service) Submit(ctx context.Context, by *Principal, sub Submission) (*s
 	if err != nil {
 		return nil, err
 	}
+	s.logger.InfoContext(ctx, "submission received", slog.String("submission", rec.ID), slog.String("provider", prov.ID), slog.String("model", modelSHA))
 	return rec, nil
 }
 
