@@ -57,3 +57,14 @@ func TestSpecRejects(t *testing.T) {
 		}
 	}
 }
+
+// Named params come back in the specification's order, as handlers read them.
+func TestSpecParamOrder(t *testing.T) {
+	s := loadSpec(t)
+	for _, raw := range []string{`{"contract_address":"0x1","block_id":"latest"}`, `["latest","0x1"]`} {
+		p, err := s.CheckParams("starknet_getNonce", []byte(raw))
+		if err != nil || len(p) != 2 || string(p[0]) != `"latest"` || string(p[1]) != `"0x1"` {
+			t.Errorf("%s: params %q, %v", raw, p, err)
+		}
+	}
+}
