@@ -41,11 +41,11 @@ func (n *Node) methods() map[string]func([]json.RawMessage) (any, *rpcError) {
 	}
 }
 
-// param decodes positional parameter i; the spec check has already made
-// sure required ones are there and well-formed.
+// param decodes parameter i in the specification's order; the spec check
+// has already made sure required ones are there and well-formed.
 func param[T any](p []json.RawMessage, i int) (T, *rpcError) {
 	var v T
-	if i >= len(p) {
+	if i >= len(p) || p[i] == nil {
 		return v, errWith(errInvalidParams, fmt.Sprintf("missing param %d", i))
 	}
 	if err := json.Unmarshal(p[i], &v); err != nil {
@@ -282,7 +282,8 @@ func execError(i int, msg string) *rpcError {
 }
 
 // checkSignature computes the transaction hash as starknet.go's hash package
-// does and checks the sender's Stark signature over it; msg says why not.
+// does and checks the sender's Stark signature over it as the account
+// contract would (see validStarkSignature); msg says why not.
 func (n *Node) checkSignature(tx *rpc.BroadcastInvokeTxnV3, skip bool) (h *felt.Felt, msg string) {
 	pub := n.accounts[*tx.SenderAddress]
 	if pub == nil {
@@ -298,7 +299,7 @@ func (n *Node) checkSignature(tx *rpc.BroadcastInvokeTxnV3, skip bool) (h *felt.
 	if len(tx.Signature) != 2 {
 		return h, fmt.Sprintf("Account validation failed: signature has %d felts, want 2", len(tx.Signature))
 	}
-	if ok, err := curve.VerifyFelts(h, tx.Signature[0], tx.Signature[1], pub); err != nil || !ok {
+	if !validStarkSignature(h, pub, tx.Signature[0], tx.Signature[1]) {
 		return h, "Account validation failed: invalid signature"
 	}
 	return h, ""

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -209,6 +210,8 @@ var (
 	errHashNotFound     = rpcError{Code: 29, Message: "Transaction hash not found"}
 	errPageSize         = rpcError{Code: 31, Message: "Requested page size is too big"}
 	errContinuation     = rpcError{Code: 33, Message: "The supplied continuation token is invalid or unknown"}
+	errParse            = rpcError{Code: -32700, Message: "Parse error"}
+	errInvalidRequest   = rpcError{Code: -32600, Message: "Invalid Request"}
 	errInvalidParams    = rpcError{Code: -32602, Message: "Invalid params"}
 	errInternal         = rpcError{Code: -32603, Message: "Internal error"}
 )
@@ -218,42 +221,122 @@ func errWith(e rpcError, data any) *rpcError {
 	return &e
 }
 
+// errUnavailable is an injected HTTP 503: it fails the whole HTTP request,
+// batch or not, as an overloaded gateway does.
+var errUnavailable = errors.New("injected: service unavailable")
+
 func (n *Node) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
 	if err != nil || r.Method != http.MethodPost {
 		http.Error(w, "bad request", http.StatusBadRequest)
 		return
 	}
+	var out any
+	if trimmed := bytes.TrimSpace(body); len(trimmed) > 0 && trimmed[0] == '[' {
+		out, err = n.serveBatch(r.Context(), trimmed)
+	} else if resp, rerr := n.serveOne(r.Context(), body); resp != nil || rerr != nil {
+		out, err = resp, rerr
+	}
+	switch {
+	case errors.Is(err, errUnavailable):
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+	case err != nil:
+		// The client gave up during an injected delay: nobody reads an answer.
+	case out == nil:
+		// Only notifications, which JSON-RPC 2.0 never answers.
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		writeJSON(w, out)
+	}
+}
+
+// serveBatch answers a JSON-RPC 2.0 batch with the responses to its requests
+// that have an id, in order, or with nil when all were notifications.
+func (n *Node) serveBatch(ctx context.Context, body []byte) (any, error) {
+	var batch []json.RawMessage
+	if err := json.Unmarshal(body, &batch); err != nil {
+		n.violation("batch is not JSON: %v", err)
+		return rpcResponse{JSONRPC: "2.0", Error: &errParse}, nil
+	}
+	if len(batch) == 0 {
+		// The specification answers an empty batch with one error, not an array.
+		n.violation("empty JSON-RPC batch")
+		return rpcResponse{JSONRPC: "2.0", Error: &errInvalidRequest}, nil
+	}
+	var out []*rpcResponse
+	for _, raw := range batch {
+		resp, err := n.serveOne(ctx, raw)
+		if err != nil {
+			return nil, err
+		}
+		if resp != nil {
+			out = append(out, resp)
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// serveOne answers one request, or returns nil for a notification (a request
+// without an id member), whose result or error nobody receives.
+func (n *Node) serveOne(ctx context.Context, raw json.RawMessage) (*rpcResponse, error) {
+	if !json.Valid(raw) {
+		n.violation("request is not JSON: %q", raw)
+		return &rpcResponse{JSONRPC: "2.0", Error: &errParse}, nil
+	}
 	var req rpcRequest
-	if err := json.Unmarshal(body, &req); err != nil || req.JSONRPC != "2.0" || req.Method == "" {
-		n.violation("malformed JSON-RPC request %q", body)
-		writeJSON(w, rpcResponse{JSONRPC: "2.0", ID: req.ID, Error: &rpcError{Code: -32600, Message: "Invalid Request"}})
-		return
+	if err := json.Unmarshal(raw, &req); err != nil || req.JSONRPC != "2.0" || req.Method == "" || !validID(req.ID) {
+		n.violation("malformed JSON-RPC request %q", raw)
+		// An id the node could not read is answered as null.
+		id := req.ID
+		if !validID(id) {
+			id = nil
+		}
+		return &rpcResponse{JSONRPC: "2.0", ID: id, Error: &errInvalidRequest}, nil
 	}
 	n.mu.Lock()
 	n.calls[req.Method]++
 	f := n.takeFault(req.Method)
 	n.mu.Unlock()
-	if f != nil {
-		switch f.kind {
-		case faultSlow:
-			if !sleep(r.Context(), f.delay) {
-				return
-			}
-		case faultHTTP:
-			http.Error(w, "injected: service unavailable", http.StatusServiceUnavailable)
-			return
-		case faultRPCError:
-			writeJSON(w, rpcResponse{JSONRPC: "2.0", ID: req.ID, Error: &rpcError{Code: errInternal.Code, Message: errInternal.Message, Data: "injected fault"}})
-			return
+	var resp rpcResponse
+	switch {
+	case f == nil:
+		resp = n.dispatch(req)
+	case f.kind == faultSlow:
+		if !sleep(ctx, f.delay) {
+			return nil, ctx.Err()
 		}
+		resp = n.dispatch(req)
+	case f.kind == faultHTTP:
+		return nil, errUnavailable
+	default:
+		resp = rpcResponse{JSONRPC: "2.0", ID: req.ID, Error: errWith(errInternal, "injected fault")}
 	}
-	writeJSON(w, n.dispatch(req))
+	if req.ID == nil {
+		return nil, nil
+	}
+	return &resp, nil
+}
+
+// validID says whether a request's id is absent or a string, number or null,
+// the only kinds JSON-RPC 2.0 allows.
+func validID(id json.RawMessage) bool {
+	if id == nil {
+		return true
+	}
+	switch id[0] {
+	case '{', '[', 't', 'f':
+		return false
+	}
+	return true
 }
 
 func (n *Node) dispatch(req rpcRequest) rpcResponse {
 	resp := rpcResponse{JSONRPC: "2.0", ID: req.ID}
-	if err := n.spec.CheckParams(req.Method, req.Params); err != nil {
+	params, err := n.spec.CheckParams(req.Method, req.Params)
+	if err != nil {
 		n.violation("request: %v", err)
 		resp.Error = errWith(errInvalidParams, err.Error())
 		return resp
@@ -261,16 +344,6 @@ func (n *Node) dispatch(req rpcRequest) rpcResponse {
 	h, ok := n.handle[req.Method]
 	if !ok {
 		resp.Error = &rpcError{Code: -32601, Message: "Method not found"}
-		return resp
-	}
-	var params []json.RawMessage
-	if p := bytes.TrimSpace(req.Params); len(p) > 0 && p[0] == '[' {
-		if err := json.Unmarshal(p, &params); err != nil {
-			resp.Error = errWith(errInvalidParams, err.Error())
-			return resp
-		}
-	} else if len(p) > 0 && !bytes.Equal(p, []byte("null")) {
-		resp.Error = errWith(errInvalidParams, "the node takes params by position")
 		return resp
 	}
 	n.mu.Lock()

@@ -172,11 +172,16 @@ func (s *Spec) method(name string) (*methodSpec, error) {
 }
 
 // CheckParams validates a request's params, given by position (as
-// starknet.go sends them) or by name.
-func (s *Spec) CheckParams(method string, raw json.RawMessage) error {
+// starknet.go sends them) or by name (as starknet.js does), and returns them
+// in the specification's order, nil where an optional one is absent.
+//
+// The specification marks the transaction lookups by-name, yet both forms
+// are taken for every method: starknet.go v0.17.1 sends those lookups by
+// position too, and Juno and Pathfinder answer them either way.
+func (s *Spec) CheckParams(method string, raw json.RawMessage) ([]json.RawMessage, error) {
 	m, err := s.method(method)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	byName := map[string]json.RawMessage{}
 	trimmed := bytes.TrimSpace(raw)
@@ -185,43 +190,45 @@ func (s *Spec) CheckParams(method string, raw json.RawMessage) error {
 	case trimmed[0] == '[':
 		var list []json.RawMessage
 		if err := json.Unmarshal(trimmed, &list); err != nil {
-			return fmt.Errorf("%w: %s params: %v", ErrSpec, method, err)
+			return nil, fmt.Errorf("%w: %s params: %v", ErrSpec, method, err)
 		}
 		if len(list) > len(m.params) {
-			return fmt.Errorf("%w: %s takes %d params, got %d", ErrSpec, method, len(m.params), len(list))
+			return nil, fmt.Errorf("%w: %s takes %d params, got %d", ErrSpec, method, len(m.params), len(list))
 		}
 		for i, v := range list {
 			byName[m.params[i].name] = v
 		}
 	case trimmed[0] == '{':
 		if err := json.Unmarshal(trimmed, &byName); err != nil {
-			return fmt.Errorf("%w: %s params: %v", ErrSpec, method, err)
+			return nil, fmt.Errorf("%w: %s params: %v", ErrSpec, method, err)
 		}
 		for k := range byName {
 			if !m.hasParam(k) {
-				return fmt.Errorf("%w: %s has no param %q", ErrSpec, method, k)
+				return nil, fmt.Errorf("%w: %s has no param %q", ErrSpec, method, k)
 			}
 		}
 	default:
-		return fmt.Errorf("%w: %s params are neither array nor object", ErrSpec, method)
+		return nil, fmt.Errorf("%w: %s params are neither array nor object", ErrSpec, method)
 	}
-	for _, p := range m.params {
+	ordered := make([]json.RawMessage, len(m.params))
+	for i, p := range m.params {
 		v, ok := byName[p.name]
 		if !ok {
 			if p.required {
-				return fmt.Errorf("%w: %s misses required param %q", ErrSpec, method, p.name)
+				return nil, fmt.Errorf("%w: %s misses required param %q", ErrSpec, method, p.name)
 			}
 			continue
 		}
 		inst, err := decode(v)
 		if err != nil {
-			return fmt.Errorf("%w: %s param %s: %v", ErrSpec, method, p.name, err)
+			return nil, fmt.Errorf("%w: %s param %s: %v", ErrSpec, method, p.name, err)
 		}
 		if err := p.schema.Validate(inst); err != nil {
-			return fmt.Errorf("%w: %s param %s: %v", ErrSpec, method, p.name, err)
+			return nil, fmt.Errorf("%w: %s param %s: %v", ErrSpec, method, p.name, err)
 		}
+		ordered[i] = v
 	}
-	return nil
+	return ordered, nil
 }
 
 func (m *methodSpec) hasParam(name string) bool {
