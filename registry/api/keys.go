@@ -2,7 +2,9 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/comet-attest/comet/registry/keyset"
 	"github.com/comet-attest/comet/registry/wire"
@@ -36,10 +38,8 @@ func (a *API) getCircuitFile(c *gin.Context) {
 		return
 	}
 	name := c.Param("file")
-	switch name {
-	case "vk", "pk", "r1cs", "keys.json", "transcript":
-	default:
-		abort(c, http.StatusNotFound, wire.CodeNotFound, "file", "a circuit's files are vk, pk, r1cs, keys.json and transcript")
+	if !slices.Contains(wire.CircuitFiles, name) {
+		abort(c, http.StatusNotFound, wire.CodeNotFound, "file", "a circuit's files are "+strings.Join(wire.CircuitFiles, ", "))
 		return
 	}
 	path := a.keys.File(k.ID, name)
