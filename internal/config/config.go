@@ -126,6 +126,11 @@ type Jobs struct {
 	MaxAttempts  int           `yaml:"max_attempts"`
 	JobTimeout   time.Duration `yaml:"job_timeout"`
 	RescueAfter  time.Duration `yaml:"rescue_after"`
+	// Heartbeat and StaleAfter recover, on PostgreSQL, the submissions of a worker that
+	// died: a verifying job renews its lease every Heartbeat, and a lease not renewed for
+	// StaleAfter is requeued by a live process, long before RescueAfter.
+	Heartbeat  time.Duration `yaml:"heartbeat"`
+	StaleAfter time.Duration `yaml:"stale_after"`
 }
 
 // Anchor configures anchoring on Starknet; it is off unless RPCURL is set.
@@ -186,6 +191,8 @@ func Default() Config {
 			MaxAttempts:  10,
 			JobTimeout:   5 * time.Minute,
 			RescueAfter:  10 * time.Minute,
+			Heartbeat:    2 * time.Second,
+			StaleAfter:   15 * time.Second,
 		},
 		Anchor: Anchor{Interval: 10 * time.Minute, MaxEntries: 1000},
 		Trust:  Trust{Expiry: 365 * 24 * time.Hour},
@@ -266,6 +273,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Jobs.RescueAfter <= c.Jobs.JobTimeout {
 		bad("jobs.rescue_after %s must be longer than jobs.job_timeout %s", c.Jobs.RescueAfter, c.Jobs.JobTimeout)
+	}
+	// Three missed beats before a live worker's lease looks dead: a pause of one beat (a
+	// slow transaction, a GC) must not hand its submission to a second worker.
+	if c.Jobs.Heartbeat <= 0 || c.Jobs.StaleAfter < 3*c.Jobs.Heartbeat {
+		bad("jobs.heartbeat %s must be positive and jobs.stale_after %s at least three heartbeats", c.Jobs.Heartbeat, c.Jobs.StaleAfter)
 	}
 	if c.Anchor.RPCURL != "" && (c.Anchor.Contract == "" || c.Anchor.Account == "" || (c.Anchor.KeyFile == "" && c.Anchor.KeyEnv == "")) {
 		bad("anchor.rpc_url is set: anchor.contract, anchor.account and anchor.key_file or anchor.key_env are needed too")

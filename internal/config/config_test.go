@@ -57,6 +57,8 @@ func TestLoad(t *testing.T) {
 		{name: "bad env value", env: map[string]string{"COMET_JOBS_WORKERS": "many"}, wantErr: true},
 		{name: "bad duration", env: map[string]string{"COMET_JOBS_POLL_INTERVAL": "soon"}, wantErr: true},
 		{name: "rescue not after timeout", env: map[string]string{"COMET_JOBS_RESCUE_AFTER": "1s"}, wantErr: true},
+		{name: "stale lease within a heartbeat", env: map[string]string{"COMET_JOBS_STALE_AFTER": "2s"}, wantErr: true},
+		{name: "no heartbeat", env: map[string]string{"COMET_JOBS_HEARTBEAT": "0s"}, wantErr: true},
 		{name: "anchoring half configured", env: map[string]string{"COMET_ANCHOR_RPC_URL": "http://127.0.0.1:1"}, wantErr: true},
 		{name: "bad origin", env: map[string]string{"COMET_LOG_ORIGIN": "a b"}, wantErr: true},
 		{name: "bad synchronous", env: map[string]string{"COMET_DATABASE_SQLITE_SYNCHRONOUS": "off"}, wantErr: true},

@@ -15,6 +15,11 @@
 // periodic job appends what the workers signed (Processor.LogPending), on River's schedule
 // like anchoring rather than on a ticker of its own.
 //
+// Where several processes share the queue, a verifying job holds a lease on its submission
+// that it renews while it works (registry/service.Leases), and every process adds a periodic
+// job that requeues the submissions whose lease went stale: a killed worker's submissions
+// finish within seconds instead of waiting out River's rescue_after.
+//
 // The package does not decide anything about submissions: it calls the Processor given to
 // Start, which also says how a submission whose attempts all failed is settled (GiveUp).
 package jobs

@@ -38,6 +38,13 @@ type LogPendingArgs struct{}
 // Kind is stable: it is stored with every job.
 func (LogPendingArgs) Kind() string { return "log_pending" }
 
+// RequeueStaleArgs is the periodic job that requeues the submissions of dead workers
+// (Processor.RequeueStale).
+type RequeueStaleArgs struct{}
+
+// Kind is stable: it is stored with every job.
+func (RequeueStaleArgs) Kind() string { return "requeue_stale" }
+
 // Processor does the work; *service.Service provides it.
 type Processor interface {
 	ProcessSubmission(ctx context.Context, id string) error
@@ -47,6 +54,9 @@ type Processor interface {
 	LogRevocation(ctx context.Context, id string) error
 	// LogPending appends every signed attestation and revocation the log lacks.
 	LogPending(ctx context.Context) error
+	// RequeueStale gives a fresh job to each submission whose worker stopped renewing its
+	// lease.
+	RequeueStale(ctx context.Context) error
 }
 
 // Options tune the queue.
@@ -63,6 +73,10 @@ type Options struct {
 	// LogPendingEvery, when positive, adds the periodic job that logs what other processes
 	// signed (Processor.LogPending); it needs LogOwner.
 	LogPendingEvery time.Duration
+	// RequeueStaleEvery, when positive, adds the periodic job that requeues the submissions
+	// of dead workers (Processor.RequeueStale). Every process sharing the queue should set
+	// it: River's leader, whichever process that is, schedules it, and any process works it.
+	RequeueStaleEvery time.Duration
 	// Anchor, when set, adds the periodic anchoring job (see anchor.go); it needs LogOwner.
 	Anchor *AnchorOptions
 	Logger *slog.Logger
@@ -125,6 +139,20 @@ func New(st *store.Store, o Options) (*Queue, error) {
 			return nil, err
 		}
 		cfg.PeriodicJobs = append(cfg.PeriodicJobs, singletonPeriodic(o.LogPendingEvery, LogPendingArgs{}))
+	}
+	if o.RequeueStaleEvery > 0 {
+		if err := river.AddWorkerSafely(workers, &requeueStaleWorker{b: b}); err != nil {
+			return nil, err
+		}
+		// Unique per period, not while running: a run that died with its process would
+		// otherwise block every later one until River rescued it, minutes on.
+		cfg.PeriodicJobs = append(cfg.PeriodicJobs, river.NewPeriodicJob(
+			river.PeriodicInterval(o.RequeueStaleEvery),
+			func() (river.JobArgs, *river.InsertOpts) {
+				return RequeueStaleArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: o.RequeueStaleEvery}}
+			},
+			&river.PeriodicJobOpts{RunOnStart: true},
+		))
 	}
 	if o.Anchor != nil {
 		if !o.LogOwner {
@@ -304,6 +332,15 @@ type logPendingWorker struct {
 
 func (w *logPendingWorker) Work(ctx context.Context, _ *river.Job[LogPendingArgs]) error {
 	return w.b.p.LogPending(ctx)
+}
+
+type requeueStaleWorker struct {
+	river.WorkerDefaults[RequeueStaleArgs]
+	b *binding
+}
+
+func (w *requeueStaleWorker) Work(ctx context.Context, _ *river.Job[RequeueStaleArgs]) error {
+	return w.b.p.RequeueStale(ctx)
 }
 
 // singletonPeriodic inserts args on QueueLog every interval (and at start), at most one at a

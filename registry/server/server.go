@@ -148,6 +148,13 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 		Workers: cfg.Jobs.Workers, PollInterval: cfg.Jobs.PollInterval, MaxAttempts: cfg.Jobs.MaxAttempts,
 		JobTimeout: cfg.Jobs.JobTimeout, RescueAfter: cfg.Jobs.RescueAfter, LogOwner: !o.Worker, Logger: o.Logger,
 	}
+	var leases service.Leases
+	if cfg.Postgres() {
+		// Processes share the queue: a killed one's submissions are taken over by the
+		// others once its leases go stale (see service.Leases).
+		leases = service.Leases{Heartbeat: cfg.Jobs.Heartbeat, StaleAfter: cfg.Jobs.StaleAfter}
+		jo.RequeueStaleEvery = cfg.Jobs.StaleAfter / 3
+	}
 	if !o.Worker && cfg.Postgres() {
 		// `comet worker` processes sign without the log; this one, its only writer, logs
 		// what they signed.
@@ -175,6 +182,7 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 	s.Service, err = service.New(service.Config{
 		Store: s.Store, Log: svcLog, Signer: regKey, Proofs: keyset.NewChecker(s.Keys), Jobs: s.Queue, Now: o.Now, Logger: o.Logger,
 		Chain: service.ChainInfo{Network: cfg.Anchor.ChainID, Contract: cfg.Anchor.Contract}, MaxRelativeGradient: cfg.Registry.MaxRelativeGradient,
+		Leases: leases,
 	})
 	if err != nil {
 		return nil, err

@@ -63,8 +63,15 @@ func (c *stubChecker) record(s service.Parts) {
 // newStubEnv is an env whose proof checker is a stubChecker around the real one.
 func newStubEnv(t *testing.T) (*env, *stubChecker) {
 	t.Helper()
+	return newStubEnvWith(t, envConfig{})
+}
+
+// newStubEnvWith is newStubEnv with the rest of c.
+func newStubEnvWith(t *testing.T, c envConfig) (*env, *stubChecker) {
+	t.Helper()
 	stub := &stubChecker{}
-	e := newEnvWith(t, envConfig{proofs: stub})
+	c.proofs = stub
+	e := newEnvWith(t, c)
 	set, err := keyset.Open(e.fix.KeysDir, keyset.Policy{})
 	if err != nil {
 		t.Fatal(err)

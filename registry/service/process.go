@@ -43,6 +43,11 @@ func (s *Service) ProcessSubmission(ctx context.Context, id string) error {
 	if sub.Status.Final() {
 		return nil
 	}
+	release, err := s.lease(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if sub.Status == store.StatusReceived {
 		var moved bool
 		if err := s.store.InTx(ctx, func(tx *store.Tx) error {

@@ -33,11 +33,8 @@ func (s *Service) Reconcile(ctx context.Context, requeueOpen bool) (Reconciled, 
 		}
 		for _, sub := range open {
 			err := s.store.InTx(ctx, func(tx *store.Tx) error {
-				id, err := s.jobs.EnqueueSubmission(ctx, tx, sub.ID)
-				if err != nil {
-					return err
-				}
-				return tx.SetSubmissionJob(ctx, sub.ID, id)
+				_, err := s.enqueue(ctx, tx, sub.ID)
+				return err
 			})
 			if err != nil {
 				return r, fmt.Errorf("reconcile: requeue %s: %w", sub.ID, err)

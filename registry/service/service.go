@@ -133,6 +133,7 @@ type Service struct {
 	chain  ChainInfo
 
 	maxRelativeGradient float64
+	leases              Leases
 }
 
 // Config gathers what New needs.
@@ -152,6 +153,9 @@ type Config struct {
 	// (registry.max_relative_gradient); it must be positive and finite, so that no
 	// configuration attests a proof that bounds nothing.
 	MaxRelativeGradient float64
+	// Leases, when set, makes verifying jobs hold a lease that RequeueStale takes over from
+	// a dead worker: for processes sharing one queue (PostgreSQL).
+	Leases Leases
 }
 
 // ChainInfo names the anchoring chain and contract.
@@ -168,6 +172,9 @@ func New(c Config) (*Service, error) {
 	if !(c.MaxRelativeGradient > 0) || math.IsInf(c.MaxRelativeGradient, 1) {
 		return nil, fmt.Errorf("service: max relative gradient %g must be positive and finite", c.MaxRelativeGradient)
 	}
+	if c.Leases.Heartbeat < 0 || (c.Leases.Heartbeat > 0) != (c.Leases.StaleAfter > c.Leases.Heartbeat) {
+		return nil, fmt.Errorf("service: leases need a positive heartbeat %s and a longer stale_after %s", c.Leases.Heartbeat, c.Leases.StaleAfter)
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -175,7 +182,7 @@ func New(c Config) (*Service, error) {
 		c.Logger = slog.Default()
 	}
 	return &Service{store: c.Store, log: c.Log, signer: c.Signer, proofs: c.Proofs, jobs: c.Jobs, now: c.Now, logger: c.Logger,
-		chain: c.Chain, maxRelativeGradient: c.MaxRelativeGradient}, nil
+		chain: c.Chain, maxRelativeGradient: c.MaxRelativeGradient, leases: c.Leases}, nil
 }
 
 // Store is the service's store, for reads the API serves directly.

@@ -98,6 +98,7 @@ type envConfig struct {
 	log         func(*tlog.Log) service.Log
 	maxAttempts int
 	proofs      service.ProofChecker
+	leases      service.Leases
 }
 
 func newEnvWith(t *testing.T, c envConfig) *env {
@@ -135,7 +136,7 @@ func newEnvWith(t *testing.T, c envConfig) *env {
 	}
 	logs := &lockedBuffer{}
 	svc, err := service.New(service.Config{Store: st, Log: useLog, Signer: regKey, Proofs: proofs, Jobs: q, Logger: slog.New(slog.NewTextHandler(logs, nil)),
-		MaxRelativeGradient: maxRelativeGradient})
+		MaxRelativeGradient: maxRelativeGradient, Leases: c.leases})
 	if err != nil {
 		t.Fatal(err)
 	}

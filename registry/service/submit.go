@@ -107,14 +107,11 @@ func (s *Service) Submit(ctx context.Context, by *Principal, sub Submission) (*s
 		if err := tx.Create(ctx, rec); err != nil {
 			return err
 		}
-		jobID, err := s.jobs.EnqueueSubmission(ctx, tx, rec.ID)
+		jobID, err := s.enqueue(ctx, tx, rec.ID)
 		if err != nil {
-			return fmt.Errorf("enqueue verification: %w", err)
-		}
-		rec.JobID = &jobID
-		if err := tx.SetSubmissionJob(ctx, rec.ID, jobID); err != nil {
 			return err
 		}
+		rec.JobID = &jobID
 		return audit(ctx, tx, now, by.Actor(), "submission.create", "submission:"+rec.ID, "model "+modelSHA)
 	})
 	if err != nil {

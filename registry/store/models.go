@@ -162,6 +162,14 @@ type Anchor struct {
 	UpdatedAt   time.Time
 }
 
+// SubmissionLease says which job is verifying a submission and when it last renewed the
+// claim; a lease whose BeatAt is old belongs to a worker that died.
+type SubmissionLease struct {
+	SubmissionID string `gorm:"primaryKey"`
+	Holder       string
+	BeatAt       time.Time
+}
+
 func (Provider) TableName() string    { return "providers" }
 func (APIKey) TableName() string      { return "api_keys" }
 func (Dataset) TableName() string     { return "datasets" }
@@ -171,3 +179,5 @@ func (Attestation) TableName() string { return "attestations" }
 func (Revocation) TableName() string  { return "revocations" }
 func (AuditEvent) TableName() string  { return "audit_events" }
 func (Anchor) TableName() string      { return "anchors" }
+
+func (SubmissionLease) TableName() string { return "submission_leases" }

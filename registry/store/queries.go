@@ -263,6 +263,39 @@ func (q Queries) SetSubmissionJob(ctx context.Context, id string, jobID int64) e
 	return translate("submission job", q.db.WithContext(ctx).Model(&Submission{}).Where("id = ?", id).Update("job_id", jobID).Error)
 }
 
+// BeatSubmission takes or renews holder's lease on a submission: the heartbeat of the job
+// verifying it.
+func (q Queries) BeatSubmission(ctx context.Context, id, holder string, now time.Time) error {
+	err := q.db.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "submission_id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"holder", "beat_at"}),
+	}).Create(&SubmissionLease{SubmissionID: id, Holder: holder, BeatAt: now}).Error
+	return translate("submission lease "+id, err)
+}
+
+// ReleaseSubmission drops holder's lease on a submission (another holder's stays).
+func (q Queries) ReleaseSubmission(ctx context.Context, id, holder string) error {
+	err := q.db.WithContext(ctx).Where("submission_id = ? AND holder = ?", id, holder).Delete(&SubmissionLease{}).Error
+	return translate("release submission lease "+id, err)
+}
+
+// StaleSubmissionLeases lists up to limit leases not renewed since before, oldest first.
+func (q Queries) StaleSubmissionLeases(ctx context.Context, before time.Time, limit int) ([]SubmissionLease, error) {
+	var out []SubmissionLease
+	err := q.db.WithContext(ctx).Where("beat_at < ?", before).Order("beat_at").Limit(limit).Find(&out).Error
+	return out, translate("stale submission leases", err)
+}
+
+// TakeStaleLease deletes a submission's lease if it is still not renewed since before, and
+// reports whether it did: of several processes that find one stale lease, one takes it.
+func (q Queries) TakeStaleLease(ctx context.Context, id string, before time.Time) (bool, error) {
+	res := q.db.WithContext(ctx).Where("submission_id = ? AND beat_at < ?", id, before).Delete(&SubmissionLease{})
+	if res.Error != nil {
+		return false, translate("take submission lease "+id, res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
 // Attestation reads an attestation by id (envelope digest).
 func (q Queries) Attestation(ctx context.Context, id string) (*Attestation, error) {
 	return first[Attestation](ctx, q.db, "attestation "+id, "id = ?", id)

@@ -69,7 +69,7 @@ func TestMigrations(t *testing.T) {
 			t.Fatalf("river_job: %v", err)
 		}
 		// Every model reads from its migrated table.
-		for _, m := range []any{&Provider{}, &APIKey{}, &Dataset{}, &Model{}, &Submission{}, &Attestation{}, &Revocation{}, &AuditEvent{}, &Anchor{}} {
+		for _, m := range []any{&Provider{}, &APIKey{}, &Dataset{}, &Model{}, &Submission{}, &Attestation{}, &Revocation{}, &AuditEvent{}, &Anchor{}, &SubmissionLease{}} {
 			if err := s.w.Model(m).Limit(1).Find(m).Error; err != nil {
 				t.Errorf("%T: %v", m, err)
 			}
@@ -394,6 +394,72 @@ func TestInBatchTx(t *testing.T) {
 		}
 		if err := s.InBatchTx(ctx, func(*Tx) error { return nil }); err == nil {
 			t.Error("InBatchTx on a closed store succeeded")
+		}
+	})
+}
+
+// A lease is renewed by its holder, released only by its holder, and taken by exactly one
+// of the processes that find it stale.
+func TestSubmissionLeases(t *testing.T) {
+	openEach(t, func(t *testing.T, s *Store, _ Options) {
+		ctx := context.Background()
+		m := seed(t, s, "prov", '1')
+		if err := s.InTx(ctx, func(tx *Tx) error { return tx.Create(ctx, submission("s1", "prov", m)) }); err != nil {
+			t.Fatal(err)
+		}
+		t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		beat := func(holder string, at time.Time) {
+			t.Helper()
+			if err := s.InTx(ctx, func(tx *Tx) error { return tx.BeatSubmission(ctx, "s1", holder, at) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		stale := func(before time.Time) []SubmissionLease {
+			t.Helper()
+			l, err := s.StaleSubmissionLeases(ctx, before, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return l
+		}
+		beat("job-1", t0)
+		beat("job-1", t0.Add(10*time.Second)) // renewed, not a second row
+		if l := stale(t0.Add(5 * time.Second)); len(l) != 0 {
+			t.Fatalf("a renewed lease is stale: %+v", l)
+		}
+		if l := stale(t0.Add(11 * time.Second)); len(l) != 1 || l[0].Holder != "job-1" || !l[0].BeatAt.Equal(t0.Add(10*time.Second)) {
+			t.Fatalf("stale leases %+v", l)
+		}
+		if err := s.InTx(ctx, func(tx *Tx) error { return tx.ReleaseSubmission(ctx, "s1", "job-2") }); err != nil {
+			t.Fatal(err)
+		}
+		if l := stale(t0.Add(time.Minute)); len(l) != 1 {
+			t.Fatalf("another holder released job-1's lease: %+v", l)
+		}
+		take := func(before time.Time) bool {
+			t.Helper()
+			var took bool
+			if err := s.InTx(ctx, func(tx *Tx) error {
+				var err error
+				took, err = tx.TakeStaleLease(ctx, "s1", before)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return took
+		}
+		if take(t0.Add(5 * time.Second)) {
+			t.Error("took a lease renewed after the horizon")
+		}
+		if !take(t0.Add(time.Minute)) || take(t0.Add(time.Minute)) {
+			t.Error("a stale lease was not taken exactly once")
+		}
+		beat("job-3", t0)
+		if err := s.InTx(ctx, func(tx *Tx) error { return tx.ReleaseSubmission(ctx, "s1", "job-3") }); err != nil {
+			t.Fatal(err)
+		}
+		if l := stale(t0.Add(time.Hour)); len(l) != 0 {
+			t.Errorf("released lease still there: %+v", l)
 		}
 	})
 }
