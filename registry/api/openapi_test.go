@@ -42,11 +42,14 @@ func TestContractEdges(t *testing.T) {
 		t.Fatalf("submission %+v", s)
 	}
 
-	send := func(method, path string) *http.Response {
+	send := func(method, path string, header ...string) *http.Response {
 		t.Helper()
 		req, err := http.NewRequest(method, r.url+path, nil)
 		if err != nil {
 			t.Fatal(err)
+		}
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
 		}
 		resp, err := r.hc.Do(req)
 		if err != nil {
@@ -96,6 +99,12 @@ func TestContractEdges(t *testing.T) {
 	} {
 		if resp := send(http.MethodGet, "/v1/keys/"+circuits[0].ID+"/"+file); resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != want {
 			t.Errorf("%s: %d, Content-Type %q, want %q", file, resp.StatusCode, resp.Header.Get("Content-Type"), want)
+		}
+	}
+	// A proving key can be fetched in parts.
+	for _, file := range []string{"pk", "keys.json"} {
+		if resp := send(http.MethodGet, "/v1/keys/"+circuits[0].ID+"/"+file, "Range", "bytes=0-9"); resp.StatusCode != http.StatusPartialContent || resp.ContentLength != 10 {
+			t.Errorf("%s, first 10 bytes: %d, %d bytes", file, resp.StatusCode, resp.ContentLength)
 		}
 	}
 	// The fixture's keys come from a single-party setup: no transcript.
