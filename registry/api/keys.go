@@ -56,5 +56,13 @@ func (a *API) getCircuitFile(c *gin.Context) {
 		c.Status(http.StatusNotModified)
 		return
 	}
+	// Left to itself, http.ServeFile types a file by its extension through the host's
+	// mime.types (where ".pk" is a TeX font) or by sniffing, so one file's type would differ
+	// from host to host; ServeFile keeps a type already set.
+	contentType := "application/octet-stream"
+	if name == "keys.json" {
+		contentType = "application/json"
+	}
+	c.Header("Content-Type", contentType)
 	c.FileAttachment(path, k.ID+"."+name)
 }
