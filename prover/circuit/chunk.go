@@ -70,27 +70,7 @@ func (c *Chunk) Define(api frontend.API) error {
 		return err
 	}
 
-	// Padding is a 0/1 step: Padding[0] ∈ {0,1}, every increment ∈ {0,1} and the last value
-	// ∈ {0,1}, so it is 0 up to some row and 1 after; its sum fixes the step at Rows.
-	api.AssertIsBoolean(c.Padding[0])
-	for r := 1; r < rows; r++ {
-		api.AssertIsBoolean(api.Sub(c.Padding[r], c.Padding[r-1]))
-	}
-	api.AssertIsBoolean(c.Padding[rows-1])
-	var padded frontend.Variable = 0
-	for r := range rows {
-		padded = api.Add(padded, c.Padding[r])
-	}
-	api.AssertIsEqual(padded, api.Sub(rows, c.Rows))
-
-	k, b := s.PerElement(), s.ValueBits
-	offset := new(big.Int).Lsh(big.NewInt(1), uint(b-1))
-	packed := make([]frontend.Variable, s.PackedLen())
-	for e := range packed {
-		packed[e] = 0
-	}
-	one := big.NewInt(1)
-	scale := new(big.Int).Lsh(one, uint(s.FractionBits))
+	scale := new(big.Int).Lsh(big.NewInt(1), uint(s.FractionBits))
 	grad := make([]frontend.Variable, cols)
 	colSum := make([]frontend.Variable, width)
 	for j := range grad {
@@ -102,35 +82,9 @@ func (c *Chunk) Define(api frontend.API) error {
 	// residuals is Σ e_r² and residualSum Σ e_r over the rows (e without the intercept's
 	// share), labelSquares Σ Y_r²: the training metrics' share of this chunk.
 	var residuals, residualSum, labelSquares frontend.Variable = 0, 0, 0
-	x := make([]frontend.Variable, width)
-	n := layout.Count()
-	for r := range rows {
-		// group packs up to k consecutive values of the row, so that "this row is zero"
-		// costs one product per group rather than one per value.
-		var group frontend.Variable = 0
-		var zero big.Int
-		shift := 0
-		closeGroup := func() {
-			api.AssertIsEqual(api.Mul(c.Padding[r], api.Sub(group, new(big.Int).Set(&zero))), 0)
-			group, shift = 0, 0
-			zero.SetUint64(0)
-		}
+	packed, err := readRows(api, s, checker, c.Limbs, c.Padding, c.Rows, func(_ int, x []frontend.Variable) {
 		for j := range width {
-			u, err := checker.Value(c.Limbs[(r*width+j)*n : (r*width+j+1)*n])
-			if err != nil {
-				return err
-			}
-			p := r*width + j
-			weight := new(big.Int).Lsh(one, uint(b*(p%k)))
-			packed[p/k] = api.Add(packed[p/k], api.Mul(u, weight))
-			x[j] = api.Sub(u, offset)
 			colSum[j] = api.Add(colSum[j], x[j])
-
-			group = api.Add(group, api.Mul(u, new(big.Int).Lsh(one, uint(b*shift))))
-			zero.Add(&zero, new(big.Int).Lsh(offset, uint(b*shift)))
-			if shift++; shift == k || j == width-1 {
-				closeGroup()
-			}
 		}
 		// e = Σ_k X_k W_k − 2^f Y; the intercept's share is added per chunk below.
 		var e frontend.Variable = api.Mul(x[s.Features], new(big.Int).Neg(scale))
@@ -143,6 +97,9 @@ func (c *Chunk) Define(api frontend.API) error {
 		residuals = api.Add(residuals, api.Mul(e, e))
 		residualSum = api.Add(residualSum, e)
 		labelSquares = api.Add(labelSquares, api.Mul(x[s.Features], x[s.Features]))
+	})
+	if err != nil {
+		return err
 	}
 	if s.Intercept {
 		// With the column X_{r,d} = 2^f on real rows and zero rows elsewhere:
@@ -166,13 +123,9 @@ func (c *Chunk) Define(api frontend.API) error {
 		return err
 	}
 
-	hi, lo := c.SaltHi, c.SaltLo
-	chunkTag := commitment.ChunkTag()
-	digest, err := hash.Hash(chunkTag.BigInt(new(big.Int)), append([]frontend.Variable{hi, lo, c.Index, c.Rows}, packed...))
-	if err != nil {
+	if err := assertCommitment(api, hash, c.SaltHi, c.SaltLo, c.Index, c.Rows, packed, c.Commitment); err != nil {
 		return err
 	}
-	api.AssertIsEqual(digest, c.Commitment)
 
 	accIn, err := accumulate(api, hash, c.BlindIn, c.SumIn)
 	if err != nil {
@@ -196,4 +149,77 @@ func (c *Chunk) Define(api frontend.API) error {
 func accumulate(api frontend.API, hash *sponge.Sponge, blind frontend.Variable, sum []frontend.Variable) (frontend.Variable, error) {
 	tag := AccumulatorTag()
 	return hash.Hash(tag.BigInt(new(big.Int)), append([]frontend.Variable{blind}, sum...))
+}
+
+// readRows is what the training and the evaluation chunk circuits share: Padding is a 0/1
+// step that leaves exactly rows real rows, every value is in its b-bit range (by its limbs),
+// the padding rows are zero, and the values pack as docs/commitment.md packs them. It calls
+// row with each row's signed values x (the features, then the label), row by row in order,
+// and returns the packed elements for assertCommitment.
+func readRows(api frontend.API, s Shape, checker *limbs.Checker, limbVars, padding []frontend.Variable, rows frontend.Variable,
+	row func(r int, x []frontend.Variable)) ([]frontend.Variable, error) {
+	width, n := s.RowWidth(), s.Layout().Count()
+	// Padding is a 0/1 step: Padding[0] ∈ {0,1}, every increment ∈ {0,1} and the last value
+	// ∈ {0,1}, so it is 0 up to some row and 1 after; its sum fixes the step at Rows.
+	api.AssertIsBoolean(padding[0])
+	for r := 1; r < s.ChunkRows; r++ {
+		api.AssertIsBoolean(api.Sub(padding[r], padding[r-1]))
+	}
+	api.AssertIsBoolean(padding[s.ChunkRows-1])
+	var padded frontend.Variable = 0
+	for r := range s.ChunkRows {
+		padded = api.Add(padded, padding[r])
+	}
+	api.AssertIsEqual(padded, api.Sub(s.ChunkRows, rows))
+
+	k, b := s.PerElement(), s.ValueBits
+	offset := new(big.Int).Lsh(big.NewInt(1), uint(b-1))
+	one := big.NewInt(1)
+	packed := make([]frontend.Variable, s.PackedLen())
+	for e := range packed {
+		packed[e] = 0
+	}
+	x := make([]frontend.Variable, width)
+	for r := range s.ChunkRows {
+		// group packs up to k consecutive values of the row, so that "this row is zero"
+		// costs one product per group rather than one per value.
+		var group frontend.Variable = 0
+		var zero big.Int
+		shift := 0
+		closeGroup := func() {
+			api.AssertIsEqual(api.Mul(padding[r], api.Sub(group, new(big.Int).Set(&zero))), 0)
+			group, shift = 0, 0
+			zero.SetUint64(0)
+		}
+		for j := range width {
+			u, err := checker.Value(limbVars[(r*width+j)*n : (r*width+j+1)*n])
+			if err != nil {
+				return nil, err
+			}
+			p := r*width + j
+			weight := new(big.Int).Lsh(one, uint(b*(p%k)))
+			packed[p/k] = api.Add(packed[p/k], api.Mul(u, weight))
+			x[j] = api.Sub(u, offset)
+
+			group = api.Add(group, api.Mul(u, new(big.Int).Lsh(one, uint(b*shift))))
+			zero.Add(&zero, new(big.Int).Lsh(offset, uint(b*shift)))
+			if shift++; shift == k || j == width-1 {
+				closeGroup()
+			}
+		}
+		row(r, x)
+	}
+	return packed, nil
+}
+
+// assertCommitment asserts that the salt, the chunk's index and row count and its packed
+// values hash to commitment, with the chunk layout of docs/commitment.md.
+func assertCommitment(api frontend.API, hash *sponge.Sponge, hi, lo, index, rows frontend.Variable, packed []frontend.Variable, want frontend.Variable) error {
+	chunkTag := commitment.ChunkTag()
+	digest, err := hash.Hash(chunkTag.BigInt(new(big.Int)), append([]frontend.Variable{hi, lo, index, rows}, packed...))
+	if err != nil {
+		return err
+	}
+	api.AssertIsEqual(digest, want)
+	return nil
 }

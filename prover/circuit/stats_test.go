@@ -16,7 +16,7 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/stats.csv")
 
 // statShapes are the shapes whose constraint counts are pinned: the benchmark shapes and the
-// small shape the proof tests use.
+// small shape the proof tests use; the evaluation circuits are pinned at the first three.
 var statShapes = []Shape{
 	{Features: 8, ChunkRows: 1024, ValueBits: 32, FractionBits: 16, Intercept: true},
 	{Features: 8, ChunkRows: 1024, ValueBits: 16, FractionBits: 8, Intercept: true},
@@ -45,6 +45,26 @@ func TestStats(t *testing.T) {
 			}
 			fmt.Fprintf(&sb, "%s,%s,%d,%d,%d,%d,%s\n", c, s, cs.GetNbConstraints(), cs.GetNbPublicVariables(),
 				cs.GetNbSecretVariables(), cs.GetNbInternalVariables(), perRF)
+		}
+	}
+	for _, s := range statShapes[:3] {
+		for _, e := range []EvalShape{{Shape: s, Task: Regression}, {Shape: s, Task: Classification, Thresholds: 32}} {
+			for _, c := range []Circuit{EvalChunkCircuit, EvalFinalCircuit} {
+				var placeholder frontend.Circuit = NewEvalChunk(e)
+				if c == EvalFinalCircuit {
+					placeholder = NewEvalFinal(e)
+				}
+				cs, err := frontend.Compile(ecc.BN254.ScalarField(), r1cs.NewBuilder, placeholder)
+				if err != nil {
+					t.Fatal(err)
+				}
+				perRF := "-"
+				if c == EvalChunkCircuit {
+					perRF = fmt.Sprintf("%.2f", float64(cs.GetNbConstraints())/float64(s.ChunkRows*s.Features))
+				}
+				fmt.Fprintf(&sb, "%s,%s,%d,%d,%d,%d,%s\n", c, e, cs.GetNbConstraints(), cs.GetNbPublicVariables(),
+					cs.GetNbSecretVariables(), cs.GetNbInternalVariables(), perRF)
+			}
 		}
 	}
 	const path = "testdata/stats.csv"

@@ -6,6 +6,7 @@ import (
 	"math/big"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
+	"github.com/consensys/gnark/frontend"
 
 	"github.com/comet-attest/comet/prover/commitment"
 )
@@ -117,28 +118,34 @@ func (s Shape) Assign(in ChunkInput) (*Chunk, Accumulator, error) {
 	a.AccOut = out.Commitment()
 	hi, lo := in.Salt.Elements()
 	a.SaltHi, a.SaltLo = hi, lo
+	s.assignRows(in.Values, m, a.Limbs, a.Padding)
+	for j := range a.SumIn {
+		a.SumIn[j] = in.In.Sum[j]
+	}
+	a.BlindIn, a.BlindOut = in.In.Blind, in.Blind
+	return a, out, nil
+}
+
+// assignRows fills the limbs and the padding step of a chunk's m real rows of values, for
+// readRows; the values must be in range (ChunkCommitment checks them).
+func (s Shape) assignRows(values []int64, m int, limbVars, padding []frontend.Variable) {
 	layout := s.Layout()
 	n := layout.Count()
 	offset := uint64(1) << (s.ValueBits - 1)
 	split := make([]uint64, n)
 	for p := range s.ChunkRows * s.RowWidth() {
 		u := offset // zero rows: v = 0
-		if p < len(in.Values) {
-			u = uint64(in.Values[p]) + offset // in range: ChunkCommitment checked it
+		if p < len(values) {
+			u = uint64(values[p]) + offset
 		}
 		layout.Split(u, split)
 		for t := range split {
-			a.Limbs[p*n+t] = split[t]
+			limbVars[p*n+t] = split[t]
 		}
 	}
-	for r := range a.Padding {
-		a.Padding[r] = boolInt(r >= m)
+	for r := range padding {
+		padding[r] = boolInt(r >= m)
 	}
-	for j := range a.SumIn {
-		a.SumIn[j] = in.In.Sum[j]
-	}
-	a.BlindIn, a.BlindOut = in.In.Blind, in.Blind
-	return a, out, nil
 }
 
 func boolInt(b bool) int {
