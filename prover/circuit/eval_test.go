@@ -290,10 +290,12 @@ func TestCheckEvalBounds(t *testing.T) {
 	cases := map[string]func(*EvalStatement){
 		"threshold not increasing": func(s *EvalStatement) { s.Thresholds = []*big.Int{big.NewInt(5), big.NewInt(5)} },
 		"threshold beyond 2^(B−1)": func(s *EvalStatement) { s.Thresholds = []*big.Int{big.NewInt(0), limit} },
-		"weight beyond b bits":     func(s *EvalStatement) { s.Weights = []*big.Int{big.NewInt(1), new(big.Int).Add(big23, big.NewInt(1)), big.NewInt(0)} },
-		"thresholds not K":         func(s *EvalStatement) { s.Thresholds = s.Thresholds[:1] },
-		"no rows":                  func(s *EvalStatement) { s.N = 0 },
-		"regression thresholds":    func(s *EvalStatement) { s.Task = Regression },
+		"weight beyond b bits": func(s *EvalStatement) {
+			s.Weights = []*big.Int{big.NewInt(1), new(big.Int).Add(big23, big.NewInt(1)), big.NewInt(0)}
+		},
+		"thresholds not K":      func(s *EvalStatement) { s.Thresholds = s.Thresholds[:1] },
+		"no rows":               func(s *EvalStatement) { s.N = 0 },
+		"regression thresholds": func(s *EvalStatement) { s.Task = Regression },
 	}
 	for name, edit := range cases {
 		st := ok
