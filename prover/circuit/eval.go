@@ -515,3 +515,17 @@ func (e EvalShape) AssignEvalFinal(acc Accumulator, b Binding) (*EvalFinal, erro
 	a.Blind = acc.Blind
 	return a, nil
 }
+
+// Rows is the shape of the test rows.
+func (e EvalShape) Rows() Shape { return e.Shape }
+
+// Circuits are the evaluation circuits.
+func (e EvalShape) Circuits() [2]Circuit { return [2]Circuit{EvalChunkCircuit, EvalFinalCircuit} }
+
+// Placeholder is the evaluation circuit c of shape e, sized for compiling.
+func (e EvalShape) Placeholder(c Circuit) frontend.Circuit {
+	if c == EvalFinalCircuit {
+		return NewEvalFinal(e)
+	}
+	return NewEvalChunk(e)
+}

@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 
 	"github.com/consensys/gnark"
+	"github.com/consensys/gnark/frontend"
 
 	"github.com/comet-attest/comet/prover/circuit/limbs"
 	"github.com/comet-attest/comet/prover/commitment"
@@ -133,3 +134,32 @@ func GnarkVersion() string {
 }
 
 const gnarkModule = "github.com/consensys/gnark"
+
+// Keyed is a pair of circuits whose keys are made, stored and loaded together: a training
+// Shape (chunk and final) or an EvalShape (eval-chunk and eval-final).
+type Keyed interface {
+	// String names the pair; keys live in a directory of that name.
+	String() string
+	Validate() error
+	ID(c Circuit) string
+	// Rows is the shape of the rows the chunk circuit reads.
+	Rows() Shape
+	// Circuits are the pair's circuits, the chunk circuit first.
+	Circuits() [2]Circuit
+	// Placeholder is circuit c, sized for compiling.
+	Placeholder(c Circuit) frontend.Circuit
+}
+
+// Rows is s itself.
+func (s Shape) Rows() Shape { return s }
+
+// Circuits are the training circuits.
+func (s Shape) Circuits() [2]Circuit { return [2]Circuit{ChunkCircuit, FinalCircuit} }
+
+// Placeholder is the training circuit c of shape s, sized for compiling.
+func (s Shape) Placeholder(c Circuit) frontend.Circuit {
+	if c == FinalCircuit {
+		return NewFinal(s)
+	}
+	return NewChunk(s)
+}

@@ -199,47 +199,9 @@ const maxBundleBytes = 1 << 30
 // problem is an ErrBundle naming the field, and the chunk for a chunk's field. It does not
 // verify anything (see Verify).
 func ParseBundle(data []byte) (*Bundle, error) {
-	if len(data) > maxBundleBytes {
-		return nil, fmt.Errorf("%w: %d bytes", ErrBundle, len(data))
-	}
-	var obj map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&obj); err != nil {
-		var syn *json.SyntaxError
-		if errors.As(err, &syn) {
-			line, col := position(data, syn.Offset)
-			return nil, fmt.Errorf("%w: not JSON at line %d, column %d: %w", ErrBundle, line, col, err)
-		}
-		return nil, fmt.Errorf("%w: %w", ErrBundle, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%w: data after the bundle object", ErrBundle)
-	}
-	// The chunks and the final proof are decoded apart so that an error says which chunk.
-	chunks, final := obj["chunks"], obj["final"]
-	delete(obj, "chunks")
-	delete(obj, "final")
 	var b Bundle
-	if err := decodeFields(obj, &b); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBundle, err)
-	}
-	var raws []json.RawMessage
-	if err := json.Unmarshal(orNull(chunks), &raws); err != nil {
-		return nil, fmt.Errorf("%w: chunks: %w", ErrBundle, err)
-	}
-	b.Chunks = make([]ChunkProof, len(raws))
-	for i, raw := range raws {
-		if err := decodeObject(raw, &b.Chunks[i]); err != nil {
-			return nil, fmt.Errorf("%w: chunk %d: %w", ErrBundle, i, err)
-		}
-	}
-	if err := decodeObject(orNull(final), &b.Final); err != nil {
-		return nil, fmt.Errorf("%w: final: %w", ErrBundle, err)
-	}
-	// What the decoding let through, a duplicate key (the last wins) or a key in another
-	// letter case (matched loosely), is refused too: the part decodes name the rest.
-	if err := strictjson.Check(data, reflect.TypeFor[Bundle]()); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBundle, err)
+	if err := parseDocument(data, &b, &b.Chunks, &b.Final); err != nil {
+		return nil, err
 	}
 	if err := b.validate(); err != nil {
 		return nil, err
@@ -248,6 +210,54 @@ func ParseBundle(data []byte) (*Bundle, error) {
 		return nil, err
 	}
 	return &b, nil
+}
+
+// parseDocument strictly decodes a proof document (a training or an evaluation bundle) into
+// dst, a pointer to its struct, whose chunk proofs and final proof are chunks and final: every
+// problem is an ErrBundle naming the field, and the chunk for a chunk's field.
+func parseDocument(data []byte, dst any, chunks *[]ChunkProof, final *FinalProof) error {
+	if len(data) > maxBundleBytes {
+		return fmt.Errorf("%w: %d bytes", ErrBundle, len(data))
+	}
+	var obj map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&obj); err != nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			line, col := position(data, syn.Offset)
+			return fmt.Errorf("%w: not JSON at line %d, column %d: %w", ErrBundle, line, col, err)
+		}
+		return fmt.Errorf("%w: %w", ErrBundle, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("%w: data after the bundle object", ErrBundle)
+	}
+	// The chunks and the final proof are decoded apart so that an error says which chunk.
+	rawChunks, rawFinal := obj["chunks"], obj["final"]
+	delete(obj, "chunks")
+	delete(obj, "final")
+	if err := decodeFields(obj, dst); err != nil {
+		return fmt.Errorf("%w: %w", ErrBundle, err)
+	}
+	var raws []json.RawMessage
+	if err := json.Unmarshal(orNull(rawChunks), &raws); err != nil {
+		return fmt.Errorf("%w: chunks: %w", ErrBundle, err)
+	}
+	*chunks = make([]ChunkProof, len(raws))
+	for i, raw := range raws {
+		if err := decodeObject(raw, &(*chunks)[i]); err != nil {
+			return fmt.Errorf("%w: chunk %d: %w", ErrBundle, i, err)
+		}
+	}
+	if err := decodeObject(orNull(rawFinal), final); err != nil {
+		return fmt.Errorf("%w: final: %w", ErrBundle, err)
+	}
+	// What the decoding let through, a duplicate key (the last wins) or a key in another
+	// letter case (matched loosely), is refused too: the part decodes name the rest.
+	if err := strictjson.Check(data, reflect.TypeOf(dst).Elem()); err != nil {
+		return fmt.Errorf("%w: %w", ErrBundle, err)
+	}
+	return nil
 }
 
 // orNull stands in JSON null for a member that is absent, which leaves its value zero.
@@ -378,20 +388,25 @@ func (b *Bundle) validate() error {
 	if len(b.Circuits) != 2 {
 		return bad("%d circuits, want chunk and final", len(b.Circuits))
 	}
-	nChunk, nFinal := chunkPublicInputs(b.Shape), finalPublicInputs(b.Shape)
-	for i, c := range b.Chunks {
+	return validateProofs(b.Chunks, b.Final, chunkPublicInputs(b.Shape), finalPublicInputs(b.Shape))
+}
+
+// validateProofs checks that every chunk proof and the final proof is present with the
+// circuit's number of public inputs.
+func validateProofs(chunks []ChunkProof, final FinalProof, nChunk, nFinal int) error {
+	for i, c := range chunks {
 		if c.Proof.Proof == nil {
-			return bad("chunk %d: proof missing", i)
+			return fmt.Errorf("%w: chunk %d: proof missing", ErrBundle, i)
 		}
 		if len(c.Public) != nChunk {
-			return bad("chunk %d: %d public inputs, want %d", i, len(c.Public), nChunk)
+			return fmt.Errorf("%w: chunk %d: %d public inputs, want %d", ErrBundle, i, len(c.Public), nChunk)
 		}
 	}
-	if b.Final.Proof.Proof == nil {
-		return bad("final proof missing")
+	if final.Proof.Proof == nil {
+		return fmt.Errorf("%w: final proof missing", ErrBundle)
 	}
-	if len(b.Final.Public) != nFinal {
-		return bad("final: %d public inputs, want %d", len(b.Final.Public), nFinal)
+	if len(final.Public) != nFinal {
+		return fmt.Errorf("%w: final: %d public inputs, want %d", ErrBundle, len(final.Public), nFinal)
 	}
 	return nil
 }

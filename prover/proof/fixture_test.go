@@ -78,7 +78,7 @@ var keyCache struct {
 	dir string
 }
 
-func keysFor(t testing.TB, s circuit.Shape, need setup.Need) *setup.Keys {
+func keysFor(t testing.TB, s circuit.Keyed, need setup.Need) *setup.Keys {
 	t.Helper()
 	keyCache.Lock()
 	defer keyCache.Unlock()

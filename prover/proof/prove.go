@@ -144,8 +144,8 @@ func Prove(ctx context.Context, k *setup.Keys, req Request, opts Options) (*Bund
 	if err != nil {
 		return nil, err
 	}
-	if k.Shape != st.shape {
-		return nil, fmt.Errorf("%w: keys are for %s, this proof needs %s", setup.ErrMismatch, k.Shape, st.shape)
+	if k.Keyed() != circuit.Keyed(st.shape) {
+		return nil, fmt.Errorf("%w: keys are for %s, this proof needs %s", setup.ErrMismatch, k.Keyed(), st.shape)
 	}
 	if k.Chunk.PK == nil || k.Final.PK == nil {
 		return nil, errors.New("prove: proving keys not loaded")
@@ -162,7 +162,7 @@ func Prove(ctx context.Context, k *setup.Keys, req Request, opts Options) (*Bund
 		}
 		defer os.RemoveAll(work)
 	}
-	seed, err := loadState(work, st, k)
+	seed, err := loadState(work, fingerprint(k, st.weights, nil, st.chunks))
 	if err != nil {
 		return nil, err
 	}
@@ -184,8 +184,15 @@ func Prove(ctx context.Context, k *setup.Keys, req Request, opts Options) (*Bund
 	workers := opts.workers(k)
 	log.Info("proving", "shape", st.shape.String(), "chunks", len(b.Chunks), "workers", workers, "work_dir", work)
 
-	p := &prover{st: st, keys: k, req: req, seed: seed, work: work, bundle: b, opts: opts,
-		progress: Progress{Total: len(b.Chunks) + 1}}
+	p := &prover{header: st.header, rows: req.Rows, keys: k, seed: seed, work: work, proofs: b.Chunks, opts: opts,
+		zero: circuit.ZeroAccumulator(st.shape), progress: Progress{Total: len(b.Chunks) + 1},
+		assign: func(i int, values []int64, in circuit.Accumulator, blind fr.Element) (frontend.Circuit, circuit.Accumulator, []fr.Element, error) {
+			a, out, err := st.shape.Assign(circuit.ChunkInput{Index: i, Values: values, Salt: req.Salt, Weights: st.weights, In: in, Blind: blind})
+			if err != nil {
+				return nil, circuit.Accumulator{}, nil, err
+			}
+			return a, out, st.chunkPublic(i, in.Commitment(), out.Commitment()), nil
+		}}
 	last, err := p.chunks(ctx, workers)
 	if err != nil {
 		return nil, err
@@ -193,7 +200,11 @@ func Prove(ctx context.Context, k *setup.Keys, req Request, opts Options) (*Bund
 	if !equalSums(last.Sum, final.Sum) {
 		return nil, errors.New("prove: the proving pass read different data than the check pass")
 	}
-	if err := p.final(ctx, last); err != nil {
+	a, err := st.shape.AssignFinal(circuit.FinalInput{Acc: last, Weights: st.weights, Lambda: st.lambda, Tau: st.tau, Binding: st.binding})
+	if err != nil {
+		return nil, err
+	}
+	if b.Final, err = p.final(ctx, a, st.finalPublic(last.Commitment())); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -250,13 +261,8 @@ func readChunks(ctx context.Context, h commitment.Header, src Source, fn func(i 
 func check(ctx context.Context, st *statement, req Request) (circuit.Accumulator, error) {
 	acc := circuit.ZeroAccumulator(st.shape)
 	err := readChunks(ctx, st.header, req.Rows, func(i int, values []int64) error {
-		c, err := commitment.ChunkCommitment(st.header, req.Salt, i, values)
-		if err != nil {
-			return fmt.Errorf("%w: %w", ErrData, err)
-		}
-		if !c.Equal(&st.chunks[i]) {
-			return fmt.Errorf("%w: chunk %d (rows %d to %d) hashes to %s, the manifest has %s: another file, another row order or another salt",
-				ErrData, i, i*st.header.ChunkRows, i*st.header.ChunkRows+st.header.ChunkLen(i)-1, commitment.DigestOf(c), commitment.DigestOf(st.chunks[i]))
+		if err := checkChunk(st.header, req.Salt, i, values, st.chunks[i]); err != nil {
+			return err
 		}
 		g, err := st.shape.Contribution(values, st.weights)
 		if err != nil {
@@ -282,15 +288,21 @@ func check(ctx context.Context, st *statement, req Request) (circuit.Accumulator
 	return acc, nil
 }
 
-// prover holds one Prove call's state.
+// prover holds the state of one run of chunk proofs and the final proof, for training
+// (Prove) and evaluation (Evaluate) alike.
 type prover struct {
-	st     *statement
+	header commitment.Header
+	rows   Source
 	keys   *setup.Keys
-	req    Request
 	seed   []byte
 	work   string
-	bundle *Bundle
 	opts   Options
+	// zero is the accumulator before chunk 0, and assign builds chunk i's assignment, the
+	// accumulator it hands on and its public inputs.
+	zero   circuit.Accumulator
+	assign func(i int, values []int64, in circuit.Accumulator, blind fr.Element) (frontend.Circuit, circuit.Accumulator, []fr.Element, error)
+	// proofs receives the chunk proofs, one per chunk.
+	proofs []ChunkProof
 
 	mu       sync.Mutex
 	progress Progress
@@ -325,7 +337,7 @@ func (p *prover) report(reused bool) {
 
 type job struct {
 	index      int
-	assignment *circuit.Chunk
+	assignment frontend.Circuit
 	public     []fr.Element
 }
 
@@ -348,14 +360,12 @@ func (p *prover) chunks(ctx context.Context, workers int) (circuit.Accumulator, 
 			}
 		}()
 	}
-	acc := circuit.ZeroAccumulator(p.st.shape)
-	err := readChunks(ctx, p.st.header, p.req.Rows, func(i int, values []int64) error {
-		a, out, err := p.st.shape.Assign(circuit.ChunkInput{Index: i, Values: values, Salt: p.req.Salt,
-			Weights: p.st.weights, In: acc, Blind: p.blinding(i)})
+	acc := p.zero
+	err := readChunks(ctx, p.header, p.rows, func(i int, values []int64) error {
+		a, out, public, err := p.assign(i, values, acc, p.blinding(i))
 		if err != nil {
 			return err
 		}
-		public := p.st.chunkPublic(i, acc.Commitment(), out.Commitment())
 		acc = out
 		if p.reuse(i, public) {
 			p.report(true)
@@ -400,7 +410,7 @@ func (p *prover) reuse(i int, public []fr.Element) bool {
 	if err := verifyProof(p.keys.Chunk.VK, cp.Proof.Proof, public); err != nil {
 		return false
 	}
-	p.bundle.Chunks[i] = cp
+	p.proofs[i] = cp
 	return true
 }
 
@@ -433,7 +443,7 @@ func (p *prover) proveChunk(ctx context.Context, j job) error {
 		return fmt.Errorf("prove chunk %d: %w", j.index, err)
 	}
 	n := len(j.public)
-	cp := ChunkProof{Index: j.index, Rows: p.st.header.ChunkLen(j.index),
+	cp := ChunkProof{Index: j.index, Rows: p.header.ChunkLen(j.index),
 		AccIn: commitment.DigestOf(j.public[n-2]), AccOut: commitment.DigestOf(j.public[n-1]),
 		Public: digests(j.public), Proof: Proof{pr}}
 	data, err := json.Marshal(cp)
@@ -443,27 +453,23 @@ func (p *prover) proveChunk(ctx context.Context, j job) error {
 	if err := atomicfile.WriteFile(chunkFile(p.work, j.index), data, 0o644); err != nil {
 		return err
 	}
-	p.bundle.Chunks[j.index] = cp // each index is written by one worker only
+	p.proofs[j.index] = cp // each index is written by one worker only
 	p.report(false)
 	return nil
 }
 
-func (p *prover) final(ctx context.Context, acc circuit.Accumulator) error {
+// final proves the final circuit's assignment a with its public inputs (the accumulator
+// first).
+func (p *prover) final(ctx context.Context, a frontend.Circuit, public []fr.Element) (FinalProof, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return FinalProof{}, err
 	}
-	a, err := p.st.shape.AssignFinal(circuit.FinalInput{Acc: acc, Weights: p.st.weights, Lambda: p.st.lambda, Tau: p.st.tau, Binding: p.st.binding})
-	if err != nil {
-		return err
-	}
-	public := p.st.finalPublic(acc.Commitment())
 	pr, err := prove(p.keys.Final, a, public)
 	if err != nil {
-		return fmt.Errorf("prove final bound: %w", err)
+		return FinalProof{}, fmt.Errorf("prove final circuit: %w", err)
 	}
-	p.bundle.Final = FinalProof{Acc: commitment.DigestOf(public[0]), Public: digests(public), Proof: Proof{pr}}
 	p.report(false)
-	return nil
+	return FinalProof{Acc: commitment.DigestOf(public[0]), Public: digests(public), Proof: Proof{pr}}, nil
 }
 
 // prove runs Groth16 on one assignment and checks that its public part is what the verifier
@@ -523,23 +529,31 @@ type state struct {
 
 const stateFormat = "comet.prove-state/v2"
 
-// loadState returns the seed of an earlier run of the same chunk statement in work, or starts
-// a new run with a fresh seed. The chunk proofs depend on the keys, the weights and the data
-// only, so a model file that changes nothing else (another float representation of the same
-// integers, another name) or another provider reuses them and only the final proof is new.
-func loadState(work string, st *statement, k *setup.Keys) ([]byte, error) {
+// fingerprint names what the chunk proofs of a run depend on: the keys, the weights (and an
+// evaluation's thresholds) and the data, and nothing else, so that a model file that changes
+// nothing else (another float representation of the same integers, another name) or another
+// provider reuses them and only the final proof is new.
+func fingerprint(k *setup.Keys, weights, thresholds []*big.Int, chunks []fr.Element) string {
+	fp := sha256.New()
+	fmt.Fprintf(fp, "%s\n%s\n%s\n", k.Chunk.VKSHA256, k.Final.VKSHA256, k.Keyed())
+	for _, w := range weights {
+		fmt.Fprintf(fp, "%s\n", w)
+	}
+	for _, t := range thresholds {
+		fmt.Fprintf(fp, "t %s\n", t)
+	}
+	for _, c := range chunks {
+		fmt.Fprintf(fp, "%s\n", commitment.DigestOf(c))
+	}
+	return hex.EncodeToString(fp.Sum(nil))
+}
+
+// loadState returns the seed of an earlier run with the same fingerprint in work, or starts
+// a new run with a fresh seed.
+func loadState(work, fingerprint string) ([]byte, error) {
 	if err := os.MkdirAll(work, 0o700); err != nil {
 		return nil, fmt.Errorf("work directory: %w", err)
 	}
-	fp := sha256.New()
-	fmt.Fprintf(fp, "%s\n%s\n%s\n", k.Chunk.VKSHA256, k.Final.VKSHA256, st.shape)
-	for _, w := range st.weights {
-		fmt.Fprintf(fp, "%s\n", w)
-	}
-	for _, c := range st.chunks {
-		fmt.Fprintf(fp, "%s\n", commitment.DigestOf(c))
-	}
-	fingerprint := hex.EncodeToString(fp.Sum(nil))
 	path := filepath.Join(work, "state.json")
 	data, err := os.ReadFile(path)
 	if err == nil {

@@ -64,6 +64,26 @@ func (r *Report) Failed() []string {
 	return out
 }
 
+// result is the report with ErrVerify naming the first failure, if any.
+func (r *Report) result() (*Report, error) {
+	if r.OK() {
+		return r, nil
+	}
+	if c := r.Failure(); c != nil {
+		return r, fmt.Errorf("%w: %s: %s", ErrVerify, c.Name, c.Detail)
+	}
+	return r, ErrVerify
+}
+
+// notChecked adds the checks that cannot run after a failure, as failed, and returns the
+// result.
+func (r *Report) notChecked(names ...string) (*Report, error) {
+	for _, n := range names {
+		r.add(n, errors.New("not checked: an earlier check failed"), "")
+	}
+	return r.result()
+}
+
 func (r *Report) add(name string, err error, detail string) bool {
 	c := Check{Name: name, Passed: err == nil, Detail: detail}
 	if err != nil {
@@ -87,21 +107,7 @@ type Inputs struct {
 // and no salt. The report lists each check; the error is nil only when all of them pass.
 func Verify(ctx context.Context, b *Bundle, in Inputs, keys *setup.Keys) (*Report, error) {
 	r := &Report{}
-	done := func() (*Report, error) {
-		if r.OK() {
-			return r, nil
-		}
-		if c := r.Failure(); c != nil {
-			return r, fmt.Errorf("%w: %s: %s", ErrVerify, c.Name, c.Detail)
-		}
-		return r, ErrVerify
-	}
-	notChecked := func(names ...string) (*Report, error) {
-		for _, n := range names {
-			r.add(n, errors.New("not checked: an earlier check failed"), "")
-		}
-		return done()
-	}
+	done, notChecked := r.result, r.notChecked
 	if !r.add("bundle structure", b.validate(), BundleFormat) {
 		return notChecked("statement: manifest, model and bounds", "chunk proofs verify", "final proof verifies")
 	}
@@ -113,18 +119,18 @@ func Verify(ctx context.Context, b *Bundle, in Inputs, keys *setup.Keys) (*Repor
 	r.add("bit bounds: no wrap-around", nil, fmt.Sprintf("every sum < 2^%d < 2^%d", st.boundBits, circuit.GapBits-1))
 	r.add("bundle is bound to this model file", equal("model sha256", b.ModelSHA256, m.SHA256), "sha256 "+m.SHA256)
 	r.add("bundle is bound to this provider", equal("provider", b.Provider, st.provider), st.provider)
-	r.add("bundle names this dataset", bundleDataset(b, man), fmt.Sprintf("C recomputed from the header and %d chunk commitments", len(man.ChunkCommitments)))
+	r.add("bundle names this dataset", sameDataset(b.Header, b.DatasetCommitment, b.ChunkCommitments, man), fmt.Sprintf("C recomputed from the header and %d chunk commitments", len(man.ChunkCommitments)))
 	r.add("bundle carries the model's weights, lambda, tau and metrics", bundleStatement(b, st),
 		fmt.Sprintf("tau = optimality_residual = %s (units 2^-%d)", st.tau, 3*st.shape.FractionBits))
 	r.add("circuit shape", shapeCheck(b, st, keys), st.shape.String())
 	vkErr := vkCheck(b, keys)
 	r.add("verifying keys are the trusted ones", vkErr, fmt.Sprintf("chunk %s, final %s", keys.Chunk.VKSHA256, keys.Final.VKSHA256))
-	chainErr := chain(b, st)
+	chainErr := chain(b.Chunks, b.Final, st.header, circuit.ZeroAccumulator(st.shape))
 	r.add("chunk proofs form one chain over every chunk in order", chainErr, fmt.Sprintf("%d chunks", len(st.chunks)))
 	if vkErr != nil || chainErr != nil || !r.OK() {
 		return notChecked("chunk proofs verify", "final proof verifies")
 	}
-	r.add("chunk proofs verify", chunkProofs(ctx, b, st, keys), fmt.Sprintf("%d Groth16 proofs", len(b.Chunks)))
+	r.add("chunk proofs verify", chunkProofs(ctx, b.Chunks, keys.Chunk, st.chunkPublic), fmt.Sprintf("%d Groth16 proofs", len(b.Chunks)))
 	acc, _ := b.Final.Acc.Element()
 	public := st.finalPublic(acc)
 	err = equalPublic("final", b.Final.Public, public)
@@ -146,15 +152,20 @@ func equal(what, got, want string) error {
 	return nil
 }
 
-func bundleDataset(b *Bundle, man *commitment.Manifest) error {
-	if b.Header != man.Header {
-		return fmt.Errorf("bundle header %+v, manifest %+v", b.Header, man.Header)
+// sameDataset checks that a bundle's header, dataset commitment and chunk commitments are the
+// manifest's.
+func sameDataset(h commitment.Header, c commitment.Digest, chunks []commitment.Digest, man *commitment.Manifest) error {
+	if h != man.Header {
+		return fmt.Errorf("bundle header %+v, manifest %+v", h, man.Header)
 	}
-	if b.DatasetCommitment != man.Commitment {
-		return fmt.Errorf("bundle dataset %s, manifest %s", b.DatasetCommitment, man.Commitment)
+	if c != man.Commitment {
+		return fmt.Errorf("bundle dataset %s, manifest %s", c, man.Commitment)
+	}
+	if len(chunks) != len(man.ChunkCommitments) {
+		return fmt.Errorf("bundle lists %d chunk commitments, the manifest %d", len(chunks), len(man.ChunkCommitments))
 	}
 	for i := range man.ChunkCommitments {
-		if b.ChunkCommitments[i] != man.ChunkCommitments[i] {
+		if chunks[i] != man.ChunkCommitments[i] {
 			return fmt.Errorf("chunk commitment %d differs from the manifest's", i)
 		}
 	}
@@ -190,8 +201,8 @@ func shapeCheck(b *Bundle, st *statement, keys *setup.Keys) error {
 	switch {
 	case b.Shape != st.shape:
 		return fmt.Errorf("bundle shape %s, the manifest and model make %s", b.Shape, st.shape)
-	case keys.Shape != st.shape:
-		return fmt.Errorf("%w: trusted keys are for %s, the statement needs %s", setup.ErrMismatch, keys.Shape, st.shape)
+	case keys.Keyed() != circuit.Keyed(st.shape):
+		return fmt.Errorf("%w: trusted keys are for %s, the statement needs %s", setup.ErrMismatch, keys.Keyed(), st.shape)
 	}
 	return nil
 }
@@ -209,20 +220,23 @@ func vkCheck(b *Bundle, keys *setup.Keys) error {
 // chain checks the accumulator chain: chunk i is at position i with m_i rows, chunk 0 starts
 // from the zero accumulator, each chunk starts where the one before ended, and the final
 // proof opens the last. With the proofs, this makes every chunk count exactly once.
-func chain(b *Bundle, st *statement) error {
-	prev := commitment.DigestOf(circuit.ZeroAccumulator(st.shape).Commitment())
-	for i, c := range b.Chunks {
+func chain(chunks []ChunkProof, final FinalProof, h commitment.Header, zero circuit.Accumulator) error {
+	if len(chunks) != h.Chunks() {
+		return fmt.Errorf("%d chunk proofs, the header has %d chunks", len(chunks), h.Chunks())
+	}
+	prev := commitment.DigestOf(zero.Commitment())
+	for i, c := range chunks {
 		switch {
 		case c.Index != i:
 			return fmt.Errorf("position %d holds chunk %d", i, c.Index)
-		case c.Rows != st.header.ChunkLen(i):
-			return fmt.Errorf("chunk %d claims %d rows, the header gives %d", i, c.Rows, st.header.ChunkLen(i))
+		case c.Rows != h.ChunkLen(i):
+			return fmt.Errorf("chunk %d claims %d rows, the header gives %d", i, c.Rows, h.ChunkLen(i))
 		case c.AccIn != prev:
 			return fmt.Errorf("chunk %d does not continue chunk %d's running sum", i, i-1)
 		}
 		prev = c.AccOut
 	}
-	if b.Final.Acc != prev {
+	if final.Acc != prev {
 		return errors.New("the final proof does not open the last chunk's running sum")
 	}
 	return nil
@@ -236,11 +250,11 @@ func equalPublic(what string, listed []commitment.Digest, public []fr.Element) e
 	return nil
 }
 
-// chunkProofs verifies every chunk proof against public inputs rebuilt from the manifest, the
-// model and the chain; it reports every failing chunk.
-func chunkProofs(ctx context.Context, b *Bundle, st *statement, keys *setup.Keys) error {
+// chunkProofs verifies every chunk proof with key against the public inputs public rebuilds
+// from the manifest, the model and the chain; it reports every failing chunk.
+func chunkProofs(ctx context.Context, chunks []ChunkProof, key setup.Circuit, public func(i int, in, out fr.Element) []fr.Element) error {
 	var bad []string
-	for i, c := range b.Chunks {
+	for i, c := range chunks {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -250,12 +264,12 @@ func chunkProofs(ctx context.Context, b *Bundle, st *statement, keys *setup.Keys
 			bad = append(bad, fmt.Sprintf("chunk %d: %v", i, err))
 			continue
 		}
-		public := st.chunkPublic(i, in, out)
-		if err := equalPublic(fmt.Sprintf("chunk %d", i), c.Public, public); err != nil {
+		want := public(i, in, out)
+		if err := equalPublic(fmt.Sprintf("chunk %d", i), c.Public, want); err != nil {
 			bad = append(bad, err.Error())
 			continue
 		}
-		if err := verifyProof(keys.Chunk.VK, c.Proof.Proof, public); err != nil {
+		if err := verifyProof(key.VK, c.Proof.Proof, want); err != nil {
 			bad = append(bad, fmt.Sprintf("chunk %d: %v", i, err))
 		}
 	}

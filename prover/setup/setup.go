@@ -61,9 +61,12 @@ type Circuit struct {
 	PK groth16.ProvingKey
 }
 
-// Keys are the keys of both circuits of one shape.
+// Keys are the keys of both circuits of one shape: training keys, or with Eval set the
+// keys of the evaluation circuits over rows of Shape.
 type Keys struct {
 	Shape circuit.Shape
+	// Eval is the evaluation shape the keys are for; nil for training keys.
+	Eval  *circuit.EvalShape
 	Chunk Circuit
 	Final Circuit
 	// Ceremony is the multi-party ceremony the keys came from (prover/ceremony); nil for a
@@ -80,30 +83,39 @@ type Ceremony struct {
 	Phase2Contributors []string `json:"phase2_contributors"`
 }
 
-// Circuit returns the keys of circuit c.
+// Circuit returns the keys of circuit c (the chunk circuit's for a name not of a final).
 func (k *Keys) Circuit(c circuit.Circuit) *Circuit {
-	if c == circuit.FinalCircuit {
+	if c == circuit.FinalCircuit || c == circuit.EvalFinalCircuit {
 		return &k.Final
 	}
 	return &k.Chunk
 }
 
-// placeholder returns the circuit of shape s to compile.
-func placeholder(s circuit.Shape, c circuit.Circuit) frontend.Circuit {
-	if c == circuit.FinalCircuit {
-		return circuit.NewFinal(s)
+// Keyed is the pair of circuits the keys are for: Shape's training circuits, or Eval's.
+func (k *Keys) Keyed() circuit.Keyed {
+	if k.Eval != nil {
+		return *k.Eval
 	}
-	return circuit.NewChunk(s)
+	return k.Shape
 }
 
-// Compile compiles circuit c of shape s to R1CS.
-func Compile(s circuit.Shape, c circuit.Circuit) (constraint.ConstraintSystem, error) {
-	if err := s.Validate(); err != nil {
+// newKeys returns the empty key set of the pair p.
+func newKeys(p circuit.Keyed) *Keys {
+	k := &Keys{Shape: p.Rows()}
+	if e, ok := p.(circuit.EvalShape); ok {
+		k.Eval = &e
+	}
+	return k
+}
+
+// Compile compiles circuit c of the pair p to R1CS.
+func Compile(p circuit.Keyed, c circuit.Circuit) (constraint.ConstraintSystem, error) {
+	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	cs, err := frontend.Compile(Curve.ScalarField(), r1cs.NewBuilder, placeholder(s, c))
+	cs, err := frontend.Compile(Curve.ScalarField(), r1cs.NewBuilder, p.Placeholder(c))
 	if err != nil {
-		return nil, fmt.Errorf("compile %s circuit of %s: %w", c, s, err)
+		return nil, fmt.Errorf("compile %s circuit of %s: %w", c, p, err)
 	}
 	return cs, nil
 }
@@ -111,14 +123,14 @@ func Compile(s circuit.Shape, c circuit.Circuit) (constraint.ConstraintSystem, e
 // Generate compiles both circuits of shape s and runs a single-party Groth16 setup for each
 // (see the package documentation for what that means for trust). progress, when not nil,
 // is told each step as it starts: the setups take minutes at production shapes.
-func Generate(ctx context.Context, s circuit.Shape, progress func(step string)) (*Keys, error) {
+func Generate(ctx context.Context, s circuit.Keyed, progress func(step string)) (*Keys, error) {
 	say := func(format string, a ...any) {
 		if progress != nil {
 			progress(fmt.Sprintf(format, a...))
 		}
 	}
-	k := &Keys{Shape: s}
-	for _, c := range []circuit.Circuit{circuit.ChunkCircuit, circuit.FinalCircuit} {
+	k := newKeys(s)
+	for _, c := range s.Circuits() {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -153,15 +165,27 @@ func VKHash(vk groth16.VerifyingKey) (string, error) {
 // Meta is keys.json: what a shape's keys are for and where they came from. Load checks it
 // against this build; a registry reads it to list the circuits it publishes.
 type Meta struct {
-	Format   string                 `json:"format"`
-	Shape    circuit.Shape          `json:"shape"`
-	Version  string                 `json:"circuit_version"`
-	Gnark    string                 `json:"gnark"`
-	Curve    string                 `json:"curve"`
-	Backend  string                 `json:"backend"`
-	Setup    string                 `json:"setup"`
-	Ceremony *Ceremony              `json:"ceremony,omitempty"`
-	Circuits map[string]MetaCircuit `json:"circuits"` // by circuit name, "chunk" and "final"
+	Format string        `json:"format"`
+	Shape  circuit.Shape `json:"shape"`
+	// Task and Thresholds are an evaluation shape's (circuit.EvalShape); absent from
+	// training keys.
+	Task       circuit.Task           `json:"task,omitempty"`
+	Thresholds int                    `json:"thresholds,omitempty"`
+	Version    string                 `json:"circuit_version"`
+	Gnark      string                 `json:"gnark"`
+	Curve      string                 `json:"curve"`
+	Backend    string                 `json:"backend"`
+	Setup      string                 `json:"setup"`
+	Ceremony   *Ceremony              `json:"ceremony,omitempty"`
+	Circuits   map[string]MetaCircuit `json:"circuits"` // by circuit name: "chunk" and "final", or "eval-chunk" and "eval-final"
+}
+
+// Keyed is the pair of circuits keys.json describes.
+func (m *Meta) Keyed() circuit.Keyed {
+	if m.Task != "" {
+		return circuit.EvalShape{Shape: m.Shape, Task: m.Task, Thresholds: m.Thresholds}
+	}
+	return m.Shape
 }
 
 // MetaCircuit is what keys.json records of one circuit's keys.
@@ -177,8 +201,8 @@ const singleParty = "single-party: whoever ran it can forge proofs; for local te
 // multiParty is what keys.json says about keys from a ceremony.
 const multiParty = "multi-party ceremony: sound if one contributor to each phase was honest"
 
-// Dir is the directory under root that holds the keys of shape s.
-func Dir(root string, s circuit.Shape) string { return filepath.Join(root, s.String()) }
+// Dir is the directory under root that holds the keys of the pair s.
+func Dir(root string, s circuit.Keyed) string { return filepath.Join(root, s.String()) }
 
 func file(dir string, c circuit.Circuit, ext string) string {
 	return filepath.Join(dir, string(c)+"."+ext)
@@ -188,7 +212,7 @@ func file(dir string, c circuit.Circuit, ext string) string {
 // temporary name and renamed, keys.json last, so that a crash never leaves a key set that
 // loads.
 func (k *Keys) Save(ctx context.Context, root string) error {
-	dir := Dir(root, k.Shape)
+	dir := Dir(root, k.Keyed())
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create keys directory: %w", err)
 	}
@@ -197,7 +221,10 @@ func (k *Keys) Save(ctx context.Context, root string) error {
 	if k.Ceremony != nil {
 		m.Setup = multiParty
 	}
-	for _, c := range []circuit.Circuit{circuit.ChunkCircuit, circuit.FinalCircuit} {
+	if k.Eval != nil {
+		m.Task, m.Thresholds = k.Eval.Task, k.Eval.Thresholds
+	}
+	for _, c := range k.Keyed().Circuits() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -241,7 +268,7 @@ func writeFile(path string, write func(io.Writer) (int64, error)) error {
 // Load reads the keys of shape s from Dir(root, s): verifying keys only, or everything for
 // proving. It refuses keys made for anything but exactly this shape and circuit version, and
 // a verifying key whose SHA-256 is not the one keys.json records.
-func Load(ctx context.Context, root string, s circuit.Shape, need Need) (*Keys, error) {
+func Load(ctx context.Context, root string, s circuit.Keyed, need Need) (*Keys, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
@@ -256,14 +283,15 @@ func Load(ctx context.Context, root string, s circuit.Shape, need Need) (*Keys, 
 	switch {
 	case m.Format != Format:
 		return nil, fmt.Errorf("%w: %s/keys.json has format %q, want %q", ErrMismatch, dir, m.Format, Format)
-	case m.Shape != s:
-		return nil, fmt.Errorf("%w: keys in %s are for shape %s, not %s", ErrMismatch, dir, m.Shape, s)
+	case m.Keyed() != s:
+		return nil, fmt.Errorf("%w: keys in %s are for shape %s, not %s", ErrMismatch, dir, m.Keyed(), s)
 	case m.Version != circuit.Version || m.Gnark != circuit.GnarkVersion():
 		return nil, fmt.Errorf("%w: keys in %s are for %s with gnark %s, this build is %s with gnark %s",
 			ErrMismatch, dir, m.Version, m.Gnark, circuit.Version, circuit.GnarkVersion())
 	}
-	k := &Keys{Shape: s, Ceremony: m.Ceremony}
-	for _, c := range []circuit.Circuit{circuit.ChunkCircuit, circuit.FinalCircuit} {
+	k := newKeys(s)
+	k.Ceremony = m.Ceremony
+	for _, c := range s.Circuits() {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -356,7 +384,7 @@ func readFile(path string, read func(io.Reader) (int64, error)) error {
 
 // Ensure loads the keys of shape s from root, or generates and saves them when there are none
 // (a single-party setup, see the package documentation). generated tells which happened.
-func Ensure(ctx context.Context, root string, s circuit.Shape, need Need) (k *Keys, generated bool, err error) {
+func Ensure(ctx context.Context, root string, s circuit.Keyed, need Need) (k *Keys, generated bool, err error) {
 	k, err = Load(ctx, root, s, need)
 	if !errors.Is(err, ErrNotFound) {
 		return k, false, err

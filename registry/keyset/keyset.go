@@ -26,7 +26,7 @@ type Circuit struct {
 	Ceremony *setup.Ceremony
 
 	dir   string
-	shape circuit.Shape
+	shape circuit.Keyed
 }
 
 // Set is the published key set.
@@ -36,7 +36,7 @@ type Set struct {
 	byID     map[string]*Circuit
 
 	mu     sync.Mutex
-	loaded map[circuit.Shape]*setup.Keys
+	loaded map[circuit.Keyed]*setup.Keys
 }
 
 // ErrSinglePartyKeys reports keys a registry that requires a ceremony refuses to publish.
@@ -53,7 +53,7 @@ type Policy struct {
 // publishes nothing until an operator puts keys there (comet ceremony finalize, or comet
 // setup for local testing). Keys the policy refuses make Open fail, naming them.
 func Open(root string, p Policy) (*Set, error) {
-	s := &Set{root: root, byID: map[string]*Circuit{}, loaded: map[circuit.Shape]*setup.Keys{}}
+	s := &Set{root: root, byID: map[string]*Circuit{}, loaded: map[circuit.Keyed]*setup.Keys{}}
 	entries, err := os.ReadDir(root)
 	if errors.Is(err, fs.ErrNotExist) {
 		return s, nil
@@ -83,12 +83,13 @@ func Open(root string, p Policy) (*Set, error) {
 					ErrSinglePartyKeys, dir, len(c.Phase1Contributors), len(c.Phase2Contributors), n)
 			}
 		}
+		keyed := kf.Keyed()
 		for name, c := range kf.Circuits {
-			if c.ID != kf.Shape.ID(circuit.Circuit(name)) {
-				return nil, fmt.Errorf("circuit keys %s: %s circuit id %s is not the id of shape %s", dir, name, c.ID, kf.Shape)
+			if c.ID != keyed.ID(circuit.Circuit(name)) {
+				return nil, fmt.Errorf("circuit keys %s: %s circuit id %s is not the id of shape %s", dir, name, c.ID, keyed)
 			}
-			s.circuits = append(s.circuits, Circuit{ID: c.ID, Shape: kf.Shape.String(), Circuit: name, VKSHA256: c.VKSHA256,
-				Constraints: c.Constraints, Ceremony: kf.Ceremony, dir: dir, shape: kf.Shape})
+			s.circuits = append(s.circuits, Circuit{ID: c.ID, Shape: keyed.String(), Circuit: name, VKSHA256: c.VKSHA256,
+				Constraints: c.Constraints, Ceremony: kf.Ceremony, dir: dir, shape: keyed})
 		}
 	}
 	sort.Slice(s.circuits, func(i, j int) bool { return s.circuits[i].ID < s.circuits[j].ID })
@@ -143,7 +144,7 @@ func (s *Set) File(id, name string) string {
 }
 
 // verifyingKeys loads (once) the verifying keys of a published shape.
-func (s *Set) verifyingKeys(ctx context.Context, shape circuit.Shape) (*setup.Keys, error) {
+func (s *Set) verifyingKeys(ctx context.Context, shape circuit.Keyed) (*setup.Keys, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if k, ok := s.loaded[shape]; ok {
