@@ -23,8 +23,74 @@ import (
 )
 
 type proveFlags struct {
-	manifest, model, saltFile, keys, out, workDir, provider string
-	workers, memoryMiB                                      int
+	manifest, model, saltFile, provider string
+	proving
+}
+
+// proving holds the flags comet prove and comet evaluate share: the keys, the bundle to
+// write, where chunk proofs are kept, and the resources proving may use.
+type proving struct {
+	keys, out, workDir string
+	workers, memoryMiB int
+}
+
+// addProvingFlags adds the shared proving flags; ext names the default bundle, <model>ext.
+func addProvingFlags(cmd *cobra.Command, p *proving, ext string) {
+	fl := cmd.Flags()
+	fl.StringVar(&p.keys, "keys", "", "keys directory, from comet keys fetch (required)")
+	fl.StringVar(&p.out, "out", "", "bundle to write (default: <model>"+ext+")")
+	fl.IntVar(&p.workers, "workers", 0, "chunks proven at once (default: all cores, fewer if --memory-mib requires)")
+	fl.IntVar(&p.memoryMiB, "memory-mib", proof.DefaultMemoryLimit>>20, "memory proving may use, in MiB")
+	fl.StringVar(&p.workDir, "work-dir", "", "where chunk proofs are kept for resuming (default: <out>.work)")
+	_ = cmd.MarkFlagRequired("keys")
+}
+
+// resolve checks the flags and fills the defaults from the model file's name.
+func (p *proving) resolve(model, ext string) error {
+	if p.memoryMiB < 256 {
+		return usageErrorf("--memory-mib %d: at least 256", p.memoryMiB)
+	}
+	if p.out == "" {
+		p.out = strings.TrimSuffix(model, filepath.Ext(model)) + ext
+	}
+	if p.workDir == "" {
+		p.workDir = p.out + ".work"
+	}
+	return nil
+}
+
+// loadKeys loads the proving keys of s, with the way to get them when they are missing.
+func (p *proving) loadKeys(cmd *cobra.Command, s circuit.Keyed, manifest string) (*setup.Keys, error) {
+	keys, err := setup.Load(cmd.Context(), p.keys, s, setup.Proving)
+	if errors.Is(err, setup.ErrNotFound) {
+		return nil, usageErrorf("%v: fetch the registry's keys first: comet keys fetch --registry URL --manifest %s --out %s", err, manifest, p.keys)
+	}
+	return keys, err
+}
+
+// options sets the memory limit and returns the proof options with a progress bar over
+// chunks+1 proofs; reused reports how many came from the work directory.
+func (p *proving) options(chunks int, what string) (opts proof.Options, finish func(), reused *int) {
+	limit := int64(p.memoryMiB) << 20
+	debug.SetMemoryLimit(limit)
+	bar := progressBar(int64(chunks+1), what, progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true))
+	reused = new(int)
+	return proof.Options{Workers: p.workers, MemoryLimit: limit, WorkDir: p.workDir, Logger: slog.Default(),
+		Progress: func(pr proof.Progress) {
+			*reused = pr.Reused
+			_ = bar.Set(pr.Done)
+		}}, func() { _ = bar.Finish() }, reused
+}
+
+// write saves the bundle and removes the work directory it no longer needs.
+func (p *proving) write(data []byte) error {
+	if err := atomicfile.WriteFile(p.out, data, 0o644); err != nil {
+		return fmt.Errorf("write bundle: %w", err)
+	}
+	if err := os.RemoveAll(p.workDir); err != nil {
+		return fmt.Errorf("remove work directory: %w", err)
+	}
+	return nil
 }
 
 func newProveCmd() *cobra.Command {
@@ -48,13 +114,9 @@ stopped (docs/proof.md).`,
 	fl.StringVar(&f.manifest, "manifest", "", "dataset manifest (required)")
 	fl.StringVar(&f.model, "model", "", "model file (comet train) (required)")
 	fl.StringVar(&f.saltFile, "salt-file", "", "the dataset's private salt file (required)")
-	fl.StringVar(&f.keys, "keys", "", "keys directory, from comet keys fetch (required)")
-	fl.StringVar(&f.out, "out", "", "proof bundle to write (default: <model>.proof.json)")
 	fl.StringVar(&f.provider, "provider", "", "the provider id the proof is for, as registered (required)")
-	fl.IntVar(&f.workers, "workers", 0, "chunks proven at once (default: all cores, fewer if --memory-mib requires)")
-	fl.IntVar(&f.memoryMiB, "memory-mib", proof.DefaultMemoryLimit>>20, "memory proving may use, in MiB")
-	fl.StringVar(&f.workDir, "work-dir", "", "where chunk proofs are kept for resuming (default: <out>.work)")
-	for _, name := range []string{"manifest", "model", "salt-file", "keys", "provider"} {
+	addProvingFlags(cmd, &f.proving, ".proof.json")
+	for _, name := range []string{"manifest", "model", "salt-file", "provider"} {
 		_ = cmd.MarkFlagRequired(name)
 	}
 	return cmd
@@ -63,14 +125,8 @@ stopped (docs/proof.md).`,
 func runProve(cmd *cobra.Command, path string, f proveFlags) error {
 	ctx := cmd.Context()
 	gnarklog.Disable() // gnark logs every compile and proof; comet reports progress itself
-	if f.memoryMiB < 256 {
-		return usageErrorf("--memory-mib %d: at least 256", f.memoryMiB)
-	}
-	if f.out == "" {
-		f.out = strings.TrimSuffix(f.model, filepath.Ext(f.model)) + ".proof.json"
-	}
-	if f.workDir == "" {
-		f.workDir = f.out + ".work"
+	if err := f.resolve(f.model, ".proof.json"); err != nil {
+		return err
 	}
 	man, err := commitment.LoadManifest(f.manifest)
 	if err != nil {
@@ -80,34 +136,19 @@ func runProve(cmd *cobra.Command, path string, f proveFlags) error {
 	if err != nil {
 		return err
 	}
-	raw, err := os.ReadFile(f.saltFile)
-	if err != nil {
-		return fmt.Errorf("read salt file: %w", err)
-	}
-	var salt commitment.Salt
-	if err := salt.UnmarshalText(raw); err != nil {
-		return fmt.Errorf("salt file %s: %w", f.saltFile, err)
-	}
-	shape := circuit.ShapeOf(man.Header, m.FitIntercept)
-	keys, err := setup.Load(ctx, f.keys, shape, setup.Proving)
-	if errors.Is(err, setup.ErrNotFound) {
-		return usageErrorf("%v: fetch the registry's keys first: comet keys fetch --registry URL --manifest %s --out %s", err, f.manifest, f.keys)
-	}
+	salt, err := commitment.LoadSalt(f.saltFile)
 	if err != nil {
 		return err
 	}
-	limit := int64(f.memoryMiB) << 20
-	debug.SetMemoryLimit(limit)
-	bar := progressBar(int64(man.Header.Chunks()+1), "proving", progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true))
+	shape := circuit.ShapeOf(man.Header, m.FitIntercept)
+	keys, err := f.loadKeys(cmd, shape, f.manifest)
+	if err != nil {
+		return err
+	}
+	opts, finish, reused := f.options(man.Header.Chunks(), "proving")
 	start := time.Now()
-	var reused int
-	b, err := proof.Prove(ctx, keys, proof.Request{Manifest: man, Model: m, Salt: salt, Rows: proof.CSVSource(path, man), Provider: f.provider},
-		proof.Options{Workers: f.workers, MemoryLimit: limit, WorkDir: f.workDir, Logger: slog.Default(),
-			Progress: func(p proof.Progress) {
-				reused = p.Reused
-				_ = bar.Set(p.Done)
-			}})
-	_ = bar.Finish()
+	b, err := proof.Prove(ctx, keys, proof.Request{Manifest: man, Model: m, Salt: salt, Rows: proof.CSVSource(path, man), Provider: f.provider}, opts)
+	finish()
 	if err != nil {
 		return err
 	}
@@ -115,13 +156,10 @@ func runProve(cmd *cobra.Command, path string, f proveFlags) error {
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(f.out, data, 0o644); err != nil {
-		return fmt.Errorf("write proof bundle: %w", err)
-	}
-	if err := os.RemoveAll(f.workDir); err != nil {
-		return fmt.Errorf("remove work directory: %w", err)
+	if err := f.write(data); err != nil {
+		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "proof of %s on %s (%s, %d reused) for provider %s written to %s in %v; tau = %s\n",
-		shape, count(man.N, "row"), count(len(b.Chunks), "chunk"), reused, f.provider, f.out, time.Since(start).Round(time.Millisecond), b.Tau)
+		shape, count(man.N, "row"), count(len(b.Chunks), "chunk"), *reused, f.provider, f.out, time.Since(start).Round(time.Millisecond), b.Tau)
 	return nil
 }

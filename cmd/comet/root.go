@@ -37,7 +37,7 @@ func newRootCmd() *cobra.Command {
 		newKeysCmd(),
 		newServeCmd(),
 		newAdminCmd(), newProviderCmd(), newTrustRootCmd(), newSubmitCmd(), newLookupCmd(), newVerifyCmd(), newBundleCmd(), newWorkerCmd(), newAnchorCmd(),
-		newSetupCmd(), newCeremonyCmd(), newProveCmd(), newProofCmd(),
+		newSetupCmd(), newCeremonyCmd(), newProveCmd(), newEvaluateCmd(), newProofCmd(),
 	)
 	refuseUnknownSubcommands(root)
 	return root

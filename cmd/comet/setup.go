@@ -16,18 +16,39 @@ type setupFlags struct {
 	manifest, out string
 	shape         circuit.Shape
 	force         bool
+	// evaluation makes the evaluation circuits' keys of task, with thresholds thresholds.
+	evaluation bool
+	task       string
+	thresholds int
+}
+
+// keyed is the pair of circuits the flags name.
+func (f setupFlags) keyed() (circuit.Keyed, error) {
+	if !f.evaluation {
+		return f.shape, nil
+	}
+	e := circuit.EvalShape{Shape: f.shape, Task: circuit.Task(f.task)}
+	if e.Task == circuit.Classification {
+		e.Thresholds = f.thresholds
+	}
+	if err := e.Validate(); err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	return e, nil
 }
 
 func newSetupCmd() *cobra.Command {
 	var f setupFlags
 	cmd := &cobra.Command{
-		Example: "  comet setup --manifest data.manifest.json --out keys/",
+		Example: "  comet setup --manifest data.manifest.json --out keys/\n  comet setup --evaluation --manifest test.manifest.json --out keys/",
 
 		Use:   "setup (--manifest data.manifest.json | --d 8 --chunk-rows 1024 ...) --out keys/",
 		Short: "Make the Groth16 proving and verifying keys of a circuit shape (single-party: local testing only)",
 		Long: `Compiles the chunk and final circuits of one shape (d, chunk rows, value bits, fraction bits,
 intercept) and runs a Groth16 setup for each, writing the keys under --out/<shape>/ with their
-circuit ids and verifying-key SHA-256 (docs/proof.md).
+circuit ids and verifying-key SHA-256 (docs/proof.md). With --evaluation it makes the keys of
+the evaluation circuits instead (comet evaluate): --task classification with --thresholds K
+score thresholds (32 by default), or --task regression.
 
 This is a single-party setup: whoever runs it could forge proofs for these keys. Use it for
 local testing; production keys come from a multi-party ceremony (comet ceremony), published by
@@ -41,6 +62,9 @@ the registry, and verifiers pin their verifying-key hashes.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.out, "out", "", "keys directory (required)")
 	fl.BoolVar(&f.force, "force", false, "make new keys even when keys for the shape exist")
+	fl.BoolVar(&f.evaluation, "evaluation", false, "the evaluation circuits' keys (comet evaluate) rather than training's")
+	fl.StringVar(&f.task, "task", string(circuit.Classification), "with --evaluation: classification or regression")
+	fl.IntVar(&f.thresholds, "thresholds", 32, fmt.Sprintf("with --evaluation --task classification: the number of score thresholds, 1 to %d", circuit.MaxThresholds))
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
 }
@@ -51,10 +75,17 @@ func runSetup(cmd *cobra.Command, f setupFlags) error {
 	if err := resolveShape(cmd, f.manifest, &f.shape); err != nil {
 		return err
 	}
+	if !f.evaluation && (cmd.Flags().Changed("task") || cmd.Flags().Changed("thresholds")) {
+		return usageErrorf("--task and --thresholds need --evaluation")
+	}
+	shape, err := f.keyed()
+	if err != nil {
+		return err
+	}
 	out := cmd.OutOrStdout()
 	if !f.force {
-		if k, err := setup.Load(ctx, f.out, f.shape, setup.Verifying); err == nil {
-			fmt.Fprintf(out, "keys for %s already in %s (use --force to replace them)\n", f.shape, setup.Dir(f.out, f.shape))
+		if k, err := setup.Load(ctx, f.out, shape, setup.Verifying); err == nil {
+			fmt.Fprintf(out, "keys for %s already in %s (use --force to replace them)\n", shape, setup.Dir(f.out, shape))
 			printKeys(cmd, k)
 			return nil
 		}
@@ -62,16 +93,16 @@ func runSetup(cmd *cobra.Command, f setupFlags) error {
 	fmt.Fprintf(cmd.ErrOrStderr(), "warning: single-party setup; whoever runs it can forge proofs for these keys. For local testing only: production keys come from comet ceremony.\n")
 	start := time.Now()
 	steps := newSteps(cmd)
-	k, err := setup.Generate(ctx, f.shape, steps.Step)
+	k, err := setup.Generate(ctx, shape, steps.Step)
 	if err == nil {
-		steps.Step("write the keys to " + setup.Dir(f.out, f.shape))
+		steps.Step("write the keys to " + setup.Dir(f.out, shape))
 		err = k.Save(ctx, f.out)
 	}
 	steps.Stop()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "keys for %s written to %s in %v\n", f.shape, setup.Dir(f.out, f.shape), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(out, "keys for %s written to %s in %v\n", shape, setup.Dir(f.out, shape), time.Since(start).Round(time.Millisecond))
 	printKeys(cmd, k)
 	return nil
 }
@@ -106,7 +137,7 @@ func resolveShape(cmd *cobra.Command, manifest string, shape *circuit.Shape) err
 }
 
 func printKeys(cmd *cobra.Command, k *setup.Keys) {
-	for _, c := range []circuit.Circuit{circuit.ChunkCircuit, circuit.FinalCircuit} {
+	for _, c := range k.Keyed().Circuits() {
 		kc := k.Circuit(c)
 		fmt.Fprintf(cmd.OutOrStdout(), "%-5s circuit %s  vk sha256 %s  %d constraints\n", c, kc.ID, kc.VKSHA256, kc.Constraints)
 	}

@@ -160,3 +160,46 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// Evaluation keys live beside training keys of the same rows' shape, in their own directory,
+// and neither loads as the other.
+func TestEvaluationKeys(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	eval := circuit.EvalShape{Shape: tiny, Task: circuit.Classification, Thresholds: 3}
+	if _, _, err := Ensure(ctx, root, tiny, Verifying); err != nil {
+		t.Fatal(err)
+	}
+	k, generated, err := Ensure(ctx, root, eval, Proving)
+	if err != nil || !generated {
+		t.Fatalf("Ensure = %v, generated %v", err, generated)
+	}
+	if k.Eval == nil || *k.Eval != eval || k.Keyed() != circuit.Keyed(eval) || Dir(root, eval) == Dir(root, tiny) {
+		t.Fatalf("keys %+v for %s", k, eval)
+	}
+	v, err := Load(ctx, root, eval, Verifying)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range eval.Circuits() {
+		if v.Circuit(c).ID != eval.ID(c) || v.Circuit(c).VKSHA256 != k.Circuit(c).VKSHA256 {
+			t.Errorf("%s: loaded %+v", c, v.Circuit(c))
+		}
+	}
+	if v.Chunk.ID == v.Final.ID {
+		t.Fatal("eval-chunk and eval-final share an id")
+	}
+	// Keys of the regression task are another shape.
+	if _, err := Load(ctx, root, circuit.EvalShape{Shape: tiny, Task: circuit.Regression}, Verifying); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("regression keys: %v", err)
+	}
+	// The directory of the classification keys, copied where the training keys should be, is
+	// refused.
+	wrong := t.TempDir()
+	if err := os.CopyFS(filepath.Join(wrong, tiny.String()), os.DirFS(Dir(root, eval))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(ctx, wrong, tiny, Verifying); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("evaluation keys loaded as training keys: %v", err)
+	}
+}
