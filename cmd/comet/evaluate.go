@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"strconv"
 	"strings"
 	"time"
 
@@ -54,7 +55,7 @@ from the training set, or representative (docs/proof.md).`,
 	fl.StringVar(&f.saltFile, "salt-file", "", "the test set's private salt file (required)")
 	fl.StringVar(&f.evaluator, "evaluator", "", "the id the evaluation is bound to, as registered (required)")
 	fl.StringVar(&f.task, "task", string(circuit.Classification), "classification (labels ±1) or regression")
-	fl.StringSliceVar(&f.thresholds, "thresholds", nil, "classification score thresholds, increasing decimals (default: 32 from -1 by 1/16)")
+	fl.StringSliceVar(&f.thresholds, "thresholds", nil, "classification score thresholds: increasing decimals, or FROM:TO:K for K evenly spaced (default: 32 from -1 by 1/16)")
 	fl.StringVar(&f.decision, "decision-threshold", "0", "classification: the threshold at which a score counts as positive; one of --thresholds")
 	addProvingFlags(cmd, &f.proving, ".eval.json")
 	for _, name := range []string{"manifest", "salt-file", "evaluator"} {
@@ -94,13 +95,8 @@ func runEvaluate(cmd *cobra.Command, modelPath, path string, f evaluateFlags) er
 	if task == circuit.Classification {
 		req.Thresholds = proof.DefaultThresholds(man.FractionBits)
 		if len(f.thresholds) > 0 {
-			req.Thresholds = nil
-			for _, t := range f.thresholds {
-				v, err := scores.Parse(strings.TrimSpace(t))
-				if err != nil {
-					return usageErrorf("--thresholds %q: %v", t, err)
-				}
-				req.Thresholds = append(req.Thresholds, big.NewInt(v))
+			if req.Thresholds, err = parseThresholds(f.thresholds, scores); err != nil {
+				return err
 			}
 		}
 		d, err := scores.Parse(f.decision)
@@ -131,19 +127,52 @@ func runEvaluate(cmd *cobra.Command, modelPath, path string, f evaluateFlags) er
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "evaluation of %s on %s (%s, %d reused) by %s written to %s in %v\n",
 		shape, count(man.N, "test row"), count(len(b.Chunks), "chunk"), *reused, f.evaluator, f.out, time.Since(start).Round(time.Millisecond))
-	printEvaluation(out, b)
+	printEvaluation(out, b, man)
 	return nil
 }
 
-// printEvaluation says in plain words what an evaluation proves.
-func printEvaluation(w io.Writer, b *proof.EvalBundle) {
+// parseThresholds reads --thresholds: increasing decimals, or FROM:TO:K for K evenly spaced
+// from FROM to TO, in the scores' fixed-point format.
+func parseThresholds(values []string, scores fixedpoint.Format) ([]*big.Int, error) {
+	if len(values) == 1 && strings.Contains(values[0], ":") {
+		parts := strings.Split(values[0], ":")
+		from, okFrom := new(big.Rat).SetString(strings.TrimSpace(parts[0]))
+		to, okTo := new(big.Rat).SetString(strings.TrimSpace(parts[min(1, len(parts)-1)]))
+		k, err := strconv.Atoi(strings.TrimSpace(parts[len(parts)-1]))
+		if len(parts) != 3 || !okFrom || !okTo || err != nil || k < 2 || k > circuit.MaxThresholds || from.Cmp(to) >= 0 {
+			return nil, usageErrorf("--thresholds %q: want FROM:TO:K with FROM < TO and K from 2 to %d, or decimals", values[0], circuit.MaxThresholds)
+		}
+		step := new(big.Rat).Quo(new(big.Rat).Sub(to, from), new(big.Rat).SetInt64(int64(k-1)))
+		values = make([]string, k)
+		for i := range values {
+			values[i] = new(big.Rat).Add(from, new(big.Rat).Mul(step, new(big.Rat).SetInt64(int64(i)))).FloatString(30)
+		}
+	}
+	var out []*big.Int
+	for _, t := range values {
+		v, err := scores.Parse(strings.TrimSpace(t))
+		if err != nil {
+			return nil, usageErrorf("--thresholds %q: %v", t, err)
+		}
+		out = append(out, big.NewInt(v))
+	}
+	return out, nil
+}
+
+// printEvaluation says in plain words what an evaluation proves, naming the test set by its
+// commitment and, when its manifest records one, its featurizer.
+func printEvaluation(w io.Writer, b *proof.EvalBundle, man *commitment.Manifest) {
 	m := b.Metrics
+	set := fmt.Sprintf("%s of test set %s", count(m.N, "row"), b.DatasetCommitment)
+	if fz := man.Featurizer; fz != nil {
+		set += fmt.Sprintf(" (featurizer %s/%s, id %s)", fz.Name, fz.Version, fz.SpecSHA256)
+	}
 	if b.Shape.Task == circuit.Regression {
-		fmt.Fprintf(w, "proven: held out on %s of test set %s: R² %.4f, RMSE %.4g (sum of squared residuals %.6g), bound to model %s and evaluator %s\n",
-			count(m.N, "row"), b.DatasetCommitment, *m.R2, *m.RMSE, *m.SSR, b.ModelSHA256, b.Evaluator)
+		fmt.Fprintf(w, "proven: held out on %s: R² %.4f, RMSE %.4g (sum of squared residuals %.6g); bound to model %s, proven by %s\n",
+			set, *m.R2, *m.RMSE, *m.SSR, b.ModelSHA256, b.Evaluator)
 		return
 	}
-	fmt.Fprintf(w, "proven: held out on %s of test set %s, positive when the score is at least %s: accuracy %.4f, precision %.4f, recall %.4f, F1 %.4f (tp %d, fp %d, tn %d, fn %d); AUC between %.4f and %.4f at %d thresholds; bound to model %s and evaluator %s\n",
-		count(m.N, "row"), b.DatasetCommitment, fixedpoint.Decimal(b.Decision.Int, 2*b.Header.FractionBits),
+	fmt.Fprintf(w, "proven: held out on %s, positive when the score is at least %s: accuracy %.4f, precision %.4f, recall %.4f, F1 %.4f (tp %d, fp %d, tn %d, fn %d); AUC at least %.4f (at most %.4f; %d thresholds); bound to model %s, proven by %s\n",
+		set, fixedpoint.Decimal(b.Decision.Int, 2*b.Header.FractionBits),
 		*m.Accuracy, *m.Precision, *m.Recall, *m.F1, *m.TP, *m.FP, *m.TN, *m.FN, *m.AUCLower, *m.AUCUpper, len(b.Thresholds), b.ModelSHA256, b.Evaluator)
 }

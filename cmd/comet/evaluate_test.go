@@ -50,12 +50,16 @@ func TestEvaluateCLI(t *testing.T) {
 	evaluate := []string{"evaluate", at("model.json"), test, "--manifest", at("test.manifest.json"), "--salt-file", at("test.salt"),
 		"--keys", at("keys"), "--evaluator", "court-of-appeal"}
 	out := must(evaluate...)
-	if !strings.Contains(out, "model.eval.json") || !strings.Contains(out, "proven: held out on 20 rows") || !strings.Contains(out, "AUC between") {
+	if !strings.Contains(out, "model.eval.json") || !strings.Contains(out, "proven: held out on 20 rows") || !strings.Contains(out, "AUC at least") {
 		t.Errorf("evaluate output:\n%s", out)
+	}
+	// K evenly spaced thresholds, 0 among them: -1.55, -1.5, ... 0.
+	if out := must(append(append([]string(nil), evaluate...), "--thresholds", "-1.55:0:32", "--out", at("range.eval.json"))...); !strings.Contains(out, "32 thresholds") {
+		t.Errorf("evaluate with a threshold range:\n%s", out)
 	}
 	verify := []string{"proof", "verify", at("model.eval.json"), "--model", at("model.json"), "--manifest", at("test.manifest.json"), "--keys", at("keys")}
 	out = must(verify...)
-	if strings.Contains(out, "FAIL") || !strings.Contains(out, "ok   metrics follow from the proven sums") || !strings.Contains(out, "evaluator court-of-appeal") {
+	if strings.Contains(out, "FAIL") || !strings.Contains(out, "ok   metrics follow from the proven sums") || !strings.Contains(out, "proven by court-of-appeal") {
 		t.Errorf("verify output:\n%s", out)
 	}
 	if code, out, _ := runComet(t, append(verify, "--evaluator", "someone-else")...); code != 1 || !strings.Contains(out, "FAIL bundle is bound to this evaluator") {
@@ -77,6 +81,8 @@ func TestEvaluateCLI(t *testing.T) {
 		{append(append([]string(nil), evaluate...), "--manifest", at("other.manifest.json")), 2, `feature 1 is "b" in the model and "c" in the test set`},
 		{append(append([]string(nil), evaluate...), "--task", "regression", "--thresholds", "0"), 2, "--thresholds and --decision-threshold are for --task classification"},
 		{append(append([]string(nil), evaluate...), "--decision-threshold", "0.3"), 2, "not one of the 32 thresholds"},
+		{append(append([]string(nil), evaluate...), "--thresholds", "1:-1:8"), 2, "want FROM:TO:K with FROM < TO"},
+		{append(append([]string(nil), evaluate...), "--thresholds", "-1:1:33"), 2, "keys"}, // 33 thresholds: no keys of that shape
 		{append(append([]string(nil), verify...), "--provider", "acme-legal"), 2, "bound to an --evaluator, not a --provider"},
 	}
 	for _, c := range cases {

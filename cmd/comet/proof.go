@@ -127,7 +127,7 @@ func runProofVerify(cmd *cobra.Command, path string, f proofVerifyFlags) error {
 		fmt.Fprintf(out, "guarantee: %s\n", c.Guarantee.Summary(c.Requested))
 	}
 	if eval != nil && verr == nil {
-		printEvaluation(out, eval)
+		printEvaluation(out, eval, man)
 	}
 	if verr != nil {
 		if errors.Is(verr, proof.ErrVerify) {
