@@ -16,17 +16,17 @@ import (
 	"github.com/comet-attest/comet/internal/shareddata"
 )
 
-// readmeBlock returns the shell block of the README that follows the marker
-// "<!-- tested: NAME -->".
-func readmeBlock(t *testing.T, name string) string {
+// docBlock returns the shell block of a document of the repository (README.md,
+// docs/legal.md) that follows the marker "<!-- tested: NAME -->".
+func docBlock(t *testing.T, doc, name string) string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	raw, err := os.ReadFile(filepath.Join("..", "..", doc))
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := regexp.MustCompile("(?s)<!-- tested: " + regexp.QuoteMeta(name) + " -->\n```sh\n(.*?)\n```").FindSubmatch(raw)
 	if m == nil {
-		t.Fatalf("README.md has no block marked %q", name)
+		t.Fatalf("%s has no block marked %q", doc, name)
 	}
 	return string(m[1])
 }
@@ -37,7 +37,23 @@ func TestREADMEFlow(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the README's flow as processes: builds, sets up keys, proves, serves (40 s)")
 	}
-	block := readmeBlock(t, "readme-flow")
+	got := runBlock(t, docBlock(t, "README.md", "readme-flow"))
+	for _, want := range []string{"logged: attestation", "status       logged", "every check passed"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the README's flow printed no %q:\n%s", want, got)
+		}
+	}
+	if n := strings.Count(got, "every check passed"); n != 2 {
+		t.Errorf("%d verifications passed, want the online and the offline one:\n%s", n, got)
+	}
+}
+
+// runBlock runs a documented shell block verbatim in bash, with the comet binary on PATH and
+// a registry address of its own, in an empty directory beside ../shared, as a new user pastes
+// it; env adds variables. It fails the test, with the output and the server's log, unless the
+// block succeeds within 5 minutes, and returns the output.
+func runBlock(t *testing.T, block string, env ...string) string {
+	t.Helper()
 	bin := buildComet(t)
 	root := t.TempDir()
 	work := filepath.Join(root, "work")
@@ -56,8 +72,8 @@ func TestREADMEFlow(t *testing.T) {
 
 	cmd := exec.Command("bash", "-euo", "pipefail", "-c", block)
 	cmd.Dir = work
-	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"),
-		"COMET_SERVER_ADDR="+addr, "COMET_REGISTRY=http://"+addr, "XDG_STATE_HOME="+filepath.Join(root, "state"), "COMET_API_KEY=")
+	cmd.Env = append(append(os.Environ(), "PATH="+filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"COMET_SERVER_ADDR="+addr, "COMET_REGISTRY=http://"+addr, "XDG_STATE_HOME="+filepath.Join(root, "state"), "COMET_API_KEY="), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the background server goes with the group
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -72,19 +88,11 @@ func TestREADMEFlow(t *testing.T) {
 	case <-time.After(5 * time.Minute):
 		err = errTimeout
 	}
-	serveLog, _ := os.ReadFile(filepath.Join(work, "serve.log"))
 	if err != nil {
-		t.Fatalf("the README's flow: %v\n%s\nserve.log:\n%s", err, out.String(), serveLog)
+		serveLog, _ := os.ReadFile(filepath.Join(work, "serve.log"))
+		t.Fatalf("the documented flow: %v\n%s\nserve.log:\n%s", err, out.String(), serveLog)
 	}
-	got := out.String()
-	for _, want := range []string{"logged: attestation", "status       logged", "every check passed"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("the README's flow printed no %q:\n%s", want, got)
-		}
-	}
-	if n := strings.Count(got, "every check passed"); n != 2 {
-		t.Errorf("%d verifications passed, want the online and the offline one:\n%s", n, got)
-	}
+	return out.String()
 }
 
 var errTimeout = errors.New("timed out after 5 minutes")
