@@ -4,7 +4,9 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -67,18 +69,52 @@ func ParseSigner(skey string) (*Signer, error) {
 
 // LoadFile reads a private key from a file holding its signed-note form.
 func LoadFile(path string) (*Signer, error) {
-	b, err := os.ReadFile(path)
+	text, err := readKeyFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read key file: %w", err)
+		return nil, err
 	}
-	if len(strings.TrimSpace(string(b))) == 0 {
-		return nil, fmt.Errorf("key file %s: %w", path, ErrNoKey)
-	}
-	s, err := ParseSigner(string(b))
+	s, err := ParseSigner(text)
 	if err != nil {
 		return nil, fmt.Errorf("key file %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// LoadVerifierFile reads the public key of a key file that holds either a private key or a
+// public verifier key in signed-note form: whoever only needs the public half (to print or
+// export it) may hold either file.
+func LoadVerifierFile(path string) (*Verifier, error) {
+	text, err := readKeyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if strings.HasPrefix(text, privatePrefix) {
+		s, err := ParseSigner(text)
+		if err != nil {
+			return nil, fmt.Errorf("key file %s: %w", path, err)
+		}
+		return s.Verifier(), nil
+	}
+	v, err := ParseVerifier(text)
+	if err != nil {
+		return nil, fmt.Errorf("key file %s: %w", path, err)
+	}
+	return v, nil
+}
+
+// privatePrefix starts every signed-note private key and no verifier key.
+const privatePrefix = "PRIVATE+KEY+"
+
+func readKeyFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read key file: %w", err)
+	}
+	text := strings.TrimSpace(string(b))
+	if text == "" {
+		return "", fmt.Errorf("key file %s: %w", path, ErrNoKey)
+	}
+	return text, nil
 }
 
 // LoadEnv reads a private key from the environment variable named envVar
@@ -172,6 +208,17 @@ func (v *Verifier) KeyID() string { return v.name + "+" + fmt.Sprintf("%08x", v.
 
 // Public is the raw Ed25519 public key.
 func (v *Verifier) Public() ed25519.PublicKey { return v.pub }
+
+// PEM is the public key as a PEM "PUBLIC KEY" block of its PKIX SubjectPublicKeyInfo (RFC
+// 8410 for Ed25519), the form that cosign, OpenSSL and most tools outside signed notes read.
+// The key's name and key hash are not in it: a reader that needs the key id gets it apart.
+func (v *Verifier) PEM() ([]byte, error) {
+	der, err := x509.MarshalPKIXPublicKey(v.pub)
+	if err != nil {
+		return nil, fmt.Errorf("encode public key %s as PKIX: %w", v.KeyID(), err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
+}
 
 // String is the signed-note verifier key text.
 func (v *Verifier) String() string { return v.vkey }

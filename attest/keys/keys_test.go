@@ -1,6 +1,9 @@
 package keys_test
 
 import (
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"os"
 	"path/filepath"
@@ -72,6 +75,61 @@ func TestLoad(t *testing.T) {
 	_ = os.WriteFile(empty, []byte("\n"), 0o600)
 	if _, err := keys.LoadFile(empty); !errors.Is(err, keys.ErrNoKey) {
 		t.Fatalf("empty file: %v", err)
+	}
+}
+
+// The PEM is the PKIX encoding of the same Ed25519 key that signs: what x509 parses back is
+// the key that verifies the signer's signatures.
+func TestPEM(t *testing.T) {
+	k, err := keys.Generate("comet.test/registry")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := k.Verifier().PEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, rest := pem.Decode(b)
+	if block == nil || block.Type != "PUBLIC KEY" || len(block.Headers) != 0 || len(rest) != 0 {
+		t.Fatalf("PEM %q", b)
+	}
+	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, _ := k.Sign([]byte("m"))
+	if ed, ok := pub.(ed25519.PublicKey); !ok || !ed.Equal(k.Verifier().Public()) || !ed25519.Verify(ed, []byte("m"), sig) {
+		t.Fatalf("PEM holds %T %x, not the signer's key", pub, pub)
+	}
+}
+
+// LoadVerifierFile takes the private key file or the public one and gives the same key.
+func TestLoadVerifierFile(t *testing.T) {
+	k, err := keys.Generate("comet.test/log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	priv, pub := filepath.Join(dir, "log.key"), filepath.Join(dir, "log.pub")
+	if err := k.WriteFile(priv); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pub, []byte(k.Verifier().String()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{priv, pub} {
+		if v, err := keys.LoadVerifierFile(path); err != nil || v.String() != k.Verifier().String() {
+			t.Errorf("LoadVerifierFile(%s): %v %v", filepath.Base(path), v, err)
+		}
+	}
+	bad := filepath.Join(dir, "bad")
+	_ = os.WriteFile(bad, []byte("PRIVATE+KEY+x+00000000+AQ\n"), 0o600)
+	if _, err := keys.LoadVerifierFile(bad); !errors.Is(err, keys.ErrMalformedKey) {
+		t.Errorf("malformed private key: %v", err)
+	}
+	_ = os.WriteFile(bad, []byte("\n"), 0o600)
+	if _, err := keys.LoadVerifierFile(bad); !errors.Is(err, keys.ErrNoKey) {
+		t.Errorf("empty file: %v", err)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/comet-attest/comet/attest/bundle"
 	"github.com/comet-attest/comet/attest/envelope"
 	"github.com/comet-attest/comet/attest/trustroot"
 	"github.com/comet-attest/comet/internal/atomicfile"
@@ -22,6 +23,7 @@ import (
 // The files of a directory written by `comet bundle fetch` and read by `comet verify --dir`.
 const (
 	dirBundle     = "bundle.json"
+	dirEnvelope   = "envelope.json"
 	dirTrustRoot  = "trustroot.json"
 	dirModel      = "model.json"
 	dirProof      = "proof.json"
@@ -179,9 +181,14 @@ client bundle (envelope, leaf, inclusion proof, checkpoint with cosignatures, an
 trust root (the pinned version walked to the newest it can verify), the model file, the proof
 bundle and manifest, the verifying keys of the proof's circuits, and the signed revocation if
 the attestation is revoked. Nothing here is trusted for being fetched: verify checks it all.
-Offline, the revocation list is only as fresh as the fetch.`,
+Offline, the revocation list is only as fresh as the fetch. The bundle's DSSE envelope is also
+written alone to envelope.json, for in-toto and DSSE tools such as cosign's
+verify-blob-attestation, whose subject is model.json as written (docs/attestation.md).`,
 		Example: `  comet bundle fetch model.json --out evidence/
-  comet verify model.json --offline --dir evidence/ --waive revocation`,
+  comet verify model.json --offline --dir evidence/ --waive revocation
+  comet trustroot show evidence/trustroot.json --pem --key registry > registry.pem
+  cosign verify-blob-attestation --key registry.pem --type https://comet-attest.dev/training/v2 \
+    --insecure-ignore-tlog --signature evidence/envelope.json evidence/model.json`,
 		Args: cobra.ExactArgs(1),
 	}
 	reg := addRegistryFlags(cmd, false)
@@ -248,7 +255,7 @@ func fetchBundle(ctx context.Context, c *client.Client, root *trustroot.Root, sh
 	if err := atomicfile.WriteFile(filepath.Join(out, dirTrustRoot), rootRaw, 0o644); err != nil {
 		return nil, err
 	}
-	var proofJSON []byte
+	var proofJSON, bundleJSON []byte
 	for _, p := range parts {
 		raw, err := p.fetch(ctx, p.id)
 		if err != nil {
@@ -259,14 +266,21 @@ func fetchBundle(ctx context.Context, c *client.Client, root *trustroot.Root, sh
 				return nil, fmt.Errorf("%w: the registry's model file for %s is not that model", errCheckFailed, sha)
 			}
 		}
-		if p.name == dirProof {
+		switch p.name {
+		case dirProof:
 			proofJSON = raw
+		case dirBundle:
+			bundleJSON = raw
 		}
 		if err := atomicfile.WriteFile(filepath.Join(out, p.name), raw, 0o644); err != nil {
 			return nil, err
 		}
 		written = append(written, p.name)
 	}
+	if err := writeEnvelope(filepath.Join(out, dirEnvelope), bundleJSON); err != nil {
+		return nil, err
+	}
+	written = append(written, dirEnvelope)
 	if err := fetchKeys(ctx, c, filepath.Join(out, dirKeys), proofJSON); err != nil {
 		return nil, err
 	}
@@ -289,4 +303,18 @@ func fetchBundle(ctx context.Context, c *client.Client, root *trustroot.Root, sh
 		written = append(written, dirRevocation)
 	}
 	return written, nil
+}
+
+// writeEnvelope writes the DSSE envelope of a client bundle alone, as the JSON object DSSE
+// defines: tools that know DSSE and in-toto but not Comet's bundle (cosign) read that file.
+func writeEnvelope(path string, bundleJSON []byte) error {
+	b, err := bundle.Parse(bundleJSON)
+	if err != nil {
+		return fmt.Errorf("%w: the registry's client bundle: %w", errCheckFailed, err)
+	}
+	env, err := envelope.Marshal(b.Envelope)
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(path, append(env, '\n'), 0o644)
 }

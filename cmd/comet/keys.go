@@ -59,19 +59,35 @@ variable that config names (key_env); never commit it.`,
 }
 
 func newKeysShowCmd() *cobra.Command {
-	return &cobra.Command{
-		Example: "  comet keys show log.key",
+	var asPEM bool
+	cmd := &cobra.Command{
+		Example: `  comet keys show log.key
+  comet keys show log.pub --pem > log.pem`,
 
-		Use:   "show key.private",
-		Short: "Print the public key and key id of a private key file",
-		Args:  cobra.ExactArgs(1),
+		Use:   "show KEY_FILE [--pem]",
+		Short: "Print the public key and key id of a key file (private or public), or the public key as PEM",
+		Long: `KEY_FILE holds a private key or a public verifier key in signed-note form (as comet keys
+generate writes them). Without --pem it prints the public verifier key and its key id; with --pem
+only the public key as a PEM "PUBLIC KEY" block (PKIX), the form cosign's --key, OpenSSL and
+most tools outside signed notes read. The private key is never printed.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := keys.LoadFile(args[0])
+			v, err := keys.LoadVerifierFile(args[0])
 			if err != nil {
+				return usageErrorf("%v", err)
+			}
+			if asPEM {
+				b, err := v.PEM()
+				if err != nil {
+					return err
+				}
+				_, err = cmd.OutOrStdout().Write(b)
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "public key  %s\nkey id      %s\n", s.Verifier(), s.KeyID())
+			fmt.Fprintf(cmd.OutOrStdout(), "public key  %s\nkey id      %s\n", v, v.KeyID())
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asPEM, "pem", false, "print only the public key, as a PEM PUBLIC KEY block (for cosign --key, OpenSSL)")
+	return cmd
 }

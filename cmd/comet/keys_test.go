@@ -35,15 +35,26 @@ func TestKeysGenerate(t *testing.T) {
 	if !strings.Contains(out, s.KeyID()) || strings.Contains(out, s.PrivateKey()) {
 		t.Errorf("output must show the key id and never the private key:\n%s", out)
 	}
-	code, out, _ = runComet(t, "keys", "show", priv)
-	if code != 0 || !strings.Contains(out, s.Verifier().String()) {
-		t.Errorf("show: exit %d:\n%s", code, out)
+	// show takes the private key file or the public one; --pem prints only the public key.
+	wantPEM, err := s.Verifier().PEM()
+	if err != nil {
+		t.Fatal(err)
 	}
+	for _, f := range []string{priv, pub} {
+		code, out, _ = runComet(t, "keys", "show", f)
+		if code != 0 || !strings.Contains(out, s.Verifier().String()) || !strings.Contains(out, s.KeyID()) {
+			t.Errorf("show %s: exit %d:\n%s", filepath.Base(f), code, out)
+		}
+		if code, out, _ = runComet(t, "keys", "show", f, "--pem"); code != 0 || out != string(wantPEM) {
+			t.Errorf("show %s --pem: exit %d:\n%s", filepath.Base(f), code, out)
+		}
+	}
+	notKey := writeFile(t, dir, "not.key", "PRIVATE+KEY+registry.example+00000000+AQ\n")
 
 	for _, args := range [][]string{
 		{"keys", "generate", "--name", "other", "--out", priv},                       // never overwrites
 		{"keys", "generate", "--name", "bad name", "--out", filepath.Join(dir, "x")}, // not a note name
-		{"keys", "show", pub}, // a public key is not a private key
+		{"keys", "show", notKey, "--pem"},                                            // not a key
 	} {
 		if code, _, errOut := runComet(t, args...); code != 2 || strings.Count(errOut, "\n") != 1 {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/comet-attest/comet/attest/clientstate"
+	"github.com/comet-attest/comet/attest/keys"
 	"github.com/comet-attest/comet/attest/trustroot"
 	"github.com/comet-attest/comet/registry/client"
 )
@@ -70,27 +71,61 @@ func newTrustRootUpdateCmd() *cobra.Command {
 }
 
 func newTrustRootShowCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:     "show FILE",
-		Short:   "Print what a trust root file trusts",
-		Example: "  comet trustroot show trustroot.json",
-		Args:    cobra.ExactArgs(1),
+	var asPEM bool
+	var key string
+	cmd := &cobra.Command{
+		Use:   "show FILE [--pem [--key ROLE|KEY_ID]]",
+		Short: "Print what a trust root file trusts, or its signing keys as PEM",
+		Long: `Without --pem, prints the trust root's version, keys, witness policy, pinned circuits and
+anchor. With --pem, prints its root, registry and log keys as PEM "PUBLIC KEY" blocks (PKIX), the
+form cosign's --key and OpenSSL read, each after a comment line that names its role, key id and
+what the trust root says of it (validity window, revocation). --key keeps one key: a role
+(root, registry or log) when the trust root has one key in that role, or a key id (an envelope's
+signatures[].keyid names the registry key that signed it). A PEM key is only the key: cosign
+then checks the signature and not what comet verify checks beside it (validity window,
+revocation, log inclusion, proof); see docs/attestation.md.`,
+		Example: `  comet trustroot show trustroot.json
+  comet trustroot show trustroot.json --pem
+  comet trustroot show evidence/trustroot.json --pem --key registry > registry.pem
+  cosign verify-blob-attestation --key registry.pem --type https://comet-attest.dev/training/v2 \
+    --insecure-ignore-tlog --signature evidence/envelope.json evidence/model.json`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if key != "" && !asPEM {
+				return usageErrorf("--key selects a key to print as PEM: add --pem")
+			}
 			r, err := trustroot.Load(args[0])
 			if err != nil {
 				return usageErrorf("%v", err)
 			}
-			printTrustRoot(cmd, r)
-			return nil
+			if !asPEM {
+				printTrustRoot(cmd, r)
+				return nil
+			}
+			ks, err := selectKeys(trustedKeys(r), key)
+			if err != nil {
+				return err
+			}
+			return printPEMKeys(cmd, ks)
 		},
 	}
+	cmd.Flags().BoolVar(&asPEM, "pem", false, "print the root, registry and log keys as PEM PUBLIC KEY blocks (for cosign --key, OpenSSL)")
+	cmd.Flags().StringVar(&key, "key", "", "with --pem, print only this key: a role (root, registry, log) that has one key, or a key id")
+	return cmd
 }
 
-func printTrustRoot(cmd *cobra.Command, r *trustroot.Root) {
-	w := cmd.OutOrStdout()
-	fmt.Fprintf(w, "version   %d, expires %s, sha256:%s\n", r.Version, r.Expires.UTC().Format(time.RFC3339), r.Fingerprint())
+// trustedKey is one signing key a trust root names, with its role and what the root says of it.
+type trustedKey struct {
+	role   string // root, registry or log
+	key    *keys.Verifier
+	detail string
+}
+
+// trustedKeys lists the root, registry and log keys in the order show prints them.
+func trustedKeys(r *trustroot.Root) []trustedKey {
+	var out []trustedKey
 	for _, k := range r.RootKeys {
-		fmt.Fprintf(w, "root key  %s (%d of %d sign the next version)\n", k.KeyID(), r.RootThreshold, len(r.RootKeys))
+		out = append(out, trustedKey{"root", k, fmt.Sprintf("(%d of %d sign the next version)", r.RootThreshold, len(r.RootKeys))})
 	}
 	for _, k := range r.Registry {
 		window := "from " + k.NotBefore.UTC().Format(time.RFC3339)
@@ -100,14 +135,74 @@ func printTrustRoot(cmd *cobra.Command, r *trustroot.Root) {
 		if !k.RevokedAt.IsZero() {
 			window += ", revoked " + k.RevokedAt.UTC().Format(time.RFC3339) + " (" + k.RevocationReason + ")"
 		}
-		fmt.Fprintf(w, "registry  %s %s\n", k.Key.KeyID(), window)
+		out = append(out, trustedKey{"registry", k.Key, window})
 	}
 	for i, k := range r.LogKeys {
-		role := "current"
+		role := "(current)"
 		if i > 0 {
-			role = "previous"
+			role = "(previous)"
 		}
-		fmt.Fprintf(w, "log       %s (%s)\n", k.KeyID(), role)
+		out = append(out, trustedKey{"log", k, role})
+	}
+	return out
+}
+
+// selectKeys keeps the keys that sel names (all when it is empty). A role must name exactly
+// one key, so that a file made with --key holds the one key meant: cosign reads only the
+// first PEM block of a file.
+func selectKeys(ks []trustedKey, sel string) ([]trustedKey, error) {
+	if sel == "" {
+		return ks, nil
+	}
+	var byRole, byID []trustedKey
+	ids := make([]string, len(ks))
+	for i, k := range ks {
+		ids[i] = k.key.KeyID()
+		if k.role == sel {
+			byRole = append(byRole, k)
+		}
+		if k.key.KeyID() == sel {
+			byID = append(byID, k)
+		}
+	}
+	switch {
+	case len(byID) > 0:
+		return byID[:1], nil // a key in two roles (root and registry) is one key
+	case len(byRole) == 1:
+		return byRole, nil
+	case len(byRole) > 1:
+		roleIDs := make([]string, len(byRole))
+		for i, k := range byRole {
+			roleIDs[i] = k.key.KeyID()
+		}
+		return nil, usageErrorf("--key %s: the trust root has %d %s keys (%s): name one by its key id", sel, len(byRole), sel, strings.Join(roleIDs, ", "))
+	}
+	return nil, usageErrorf("--key %s: no such role (root, registry, log) or key id in the trust root; its keys are %s", sel, strings.Join(ids, ", "))
+}
+
+func printPEMKeys(cmd *cobra.Command, ks []trustedKey) error {
+	w := cmd.OutOrStdout()
+	for _, k := range ks {
+		b, err := k.key.PEM()
+		if err != nil {
+			return err
+		}
+		// Text before a PEM block is allowed (RFC 7468) and skipped by Go's, OpenSSL's and
+		// cosign's readers; PEM headers would not be (OpenSSL refuses any but Proc-Type).
+		fmt.Fprintf(w, "# %s %s %s\n%s", k.role, k.key.KeyID(), k.detail, b)
+	}
+	return nil
+}
+
+func printTrustRoot(cmd *cobra.Command, r *trustroot.Root) {
+	w := cmd.OutOrStdout()
+	fmt.Fprintf(w, "version   %d, expires %s, sha256:%s\n", r.Version, r.Expires.UTC().Format(time.RFC3339), r.Fingerprint())
+	for _, k := range trustedKeys(r) {
+		label := k.role
+		if label == "root" {
+			label = "root key"
+		}
+		fmt.Fprintf(w, "%-10s%s %s\n", label, k.key.KeyID(), k.detail)
 	}
 	for _, wt := range r.Witnesses {
 		fmt.Fprintf(w, "witness   %s (%d required)\n", wt.Verifier.Name(), r.WitnessQuorum)

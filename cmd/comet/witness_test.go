@@ -47,25 +47,7 @@ const installWitness = "GOFLAGS= go install filippo.io/torchwood/cmd/litewitness
 // when something is missing.
 func witnessTools(t *testing.T) (litewitness, witnessctl string) {
 	t.Helper()
-	find := func(envVar, name string) string {
-		if p := os.Getenv(envVar); p != "" {
-			if _, err := os.Stat(p); err != nil {
-				return "" // named but absent: missing, not silently something else
-			}
-			return p
-		}
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-		if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-			p := filepath.Join(strings.TrimSpace(string(out)), "bin", name)
-			if _, err := os.Stat(p); err == nil {
-				return p
-			}
-		}
-		return ""
-	}
-	litewitness, witnessctl = find("COMET_LITEWITNESS", "litewitness"), find("COMET_WITNESSCTL", "witnessctl")
+	litewitness, witnessctl = findTool("COMET_LITEWITNESS", "litewitness"), findTool("COMET_WITNESSCTL", "witnessctl")
 	var missing []string
 	if litewitness == "" {
 		missing = append(missing, "litewitness")
@@ -87,6 +69,27 @@ func witnessTools(t *testing.T) (litewitness, witnessctl string) {
 		t.Fatalf("%s not found: install with %s", strings.Join(missing, ", "), installWitness)
 	}
 	return litewitness, witnessctl
+}
+
+// findTool finds a program that this project did not write: the path in envVar, else name on
+// PATH, else in $(go env GOPATH)/bin, where go install puts it; "" when it is in none.
+func findTool(envVar, name string) string {
+	if p := os.Getenv(envVar); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "" // named but absent: missing, not silently something else
+		}
+		return p
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		p := filepath.Join(strings.TrimSpace(string(out)), "bin", name)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
 }
 
 // liteWitness is a litewitness process with its own ssh-agent holding its key.
