@@ -55,21 +55,25 @@ func trustedRoot(ctx context.Context, c *client.Client, reg *registryFlags, stat
 func newKeysFetchCmd() *cobra.Command {
 	var manifest, out, trustRoot, stateDir string
 	var shape circuit.Shape
+	var eval evalFlags
 	cmd := &cobra.Command{
-		Use:   "fetch (--manifest data.manifest.json | --d 8 --chunk-rows 1024 ...) --out DIR",
+		Use:   "fetch (--manifest data.manifest.json | --d 8 --chunk-rows 1024 ...) [--evaluation [--thresholds K]] --out DIR",
 		Short: "Download the registry's proving keys for a dataset's circuit shape, checked against the trust root",
 		Long: `Fetches the keys comet prove needs for the shape of the dataset the manifest describes (its
 header and whether the model fits an intercept) from the registry's /v1/keys, into DIR in the
 layout comet prove reads. Each verifying key must hash to what keys.json records and to what the
 trust root (pinned in the state directory, or --trust-root) pins for that circuit, and the
 constraint systems must have the recorded size; otherwise nothing is kept. Proofs made with other
-keys are refused by the registry.`,
+keys are refused by the registry. With --evaluation it fetches the keys of the evaluation
+circuits (comet evaluate) of the test set's shape instead.`,
 		Example: `  comet keys fetch --registry https://registry.example --manifest data.manifest.json --out keys/
-  comet prove data.csv --manifest data.manifest.json --model model.json --salt-file data.salt --keys keys/ --provider acme-legal --out model.proof.json`,
+  comet prove data.csv --manifest data.manifest.json --model model.json --salt-file data.salt --keys keys/ --provider acme-legal --out model.proof.json
+  comet keys fetch --registry https://registry.example --evaluation --thresholds 65 --manifest test.manifest.json --out keys/`,
 		Args: cobra.NoArgs,
 	}
 	reg := addRegistryFlags(cmd, false)
 	addShapeFlags(cmd, &manifest, &shape)
+	addEvalFlags(cmd, &eval)
 	cmd.Flags().StringVar(&out, "out", "", "keys directory (required)")
 	cmd.Flags().StringVar(&trustRoot, "trust-root", "", "trust root file (default: the one pinned in the state directory)")
 	cmd.Flags().StringVar(&stateDir, "state-dir", defaultStateDir(), "where the pinned trust root is kept")
@@ -78,6 +82,10 @@ keys are refused by the registry.`,
 			return usageErrorf("--out is required")
 		}
 		if err := resolveShape(cmd, manifest, &shape); err != nil {
+			return err
+		}
+		keyed, err := eval.keyed(cmd, shape)
+		if err != nil {
 			return err
 		}
 		c, err := reg.client(false)
@@ -89,12 +97,13 @@ keys are refused by the registry.`,
 		if err != nil {
 			return err
 		}
-		k, err := fetchProvingKeys(ctx, c, root, shape, out)
+		k, err := fetchProvingKeys(ctx, c, root, keyed, out)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "keys for shape %s in %s: chunk %s (%d constraints), final %s (%d constraints), verifying keys pinned by trust root version %d\n",
-			shape, setup.Dir(out, shape), k.Chunk.ID, k.Chunk.Constraints, k.Final.ID, k.Final.Constraints, root.Version)
+		names := keyed.Circuits()
+		fmt.Fprintf(cmd.OutOrStdout(), "keys for shape %s in %s: %s %s (%d constraints), %s %s (%d constraints), verifying keys pinned by trust root version %d\n",
+			keyed, setup.Dir(out, keyed), names[0], k.Chunk.ID, k.Chunk.Constraints, names[1], k.Final.ID, k.Final.Constraints, root.Version)
 		return nil
 	}
 	return cmd
@@ -102,8 +111,8 @@ keys are refused by the registry.`,
 
 // fetchProvingKeys downloads a shape's key files into a fresh directory beside their place,
 // checks them (setup.Load, and the trust root's pins), and only then moves them into place.
-func fetchProvingKeys(ctx context.Context, c *client.Client, root *trustroot.Root, shape circuit.Shape, out string) (*setup.Keys, error) {
-	for _, cc := range []circuit.Circuit{circuit.ChunkCircuit, circuit.FinalCircuit} {
+func fetchProvingKeys(ctx context.Context, c *client.Client, root *trustroot.Root, shape circuit.Keyed, out string) (*setup.Keys, error) {
+	for _, cc := range shape.Circuits() {
 		if _, ok := root.Circuits[shape.ID(cc)]; !ok {
 			return nil, fmt.Errorf("%w: the trust root (version %d) pins no %s circuit for shape %s: the registry publishes no keys for this dataset's shape",
 				errCheckFailed, root.Version, cc, shape)
@@ -121,9 +130,9 @@ func fetchProvingKeys(ctx context.Context, c *client.Client, root *trustroot.Roo
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	final := shape.ID(circuit.FinalCircuit)
+	final := shape.ID(shape.Circuits()[1])
 	files := [][3]string{{final, "keys.json", "keys.json"}}
-	for _, cc := range []circuit.Circuit{circuit.ChunkCircuit, circuit.FinalCircuit} {
+	for _, cc := range shape.Circuits() {
 		for _, ext := range []string{"vk", "pk", "r1cs"} {
 			files = append(files, [3]string{shape.ID(cc), ext, string(cc) + "." + ext})
 		}
@@ -137,7 +146,7 @@ func fetchProvingKeys(ctx context.Context, c *client.Client, root *trustroot.Roo
 	if err != nil {
 		return nil, fmt.Errorf("%w: the registry's keys for shape %s: %w", errCheckFailed, shape, err)
 	}
-	for _, cc := range []circuit.Circuit{circuit.ChunkCircuit, circuit.FinalCircuit} {
+	for _, cc := range shape.Circuits() {
 		kc := k.Circuit(cc)
 		if pin := root.Circuits[kc.ID]; pin.VKSHA256 != kc.VKSHA256 {
 			return nil, fmt.Errorf("%w: the registry's %s verifying key hashes to %s, the trust root pins %s", errCheckFailed, kc.ID, kc.VKSHA256, pin.VKSHA256)

@@ -16,18 +16,33 @@ type setupFlags struct {
 	manifest, out string
 	shape         circuit.Shape
 	force         bool
-	// evaluation makes the evaluation circuits' keys of task, with thresholds thresholds.
+	eval          evalFlags
+}
+
+// evalFlags choose the evaluation circuits (comet evaluate) instead of training's, for comet
+// setup and comet keys fetch.
+type evalFlags struct {
 	evaluation bool
 	task       string
 	thresholds int
 }
 
-// keyed is the pair of circuits the flags name.
-func (f setupFlags) keyed() (circuit.Keyed, error) {
+func addEvalFlags(cmd *cobra.Command, f *evalFlags) {
+	fl := cmd.Flags()
+	fl.BoolVar(&f.evaluation, "evaluation", false, "the evaluation circuits' keys (comet evaluate) rather than training's")
+	fl.StringVar(&f.task, "task", string(circuit.Classification), "with --evaluation: classification or regression")
+	fl.IntVar(&f.thresholds, "thresholds", 32, fmt.Sprintf("with --evaluation --task classification: the number of score thresholds, 1 to %d", circuit.MaxThresholds))
+}
+
+// keyed is the pair of circuits the flags name for the rows' shape s.
+func (f evalFlags) keyed(cmd *cobra.Command, s circuit.Shape) (circuit.Keyed, error) {
 	if !f.evaluation {
-		return f.shape, nil
+		if cmd.Flags().Changed("task") || cmd.Flags().Changed("thresholds") {
+			return nil, usageErrorf("--task and --thresholds need --evaluation")
+		}
+		return s, nil
 	}
-	e := circuit.EvalShape{Shape: f.shape, Task: circuit.Task(f.task)}
+	e := circuit.EvalShape{Shape: s, Task: circuit.Task(f.task)}
 	if e.Task == circuit.Classification {
 		e.Thresholds = f.thresholds
 	}
@@ -62,9 +77,7 @@ the registry, and verifiers pin their verifying-key hashes.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.out, "out", "", "keys directory (required)")
 	fl.BoolVar(&f.force, "force", false, "make new keys even when keys for the shape exist")
-	fl.BoolVar(&f.evaluation, "evaluation", false, "the evaluation circuits' keys (comet evaluate) rather than training's")
-	fl.StringVar(&f.task, "task", string(circuit.Classification), "with --evaluation: classification or regression")
-	fl.IntVar(&f.thresholds, "thresholds", 32, fmt.Sprintf("with --evaluation --task classification: the number of score thresholds, 1 to %d", circuit.MaxThresholds))
+	addEvalFlags(cmd, &f.eval)
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
 }
@@ -75,10 +88,7 @@ func runSetup(cmd *cobra.Command, f setupFlags) error {
 	if err := resolveShape(cmd, f.manifest, &f.shape); err != nil {
 		return err
 	}
-	if !f.evaluation && (cmd.Flags().Changed("task") || cmd.Flags().Changed("thresholds")) {
-		return usageErrorf("--task and --thresholds need --evaluation")
-	}
-	shape, err := f.keyed()
+	shape, err := f.eval.keyed(cmd, f.shape)
 	if err != nil {
 		return err
 	}
