@@ -169,6 +169,9 @@ func printCommit(out io.Writer, m *commitment.Manifest, f commitFlags, recPath s
 		if found {
 			how = "found beside the data"
 		}
+		if s := fz.Split; s != nil {
+			how += ", its " + s.Part + " part"
+		}
 		fmt.Fprintf(out, "featurizer %s version %s, id %s (record %s, %s; keep the record private)\n", fz.Name, fz.Version, fz.SpecSHA256, recPath, how)
 	}
 	saltState := "reused"

@@ -81,7 +81,7 @@ func TestFeaturizeSplit(t *testing.T) {
 		manifest := filepath.Join(dir, part+".manifest.json")
 		code, stdout, errOut := runComet(t, "dataset", "commit", path, "--label", "y", "--exclude", "id",
 			"--salt-file", filepath.Join(dir, part+".salt"), "--out", manifest)
-		if code != 0 || !strings.Contains(stdout, "record "+filepath.Join(dir, "features.featurizer.json")+", found beside the data") {
+		if code != 0 || !strings.Contains(stdout, "record "+filepath.Join(dir, "features.featurizer.json")+", found beside the data, its "+part+" part") {
 			t.Fatalf("commit %s: exit %d:\n%s%s", part, code, stdout, errOut)
 		}
 		m, err := commitment.LoadManifest(manifest)
