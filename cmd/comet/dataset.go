@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -60,7 +59,9 @@ salt, so that anyone holding the public file can recompute everything.
 
 When the CSV came from comet dataset featurize, the featurizer's name, version, parameters and a
 keyed digest of the corpus go into the manifest; the record is found beside the CSV
-(<data>.featurizer.json) or named with --featurizer-record, and must be the record of this file.`,
+(<data>.featurizer.json, or features.featurizer.json for the parts features.train.csv and
+features.test.csv of a split) or named with --featurizer-record, and must be the record of
+this file; for a split part the manifest says which part it is.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDatasetCommit(cmd.Context(), cmd, args[0], f)
@@ -138,16 +139,15 @@ func runDatasetCommit(ctx context.Context, cmd *cobra.Command, path string, f co
 }
 
 // loadRecord finds the featurization record to commit with: the one --featurizer-record
-// names, none for "none", or else the one `comet dataset featurize` wrote beside the CSV, if
-// any (found says so).
+// names, none for "none", or else the one `comet dataset featurize` wrote beside the CSV
+// (for a split part, the split's one record), if any (found says so).
 func loadRecord(csvPath, flag string) (rec *featurize.Record, path string, found bool, err error) {
 	switch flag {
 	case noRecord:
 		return nil, "", false, nil
 	case "":
-		path, found = pipeline.RecordPath(csvPath), true
-		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return nil, "", false, nil
+		if path, found, err = pipeline.FindRecord(csvPath); err != nil || !found {
+			return nil, "", false, err
 		}
 	default:
 		path = flag
@@ -168,6 +168,9 @@ func printCommit(out io.Writer, m *commitment.Manifest, f commitFlags, recPath s
 		how := "named by --featurizer-record"
 		if found {
 			how = "found beside the data"
+		}
+		if s := fz.Split; s != nil {
+			how += ", its " + s.Part + " part"
 		}
 		fmt.Fprintf(out, "featurizer %s version %s, id %s (record %s, %s; keep the record private)\n", fz.Name, fz.Version, fz.SpecSHA256, recPath, how)
 	}
@@ -318,6 +321,13 @@ func printFeaturizer(w io.Writer, fz *commitment.Featurizer) {
 		label = "none"
 	}
 	fmt.Fprintf(w, "  text, label\t%s, %s (%d rows)\n", fz.TextColumn, label, fz.Rows)
+	if s := fz.Split; s != nil {
+		in := "is in"
+		if s.Part != "test" {
+			in = "is not in"
+		}
+		fmt.Fprintf(w, "  split\t%s part: the rows whose %s %s {%s}\n", s.Part, s.Column, in, strings.Join(s.TestValues, ", "))
+	}
 	fmt.Fprintf(w, "  corpus_digest\t%s (keyed from the salt)\n", fz.CorpusDigest)
 	if fz.CorpusSHA256 != "" {
 		fmt.Fprintf(w, "  corpus_sha256\t%s\n", fz.CorpusSHA256)

@@ -65,7 +65,20 @@ type Featurizer struct {
 	CorpusSHA256 string `json:"corpus_sha256,omitempty"`
 	TextColumn   string `json:"text_column"`
 	LabelColumn  string `json:"label_column,omitempty"`
-	Rows         int    `json:"rows"`
+	// Rows is the number of rows of the committed file, which for a split is one part.
+	Rows int `json:"rows"`
+	// Split is set when the committed file is one part of a corpus split by a column, so
+	// that a reader knows whether it holds training or held-out rows and how they were
+	// chosen.
+	Split *FeaturizerSplit `json:"split,omitempty"`
+}
+
+// FeaturizerSplit says which part of a split corpus was committed: the rows whose Column
+// is one of TestValues (Part "test") or the others (Part "train").
+type FeaturizerSplit struct {
+	Column     string   `json:"column"`
+	TestValues []string `json:"test_values"`
+	Part       string   `json:"part"`
 }
 
 // NewManifest records a finished commitment of a private dataset; fileDigest is the file's
@@ -216,6 +229,16 @@ func (m *Manifest) validateFeaturizer() error {
 	for k, v := range f.Params {
 		if !paramName(k) || !plainText(v) {
 			return bad("parameter %q: names are [a-z0-9_]+ and values printable ASCII without quotes, backslashes, <, > or &", k)
+		}
+	}
+	if s := f.Split; s != nil {
+		switch {
+		case s.Column == "":
+			return bad("split: column is required")
+		case len(s.TestValues) == 0:
+			return bad("split: test_values is empty")
+		case s.Part != "train" && s.Part != "test":
+			return bad("split: part %q, want train or test", s.Part)
 		}
 	}
 	return m.validateCorpus()

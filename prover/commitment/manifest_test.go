@@ -138,6 +138,11 @@ func TestManifestRejects(t *testing.T) {
 		{name: "featurizer corpus digest not keyed from corpus_sha256", from: `"corpus_sha256": "1`, to: `"corpus_sha256": "2`, public: true},
 		{name: "featurizer null params", from: `"params": {`, to: `"params": null, "x": {`, public: true},
 		{name: "nested too deeply", from: `"buckets": "2"`, to: `"buckets": {"a": {"b": [1]}}`, public: true},
+		{name: "featurizer split part", from: `"rows": 3`, to: `"rows": 3, "split": {"column": "fold", "test_values": ["0"], "part": "dev"}`, public: true},
+		{name: "featurizer split without part", from: `"rows": 3`, to: `"rows": 3, "split": {"column": "fold", "test_values": ["0"]}`, public: true},
+		{name: "featurizer split unknown key", from: `"rows": 3`, to: `"rows": 3, "split": {"column": "fold", "test_values": ["0"], "part": "test", "rows": 1}`, public: true},
+		{name: "featurizer split no test values", from: `"rows": 3`, to: `"rows": 3, "split": {"column": "fold", "test_values": [], "part": "test"}`, public: true},
+		{name: "featurizer split no column", from: `"rows": 3`, to: `"rows": 3, "split": {"column": "", "test_values": ["0"], "part": "test"}`, public: true},
 	}
 	for _, e := range edits {
 		t.Run(e.name, func(t *testing.T) {
@@ -157,6 +162,24 @@ func TestManifestRejects(t *testing.T) {
 				t.Errorf("errors.Is(%v, ErrManifestVersion) = %t", err, got)
 			}
 		})
+	}
+}
+
+// TestManifestSplit checks that a featurizer's split part, which older manifests lack,
+// parses and survives a round trip.
+func TestManifestSplit(t *testing.T) {
+	public, _ := goldenPublicManifest(t).Marshal()
+	b := strings.Replace(string(public), `"rows": 3`, `"rows": 3, "split": {"column": "fold", "test_values": ["0", "1"], "part": "test"}`, 1)
+	m, err := ParseManifest([]byte(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := m.Featurizer.Split; s == nil || s.Column != "fold" || strings.Join(s.TestValues, ",") != "0,1" || s.Part != "test" {
+		t.Fatalf("split %+v", m.Featurizer.Split)
+	}
+	again, _ := m.Marshal()
+	if _, err := ParseManifest(again); err != nil || !strings.Contains(string(again), `"part": "test"`) {
+		t.Errorf("round trip: %v\n%s", err, again)
 	}
 }
 

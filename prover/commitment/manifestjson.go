@@ -27,12 +27,14 @@ var manifestObjects = map[string]keySet{
 	},
 	"featurizer": {
 		required: []string{"name", "version", "params", "spec_sha256", "corpus_digest", "text_column", "rows"},
-		optional: []string{"corpus_sha256", "label_column"},
+		optional: []string{"corpus_sha256", "label_column", "split"},
 	},
+	"featurizer.split": {required: []string{"column", "test_values", "part"}},
 }
 
-// maxManifestDepth bounds nesting: a manifest is three levels deep (featurizer.params.*), and
-// the bound stops a hostile file from making the walk recurse without end.
+// maxManifestDepth bounds nesting: a manifest is four levels deep
+// (featurizer.split.test_values[]), and the bound stops a hostile file from making the walk
+// recurse without end.
 const maxManifestDepth = 4
 
 // peekFormat reads the format field loosely, so that a manifest of another version is

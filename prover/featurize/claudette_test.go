@@ -99,3 +99,59 @@ func TestClaudette(t *testing.T) {
 		t.Errorf("lexicon total: mean %.3f among unfair sentences, %.3f among fair: expected at least 3×", unfair, fair)
 	}
 }
+
+// TestClaudetteSplit splits the corpus as the legal-document flow does: fold 0 held out,
+// labels mapped to ±1. Every row lands in exactly one part, each test_fold = 0 row in the
+// test part (matched by document and line, which identify a sentence), and no other.
+func TestClaudetteSplit(t *testing.T) {
+	in, err := os.ReadFile(claudettePath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(in)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for j, name := range recs[0] {
+		col[name] = j
+	}
+	fold0 := map[[2]string]bool{}
+	for _, r := range recs[1:] {
+		if r[col["test_fold"]] == "0" {
+			fold0[[2]string{r[col["document"]], r[col["line"]]}] = true
+		}
+	}
+	labels, err := ParseLabelMap("0=-1,1=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := mustNew(t, DefaultConfig())
+	opts := CSVOptions{Text: "text", Label: "unfair", LabelMap: labels, Keep: []string{"document", "line"}, SplitBy: "test_fold", Test: []string{"0"}}
+	var train, test bytes.Buffer
+	res, err := f.SplitCSV(context.Background(), &train, &test, bytes.NewReader(in), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("train %d rows, test %d rows", res.TrainRows, res.TestRows)
+	if res.TrainRows+res.TestRows != 17383 || res.TestRows != len(fold0) {
+		t.Fatalf("train %d + test %d rows, want 17383 with %d test rows", res.TrainRows, res.TestRows, len(fold0))
+	}
+	for _, part := range []struct {
+		out  *bytes.Buffer
+		test bool
+	}{{&train, false}, {&test, true}} {
+		rows, err := csv.NewReader(part.out).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows[1:] {
+			if fold0[[2]string{r[0], r[1]}] != part.test {
+				t.Fatalf("document %s line %s is in the wrong part (test %v)", r[0], r[1], part.test)
+			}
+			if y := r[len(r)-1]; y != "-1" && y != "1" {
+				t.Fatalf("label %q", y)
+			}
+		}
+	}
+}

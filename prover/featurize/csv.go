@@ -17,22 +17,32 @@ import (
 	"github.com/comet-attest/comet/prover/fixedpoint"
 )
 
-// CSVOptions names the roles of the input columns of TransformCSV.
+// CSVOptions names the roles of the input columns of TransformCSV and SplitCSV.
 type CSVOptions struct {
 	// Text is the column holding the document text; required.
 	Text string
 	// Label is the label column, copied after the features; empty for unlabelled documents.
 	Label string
+	// LabelMap, when set, rewrites each label; a label it does not map is an error.
+	LabelMap LabelMap
 	// Keep are identifier columns copied verbatim before the features, in this order.
 	Keep []string
+	// SplitBy is SplitCSV's split column: a row whose cell, trimmed, is one of Test goes to
+	// the test output, every other row to the training output. It is not a feature, and is
+	// copied only if Keep names it.
+	SplitBy string
+	Test    []string
 }
 
-// CSVResult describes a finished TransformCSV.
+// CSVResult describes a finished TransformCSV or SplitCSV.
 type CSVResult struct {
 	// Rows is the number of data rows read and written.
 	Rows int
 	// Columns is the output header: Keep, the feature names, then Label if any.
 	Columns []string
+	// TrainRows and TestRows are SplitCSV's counts of rows written to each output; they
+	// add up to Rows.
+	TrainRows, TestRows int
 }
 
 // TransformCSV reads a CSV of documents from src and writes to dst a CSV of the kept
@@ -42,12 +52,76 @@ type CSVResult struct {
 //
 // The input follows prover/dataset's rules (RFC 4180, a header of unique names, an optional
 // UTF-8 byte-order mark, equal field counts). Text cells must be valid UTF-8; label cells,
-// after trimming spaces and tabs, must be decimal numbers and are copied trimmed. Problems
-// are reported as a *dataset.ParseError naming the row and column, or as errors wrapping
-// dataset's and this package's sentinels. On error dst holds a partial output.
+// after trimming spaces and tabs, must be decimal numbers and are copied trimmed, or mapped
+// by opts.LabelMap. Problems are reported as a *dataset.ParseError naming the row and
+// column, or as errors wrapping dataset's and this package's sentinels. On error dst holds a
+// partial output.
 func (f *Featurizer) TransformCSV(ctx context.Context, dst io.Writer, src io.Reader, opts CSVOptions) (CSVResult, error) {
+	if opts.SplitBy != "" || len(opts.Test) > 0 {
+		return CSVResult{}, fmt.Errorf("%w: TransformCSV writes one output; SplitCSV splits", ErrSplit)
+	}
+	return f.transform(ctx, src, opts, dst)
+}
+
+// SplitCSV is TransformCSV writing each row to train or to test by its opts.SplitBy cell,
+// in one pass. Both outputs have the same header. A split that leaves either output empty is
+// an error wrapping ErrSplit, since neither half alone is a dataset to commit.
+func (f *Featurizer) SplitCSV(ctx context.Context, train, test io.Writer, src io.Reader, opts CSVOptions) (CSVResult, error) {
+	if opts.SplitBy == "" {
+		return CSVResult{}, fmt.Errorf("%w: no split column", ErrSplit)
+	}
+	if err := checkTestValues(opts.Test); err != nil {
+		return CSVResult{}, err
+	}
+	res, err := f.transform(ctx, src, opts, train, test)
+	if err != nil {
+		return res, err
+	}
+	in := fmt.Sprintf("%s in {%s}", opts.SplitBy, strings.Join(opts.Test, ", "))
+	switch {
+	case res.TestRows == 0:
+		return res, fmt.Errorf("%w: no row has %s, so the test split would be empty", ErrSplit, in)
+	case res.TrainRows == 0:
+		return res, fmt.Errorf("%w: every row has %s, so the training split would be empty", ErrSplit, in)
+	}
+	return res, nil
+}
+
+// checkTestValues requires a non-empty list of distinct, non-empty, trimmed test values: the
+// cells are compared trimmed, so a padded value could never match, and an empty one would
+// match blank cells, which is likelier a slip in the list than a wish.
+func checkTestValues(test []string) error {
+	if len(test) == 0 {
+		return fmt.Errorf("%w: no test values", ErrSplit)
+	}
+	seen := make(map[string]bool, len(test))
+	for _, v := range test {
+		switch {
+		case v == "" || v != strings.Trim(v, " \t"):
+			return fmt.Errorf("%w: test value %q is empty or has surrounding spaces", ErrSplit, v)
+		case seen[v]:
+			return fmt.Errorf("%w: test value %q given twice", ErrSplit, v)
+		}
+		seen[v] = true
+	}
+	return nil
+}
+
+// transform writes every row to outs[0], or, with a split column, to outs[1] when its cell
+// is a test value.
+func (f *Featurizer) transform(ctx context.Context, src io.Reader, opts CSVOptions, outs ...io.Writer) (CSVResult, error) {
 	if opts.Text == "" {
 		return CSVResult{}, ErrNoText
+	}
+	var labels labelLookup
+	if opts.LabelMap != nil {
+		if opts.Label == "" {
+			return CSVResult{}, fmt.Errorf("%w: a label map needs a label column", ErrLabelMap)
+		}
+		var err error
+		if labels, err = opts.LabelMap.lookup(); err != nil {
+			return CSVResult{}, err
+		}
 	}
 	br := bufio.NewReader(src)
 	if head, _ := br.Peek(3); bytes.HasPrefix(head, []byte("\xEF\xBB\xBF")) {
@@ -72,9 +146,16 @@ func (f *Featurizer) TransformCSV(ctx context.Context, dst io.Writer, src io.Rea
 	if err := uniqueNames(out); err != nil {
 		return CSVResult{}, err
 	}
-	w := csv.NewWriter(dst)
-	if err := w.Write(out); err != nil {
-		return CSVResult{}, fmt.Errorf("writing header: %w", err)
+	ws := make([]*csv.Writer, len(outs))
+	for i, dst := range outs {
+		ws[i] = csv.NewWriter(dst)
+		if err := ws[i].Write(out); err != nil {
+			return CSVResult{}, fmt.Errorf("writing header: %w", err)
+		}
+	}
+	isTest := make(map[string]bool, len(opts.Test))
+	for _, v := range opts.Test {
+		isTest[v] = true
 	}
 	res := CSVResult{Columns: out}
 	rec := make([]string, len(out))
@@ -116,10 +197,21 @@ func (f *Featurizer) TransformCSV(ctx context.Context, dst io.Writer, src io.Rea
 		}
 		if cols.label >= 0 {
 			label := strings.Trim(in[cols.label], " \t")
-			if err := checkLabel(label); err != nil {
+			err := checkLabel(label)
+			if err == nil && labels != nil {
+				label, err = labels.apply(label)
+			}
+			if err != nil {
 				return res, cellError(cr, row, header, cols.label, err)
 			}
 			rec[len(rec)-1] = label
+		}
+		w := ws[0]
+		if cols.split >= 0 && isTest[strings.Trim(in[cols.split], " \t")] {
+			w = ws[1]
+			res.TestRows++
+		} else if cols.split >= 0 {
+			res.TrainRows++
 		}
 		if err := w.Write(rec); err != nil {
 			return res, fmt.Errorf("writing row %d: %w", row, err)
@@ -129,9 +221,11 @@ func (f *Featurizer) TransformCSV(ctx context.Context, dst io.Writer, src io.Rea
 	if res.Rows == 0 {
 		return res, dataset.ErrNoRows
 	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		return res, fmt.Errorf("writing features: %w", err)
+	for _, w := range ws {
+		w.Flush()
+		if err := w.Error(); err != nil {
+			return res, fmt.Errorf("writing features: %w", err)
+		}
 	}
 	return res, nil
 }
@@ -145,8 +239,8 @@ func optional(name string) []string {
 
 // inputColumns are the header indexes of the columns TransformCSV reads.
 type inputColumns struct {
-	text, label int // label is -1 when there is none
-	keep        []int
+	text, label, split int // label and split are -1 when there is none
+	keep               []int
 }
 
 func resolveColumns(header []string, line int, opts CSVOptions) (inputColumns, error) {
@@ -184,6 +278,12 @@ func resolveColumns(header []string, line int, opts CSVOptions) (inputColumns, e
 			return c, fmt.Errorf("%w: %q is both the text and the label", ErrColumnClash, opts.Label)
 		}
 		if c.label, err = find("label", opts.Label); err != nil {
+			return c, err
+		}
+	}
+	c.split = -1
+	if opts.SplitBy != "" {
+		if c.split, err = find("split column", opts.SplitBy); err != nil {
 			return c, err
 		}
 	}

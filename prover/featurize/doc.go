@@ -29,6 +29,12 @@
 // build would not reproduce byte for byte. A Record ties a spec to the SHA-256 of the input
 // corpus and of the feature file, and the row count.
 //
+// # Labels and splits
+//
+// A LabelMap rewrites labels on the way through (0/1 to the ±1 a classifier's evaluation
+// needs), and SplitCSV sends each row to a training or a test output by the value of a split
+// column, in one pass; the Record then states the map and the split, with both outputs.
+//
 // The package does not normalise Unicode (NFC/NFKC), stem, remove stop words, detect the
 // language, split documents into sentences, or learn anything from the corpus: the same
 // text and spec always give the same vector, whatever else is in the file.

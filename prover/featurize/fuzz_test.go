@@ -41,7 +41,7 @@ func FuzzTokenize(f *testing.F) {
 
 // FuzzTransformCSV feeds arbitrary bytes through the CLI's input path. It must either fail
 // with an error or write one output row per input row, each field an integer, and give
-// the same bytes on a second run.
+// the same bytes on a second run; a split of the same input partitions the same rows.
 func FuzzTransformCSV(f *testing.F) {
 	f.Add([]byte("id,text,y\n1,We may terminate at any time.,1\n2,\"a, \"\"b\"\"\",0\n"))
 	f.Add([]byte("\xEF\xBB\xBFid,text,y\r\n1,\"multi\r\nline\",0\r\n"))
@@ -53,6 +53,10 @@ func FuzzTransformCSV(f *testing.F) {
 		f.Fatal(err)
 	}
 	opts := CSVOptions{Text: "text", Label: "y", Keep: []string{"id"}}
+	labels, err := ParseLabelMap("0=-1,1=1,-1e3=0")
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		var out bytes.Buffer
 		res, err := fz.TransformCSV(context.Background(), &out, bytes.NewReader(in), opts)
@@ -76,6 +80,17 @@ func FuzzTransformCSV(f *testing.F) {
 					t.Fatalf("feature %q is not an integer", v)
 				}
 			}
+		}
+		// Split by id with the labels mapped: what succeeds partitions the same rows.
+		split := opts
+		split.LabelMap, split.SplitBy, split.Test = labels, "id", []string{"1"}
+		var train, test bytes.Buffer
+		sres, err := fz.SplitCSV(context.Background(), &train, &test, bytes.NewReader(in), split)
+		if err != nil {
+			return
+		}
+		if sres.Rows != res.Rows || sres.TrainRows+sres.TestRows != res.Rows {
+			t.Fatalf("split %d + %d rows of %d, plain run %d", sres.TrainRows, sres.TestRows, sres.Rows, res.Rows)
 		}
 	})
 }
@@ -105,11 +120,16 @@ func FuzzParseSpec(f *testing.F) {
 }
 
 func FuzzParseRecord(f *testing.F) {
-	good, err := os.ReadFile(filepath.Join("testdata", "docs.featurizer.golden.json"))
-	if err != nil {
-		f.Fatal(err)
+	// The plain record and one with a label map and a split, so that the new fields'
+	// parsing and validation are reached.
+	for _, name := range []string{"docs.featurizer.golden.json", "docs.split.featurizer.golden.json"} {
+		good, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(good)
 	}
-	f.Add(good)
+	f.Add([]byte(`{"label_map":[{"from":"0","to":"1"},{"from":"0","to":"1","from":"1"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := ParseRecord(data)
 		if err != nil {
@@ -117,6 +137,13 @@ func FuzzParseRecord(f *testing.F) {
 		}
 		if err := r.Validate(); err != nil {
 			t.Fatalf("a parsed record does not validate: %v", err)
+		}
+		var rows int
+		for _, o := range r.Outputs() {
+			rows += o.Rows
+		}
+		if rows != r.Rows {
+			t.Fatalf("outputs hold %d rows, the record says %d", rows, r.Rows)
 		}
 	})
 }

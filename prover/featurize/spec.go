@@ -22,6 +22,9 @@ var (
 	ErrTextEncoding = errors.New("text is not valid UTF-8")
 	// ErrColumnClash means an output column name would appear twice.
 	ErrColumnClash = errors.New("output column name clash")
+	// ErrSplit means a split is malformed or would leave the training or the test output
+	// empty.
+	ErrSplit = errors.New("invalid split")
 )
 
 // Spec identifies a featurizer exactly: its name, version and every parameter that changes

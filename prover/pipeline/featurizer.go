@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/comet-attest/comet/prover/commitment"
@@ -29,6 +31,40 @@ func RecordPath(featuresCSV string) string {
 	return strings.TrimSuffix(featuresCSV, filepath.Ext(featuresCSV)) + ".featurizer.json"
 }
 
+// SplitPaths are the two outputs of `comet dataset featurize --split-by` for --out
+// featuresCSV: features.csv → features.train.csv and features.test.csv, which share the
+// record RecordPath(featuresCSV).
+func SplitPaths(featuresCSV string) (train, test string) {
+	ext := filepath.Ext(featuresCSV)
+	stem := strings.TrimSuffix(featuresCSV, ext)
+	return stem + "." + featurize.PartTrain + ext, stem + "." + featurize.PartTest + ext
+}
+
+// FindRecord is the record `comet dataset featurize` would have written for csvPath, if one
+// exists: RecordPath(csvPath), or for a split part (features.train.csv) the shared record
+// of the split (features.featurizer.json). The first wins, so that a plain run whose --out
+// happened to end in .test.csv still finds its own record.
+func FindRecord(csvPath string) (path string, ok bool, err error) {
+	candidates := []string{RecordPath(csvPath)}
+	ext := filepath.Ext(csvPath)
+	stem := strings.TrimSuffix(csvPath, ext)
+	for _, part := range []string{featurize.PartTrain, featurize.PartTest} {
+		if s, cut := strings.CutSuffix(stem, "."+part); cut {
+			candidates = append(candidates, RecordPath(s+ext))
+		}
+	}
+	for _, p := range candidates {
+		_, err := os.Stat(p)
+		switch {
+		case err == nil:
+			return p, true, nil
+		case !errors.Is(err, fs.ErrNotExist):
+			return "", false, fmt.Errorf("featurization record: %w", err)
+		}
+	}
+	return "", false, nil
+}
+
 // recordFits checks a record against the columns being committed: its features exactly, in
 // order, and its label when it has one.
 func recordFits(rec *featurize.Record, features []string, label string) error {
@@ -46,11 +82,19 @@ func recordFits(rec *featurize.Record, features []string, label string) error {
 
 // featurizerEntry checks that rec, which recordFits accepted, is the record of the file just
 // committed into m, whose plain SHA-256 is fileSHA256, and returns its public part for the
-// manifest.
+// manifest. For a split run the file must be one of its two parts, and the entry says which.
 func featurizerEntry(rec *featurize.Record, fileSHA256 string, m *commitment.Manifest, salt commitment.Salt) (*commitment.Featurizer, error) {
+	var out *featurize.Output
+	var files []string
+	for _, o := range rec.Outputs() {
+		if o.SHA256 == fileSHA256 {
+			out = &o
+		}
+		files = append(files, o.File)
+	}
 	// Neither digest is printed: both are plain digests of private files.
-	if rec.Output.SHA256 != fileSHA256 {
-		return nil, fmt.Errorf("%w: it records the featurization of another file (%s), not of %s as it is now", ErrRecord, rec.Output.File, m.File)
+	if out == nil {
+		return nil, fmt.Errorf("%w: it records the featurization of another file (%s), not of %s as it is now", ErrRecord, strings.Join(files, " and "), m.File)
 	}
 	corpus, err := commitment.CorpusDigest(salt, rec.Input.SHA256)
 	if err != nil {
@@ -59,7 +103,10 @@ func featurizerEntry(rec *featurize.Record, fileSHA256 string, m *commitment.Man
 	f := &commitment.Featurizer{
 		Name: rec.Featurizer.Name, Version: rec.Featurizer.Version, Params: maps.Clone(rec.Featurizer.Params),
 		SpecSHA256: rec.FeaturizerID, CorpusDigest: corpus,
-		TextColumn: rec.TextColumn, LabelColumn: rec.LabelColumn, Rows: rec.Rows,
+		TextColumn: rec.TextColumn, LabelColumn: rec.LabelColumn, Rows: out.Rows,
+	}
+	if s := rec.Split; s != nil {
+		f.Split = &commitment.FeaturizerSplit{Column: s.Column, TestValues: slices.Clone(s.TestValues), Part: out.Part}
 	}
 	if f.Params == nil {
 		f.Params = map[string]string{} // a spec without parameters; the manifest has no null
