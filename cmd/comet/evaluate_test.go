@@ -13,6 +13,9 @@ import (
 // training and a test set, train, make the evaluation keys, evaluate, verify; then the wrong
 // evaluator, a test set that does not fit the model, and regression options on a classifier.
 func TestEvaluateCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("evaluation proofs end to end")
+	}
 	dir := t.TempDir()
 	at := func(name string) string { return filepath.Join(dir, name) }
 	csv := func(name string, n int, seed uint64) string {

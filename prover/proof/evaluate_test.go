@@ -200,6 +200,9 @@ func exactAUC(scores, labels []float64) float64 {
 // metrics only; and a test set that does not fit the model or the task is refused before any
 // proving.
 func TestEvaluateRejects(t *testing.T) {
+	if testing.Short() {
+		t.Skip("evaluation proofs end to end")
+	}
 	ctx := context.Background()
 	c := newEvalCase(t, circuit.Classification)
 	b, err := Evaluate(ctx, keysFor(t, c.shape(), setup.Proving), c.request(), Options{})
