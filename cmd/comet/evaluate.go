@@ -117,11 +117,7 @@ func runEvaluate(cmd *cobra.Command, modelPath, path string, f evaluateFlags) er
 	if err != nil {
 		return err
 	}
-	data, err := b.Marshal()
-	if err != nil {
-		return err
-	}
-	if err := f.write(data); err != nil {
+	if err := f.write(b); err != nil {
 		return err
 	}
 	out := cmd.OutOrStdout()

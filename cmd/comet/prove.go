@@ -82,8 +82,13 @@ func (p *proving) options(chunks int, what string) (opts proof.Options, finish f
 		}}, func() { _ = bar.Finish() }, reused
 }
 
-// write saves the bundle and removes the work directory it no longer needs.
-func (p *proving) write(data []byte) error {
+// write saves the bundle's canonical encoding and removes the work directory it no longer
+// needs.
+func (p *proving) write(b interface{ Marshal() ([]byte, error) }) error {
+	data, err := b.Marshal()
+	if err != nil {
+		return err
+	}
 	if err := atomicfile.WriteFile(p.out, data, 0o644); err != nil {
 		return fmt.Errorf("write bundle: %w", err)
 	}
@@ -152,11 +157,7 @@ func runProve(cmd *cobra.Command, path string, f proveFlags) error {
 	if err != nil {
 		return err
 	}
-	data, err := b.Marshal()
-	if err != nil {
-		return err
-	}
-	if err := f.write(data); err != nil {
+	if err := f.write(b); err != nil {
 		return err
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "proof of %s on %s (%s, %d reused) for provider %s written to %s in %v; tau = %s\n",

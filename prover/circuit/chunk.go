@@ -127,21 +127,29 @@ func (c *Chunk) Define(api frontend.API) error {
 		return err
 	}
 
-	accIn, err := accumulate(api, hash, c.BlindIn, c.SumIn)
-	if err != nil {
-		return err
-	}
-	api.AssertIsEqual(accIn, c.AccIn)
 	contribution := append(grad, residuals, colSum[s.Features], labelSquares)
-	sumOut := make([]frontend.Variable, s.SumLen())
-	for j := range sumOut {
-		sumOut[j] = api.Add(c.SumIn[j], contribution[j])
-	}
-	accOut, err := accumulate(api, hash, c.BlindOut, sumOut)
+	return continueAccumulator(api, hash, c.BlindIn, c.SumIn, c.AccIn, c.BlindOut, contribution, c.AccOut)
+}
+
+// continueAccumulator asserts accIn = H(TAG_ACC; blindIn, sumIn) and accOut = H(TAG_ACC;
+// blindOut, sumIn + contribution): a chunk continues the running sum where the one before
+// left it and hands on its own share, blinded.
+func continueAccumulator(api frontend.API, hash *sponge.Sponge, blindIn frontend.Variable, sumIn []frontend.Variable, accIn frontend.Variable,
+	blindOut frontend.Variable, contribution []frontend.Variable, accOut frontend.Variable) error {
+	in, err := accumulate(api, hash, blindIn, sumIn)
 	if err != nil {
 		return err
 	}
-	api.AssertIsEqual(accOut, c.AccOut)
+	api.AssertIsEqual(in, accIn)
+	sumOut := make([]frontend.Variable, len(sumIn))
+	for j := range sumOut {
+		sumOut[j] = api.Add(sumIn[j], contribution[j])
+	}
+	out, err := accumulate(api, hash, blindOut, sumOut)
+	if err != nil {
+		return err
+	}
+	api.AssertIsEqual(out, accOut)
 	return nil
 }
 

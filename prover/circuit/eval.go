@@ -259,21 +259,7 @@ func (c *EvalChunk) Define(api frontend.API) error {
 	if err := assertCommitment(api, hash, c.SaltHi, c.SaltLo, c.Index, c.Rows, packed, c.Commitment); err != nil {
 		return err
 	}
-	accIn, err := accumulate(api, hash, c.BlindIn, c.SumIn)
-	if err != nil {
-		return err
-	}
-	api.AssertIsEqual(accIn, c.AccIn)
-	sumOut := make([]frontend.Variable, len(sum))
-	for j := range sumOut {
-		sumOut[j] = api.Add(c.SumIn[j], sum[j])
-	}
-	accOut, err := accumulate(api, hash, c.BlindOut, sumOut)
-	if err != nil {
-		return err
-	}
-	api.AssertIsEqual(accOut, c.AccOut)
-	return nil
+	return continueAccumulator(api, hash, c.BlindIn, c.SumIn, c.AccIn, c.BlindOut, sum, c.AccOut)
 }
 
 // EvalFinal opens the last evaluation accumulator Acc = H(TAG_ACC; Blind, Sums) and so makes

@@ -3,7 +3,6 @@ package proof
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -143,12 +142,9 @@ func newEvalStatement(man *commitment.Manifest, m *model.Model, evaluator string
 	if err := sameColumns(man, m); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrStatement, err)
 	}
-	w, intercept, err := m.FixedWeights()
+	w, err := weights(m)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrStatement, err)
-	}
-	if intercept != nil {
-		w = append(w, intercept)
+		return nil, err
 	}
 	st := &evalStatement{header: man.Header, weights: w, evaluator: evaluator,
 		shape: circuit.EvalShape{Shape: circuit.ShapeOf(man.Header, m.FitIntercept), Task: task}}
@@ -173,19 +169,10 @@ func newEvalStatement(man *commitment.Manifest, m *model.Model, evaluator string
 	if err := circuit.CheckEvalBounds(circuit.EvalStatement{EvalShape: st.shape, N: man.N, Weights: w, Thresholds: st.thresholds}); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrStatement, err)
 	}
-	digest, err := hex.DecodeString(m.SHA256)
-	if err != nil || len(digest) != 32 {
-		return nil, fmt.Errorf("%w: model sha256 %q", ErrStatement, m.SHA256)
+	if st.binding.Model, st.chunks, err = modelAndChunks(man, m); err != nil {
+		return nil, err
 	}
-	copy(st.binding.Model[:], digest)
 	st.binding.Provider = EvaluatorDigest(evaluator)
-	for i, d := range man.ChunkCommitments {
-		e, err := d.Element()
-		if err != nil {
-			return nil, fmt.Errorf("%w: chunk %d: %w", ErrStatement, i, err)
-		}
-		st.chunks = append(st.chunks, e)
-	}
 	return st, nil
 }
 

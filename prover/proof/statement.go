@@ -92,12 +92,9 @@ func newStatement(man *commitment.Manifest, m *model.Model) (*statement, error) 
 	if err := agree(man, m); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrStatement, err)
 	}
-	w, intercept, err := m.FixedWeights()
+	w, err := weights(m)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrStatement, err)
-	}
-	if intercept != nil {
-		w = append(w, intercept)
+		return nil, err
 	}
 	lambda, ok := new(big.Int).SetString(m.LambdaFixed, 10)
 	if !ok {
@@ -113,23 +110,44 @@ func newStatement(man *commitment.Manifest, m *model.Model) (*statement, error) 
 	}
 	st := &statement{shape: circuit.ShapeOf(man.Header, m.FitIntercept), header: man.Header, weights: w,
 		lambda: lambda, tau: tau, ssr: ssr, sumY: sumY, sumY2: sumY2}
-	digest, err := hex.DecodeString(m.SHA256)
-	if err != nil || len(digest) != 32 {
-		return nil, fmt.Errorf("%w: model sha256 %q", ErrStatement, m.SHA256)
-	}
-	copy(st.binding.Model[:], digest)
-	for i, d := range man.ChunkCommitments {
-		e, err := d.Element()
-		if err != nil {
-			return nil, fmt.Errorf("%w: chunk %d: %w", ErrStatement, i, err)
-		}
-		st.chunks = append(st.chunks, e)
+	if st.binding.Model, st.chunks, err = modelAndChunks(man, m); err != nil {
+		return nil, err
 	}
 	st.boundBits, err = circuit.CheckBounds(circuit.Statement{Shape: st.shape, N: man.N, Weights: w, Lambda: lambda, Tau: tau})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrStatement, err)
 	}
 	return st, nil
+}
+
+// weights are the model's fixed-point weights in the circuits' order, the intercept's last.
+func weights(m *model.Model) ([]*big.Int, error) {
+	w, intercept, err := m.FixedWeights()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrStatement, err)
+	}
+	if intercept != nil {
+		w = append(w, intercept)
+	}
+	return w, nil
+}
+
+// modelAndChunks are the model file's digest, which a final proof is bound to, and the
+// manifest's chunk commitments as field elements.
+func modelAndChunks(man *commitment.Manifest, m *model.Model) ([32]byte, []fr.Element, error) {
+	var sum [32]byte
+	digest, err := hex.DecodeString(m.SHA256)
+	if err != nil || len(digest) != 32 {
+		return sum, nil, fmt.Errorf("%w: model sha256 %q", ErrStatement, m.SHA256)
+	}
+	copy(sum[:], digest)
+	chunks := make([]fr.Element, len(man.ChunkCommitments))
+	for i, d := range man.ChunkCommitments {
+		if chunks[i], err = d.Element(); err != nil {
+			return sum, nil, fmt.Errorf("%w: chunk %d: %w", ErrStatement, i, err)
+		}
+	}
+	return sum, chunks, nil
 }
 
 // agree checks that the model was trained on the manifest's dataset, in its format and with
