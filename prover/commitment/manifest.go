@@ -71,6 +71,15 @@ type Featurizer struct {
 	// that a reader knows whether it holds training or held-out rows and how they were
 	// chosen.
 	Split *FeaturizerSplit `json:"split,omitempty"`
+	// LabelMap is set when the featurizer rewrote the labels (0=-1,1=1 gives a classifier its
+	// ±1 labels), so that a reader knows what the committed labels stand for.
+	LabelMap []FeaturizerLabel `json:"label_map,omitempty"`
+}
+
+// FeaturizerLabel is one pair of a label map: the corpus's label From became To.
+type FeaturizerLabel struct {
+	From string `json:"from"`
+	To   string `json:"to"`
 }
 
 // FeaturizerSplit says which part of a split corpus was committed: the rows whose Column
@@ -230,6 +239,14 @@ func (m *Manifest) validateFeaturizer() error {
 		if !paramName(k) || !plainText(v) {
 			return bad("parameter %q: names are [a-z0-9_]+ and values printable ASCII without quotes, backslashes, <, > or &", k)
 		}
+	}
+	for i, l := range f.LabelMap {
+		if !plainText(l.From) || !plainText(l.To) || l.From == "" || l.To == "" {
+			return bad("label_map %d: from and to are printable ASCII without quotes, backslashes, <, > or &", i)
+		}
+	}
+	if f.LabelMap != nil && len(f.LabelMap) == 0 {
+		return bad("label_map is empty")
 	}
 	if s := f.Split; s != nil {
 		switch {

@@ -27,9 +27,10 @@ var manifestObjects = map[string]keySet{
 	},
 	"featurizer": {
 		required: []string{"name", "version", "params", "spec_sha256", "corpus_digest", "text_column", "rows"},
-		optional: []string{"corpus_sha256", "label_column", "split"},
+		optional: []string{"corpus_sha256", "label_column", "split", "label_map"},
 	},
-	"featurizer.split": {required: []string{"column", "test_values", "part"}},
+	"featurizer.split":       {required: []string{"column", "test_values", "part"}},
+	"featurizer.label_map[]": {required: []string{"from", "to"}},
 }
 
 // maxManifestDepth bounds nesting: a manifest is four levels deep

@@ -108,6 +108,9 @@ func featurizerEntry(rec *featurize.Record, fileSHA256 string, m *commitment.Man
 	if s := rec.Split; s != nil {
 		f.Split = &commitment.FeaturizerSplit{Column: s.Column, TestValues: slices.Clone(s.TestValues), Part: out.Part}
 	}
+	for _, l := range rec.LabelMap {
+		f.LabelMap = append(f.LabelMap, commitment.FeaturizerLabel{From: l.From, To: l.To})
+	}
 	if f.Params == nil {
 		f.Params = map[string]string{} // a spec without parameters; the manifest has no null
 	}

@@ -107,6 +107,10 @@ func TestSplitRecordCommit(t *testing.T) {
 		if err != nil || back.Featurizer.Split.Part != part.name {
 			t.Fatalf("%s: manifest round trip: %v", part.name, err)
 		}
+		// The public manifest says what the committed labels stand for.
+		if l := back.Featurizer.LabelMap; len(l) != 2 || l[0] != (commitment.FeaturizerLabel{From: "0", To: "-1"}) || l[1].To != "1" {
+			t.Errorf("%s: label map %+v", part.name, l)
+		}
 		if _, err := Verify(context.Background(), path, back, &salt); err != nil {
 			t.Errorf("%s: verify: %v", part.name, err)
 		}
