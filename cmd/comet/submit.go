@@ -11,6 +11,7 @@ import (
 
 	"github.com/comet-attest/comet/internal/atomicfile"
 	"github.com/comet-attest/comet/registry/service"
+	"github.com/comet-attest/comet/registry/store"
 	"github.com/comet-attest/comet/registry/wire"
 	"github.com/spf13/cobra"
 )
@@ -30,20 +31,24 @@ the API key it returns is shown once: --key-out writes it to a file with mode 06
 	name := reg.Flags().String("name", "", "display name (default: the id)")
 	contact := reg.Flags().String("contact", "", "where the operator reaches you: an e-mail address or an https URL (required)")
 	keyOut := reg.Flags().String("key-out", "", "write the API key to this file (0600) instead of printing it")
+	role := reg.Flags().String("role", "provider", "provider (submits models, may evaluate them) or evaluator (only submits evaluations: comet submit-eval)")
 	_ = reg.MarkFlagRequired("contact")
 	reg.RunE = func(cmd *cobra.Command, args []string) error {
 		if err := service.CheckContact(strings.TrimSpace(*contact)); err != nil {
 			return usageErrorf("--contact: %v", err)
 		}
+		if *role != string(store.RoleProvider) && *role != string(store.RoleEvaluator) {
+			return usageErrorf("--role %q: want provider or evaluator", *role)
+		}
 		c, err := f.client(false)
 		if err != nil {
 			return err
 		}
-		r, err := c.Register(cmd.Context(), wire.RegisterRequest{ID: args[0], DisplayName: *name, Contact: *contact})
+		r, err := c.Register(cmd.Context(), wire.RegisterRequest{ID: args[0], DisplayName: *name, Contact: *contact, Role: *role})
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "provider %s registered (%s); an admin must approve it before it can submit\n", r.Provider.ID, r.Provider.Status)
+		fmt.Fprintf(cmd.ErrOrStderr(), "%s %s registered (%s); an admin must approve it before it can submit\n", r.Provider.Role, r.Provider.ID, r.Provider.Status)
 		if *keyOut != "" {
 			if err := atomicfile.WriteFile(*keyOut, []byte(r.Key+"\n"), 0o600); err != nil {
 				return err

@@ -17,7 +17,7 @@ import (
 // The JSON shapes of responses; docs/openapi.yaml names each in components/schemas.
 
 func viewProvider(p *store.Provider) wire.Provider {
-	return wire.Provider{ID: p.ID, DisplayName: p.DisplayName, Contact: p.Contact, Status: string(p.Status), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+	return wire.Provider{ID: p.ID, DisplayName: p.DisplayName, Contact: p.Contact, Status: string(p.Status), Role: string(p.Role), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 }
 
 func viewAPIKey(k *store.APIKey) wire.APIKey {

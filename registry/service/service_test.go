@@ -148,7 +148,13 @@ func newEnvWith(t *testing.T, c envConfig) *env {
 // provider registers and approves a provider and returns its principal.
 func (e *env) provider(t *testing.T, id string) *service.Principal {
 	t.Helper()
-	p, err := e.svc.Authenticate(context.Background(), registrytest.ApprovedProvider(t, e.svc, e.admin, id))
+	return e.account(t, id, store.RoleProvider)
+}
+
+// account registers and approves an account of the role and returns its principal.
+func (e *env) account(t *testing.T, id string, role store.Role) *service.Principal {
+	t.Helper()
+	p, err := e.svc.Authenticate(context.Background(), registrytest.ApprovedAccount(t, e.svc, e.admin, id, role))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,6 +396,32 @@ func TestKeysAndProviders(t *testing.T) {
 	}
 	if _, err := e.svc.SetProvider(ctx, e.prov, "acme-legal", service.Suspend, ""); !errors.Is(err, service.ErrForbidden) {
 		t.Errorf("provider suspended itself: %v", err)
+	}
+}
+
+// An evaluator is approved like a provider, but it proves the quality of others' models: it
+// may not submit one for attestation.
+func TestEvaluatorRole(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	var inv *service.InvalidError
+	if _, _, err := e.svc.Register(ctx, service.Registration{ID: "court-x", Contact: "c@example.org", Role: "admin"}); !errors.As(err, &inv) || inv.Field != "role" {
+		t.Errorf("registering as admin: %v, want an invalid role", err)
+	}
+	court := e.account(t, "court-of-appeal", store.RoleEvaluator)
+	if p, err := e.st.Provider(ctx, "court-of-appeal"); err != nil || p.Role != store.RoleEvaluator || p.Status != store.ProviderApproved {
+		t.Fatalf("evaluator = %+v, %v", p, err)
+	}
+	m, p, _, err := e.fix.Variant(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.svc.Submit(ctx, court, service.Submission{ModelName: "model.json", Model: m, Manifest: e.fix.Manifest, Proof: p})
+	if !errors.Is(err, service.ErrForbidden) {
+		t.Errorf("an evaluator submitted training: %v", err)
+	}
+	if p, err := e.st.Provider(ctx, "acme-legal"); err != nil || p.Role != store.RoleProvider {
+		t.Errorf("provider registered without a role = %+v, %v", p, err)
 	}
 }
 

@@ -11,22 +11,29 @@ const (
 	ProviderSuspended ProviderStatus = "suspended"
 )
 
-// Provider is a model provider. ID is the name it registered with.
+// Provider is an account: a model provider or an evaluator (Role). ID is the name it
+// registered with.
 type Provider struct {
 	ID          string `gorm:"primaryKey"`
 	DisplayName string
 	Contact     string
 	Status      ProviderStatus
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// Role is RoleProvider or RoleEvaluator: what the account's keys may submit. Left
+	// empty, the database's default (provider) applies.
+	Role      Role `gorm:"default:provider"`
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
-// Role is what an API key may do.
+// Role is what an API key may do (admin, or an account's key), and what an account is.
 type Role string
 
 const (
 	RoleAdmin    Role = "admin"
 	RoleProvider Role = "provider"
+	// RoleEvaluator is an account that may submit evaluations of registered models but no
+	// training submissions; its keys have RoleProvider, the role of an account's key.
+	RoleEvaluator Role = "evaluator"
 )
 
 // APIKey is a key's public id and the SHA-256 of its secret.

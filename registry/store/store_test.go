@@ -131,6 +131,24 @@ func TestProviders(t *testing.T) {
 		if len(page) != 2 {
 			t.Errorf("pending providers: %+v", page)
 		}
+		if p.Role != RoleProvider {
+			t.Errorf("an account created without a role is %q, want provider", p.Role)
+		}
+		if err := s.InTx(ctx, func(tx *Tx) error {
+			return tx.Create(ctx, &Provider{ID: "court", DisplayName: "court", Contact: "c", Status: ProviderPending, Role: RoleEvaluator})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if e, err := s.Provider(ctx, "court"); err != nil || e.Role != RoleEvaluator {
+			t.Errorf("evaluator = %+v, %v", e, err)
+		}
+		// The schema holds accounts to the two roles: an admin is a key, not an account.
+		err = s.InTx(ctx, func(tx *Tx) error {
+			return tx.Create(ctx, &Provider{ID: "root", DisplayName: "root", Contact: "c", Status: ProviderPending, Role: RoleAdmin})
+		})
+		if err == nil {
+			t.Error("an account with the admin role was stored")
+		}
 	})
 }
 

@@ -11,6 +11,7 @@ type Provider struct {
 	DisplayName string    `json:"display_name"`
 	Contact     string    `json:"contact"`
 	Status      string    `json:"status"`
+	Role        string    `json:"role"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
 }
@@ -195,6 +196,8 @@ type RegisterRequest struct {
 	ID          string `json:"id"`
 	DisplayName string `json:"display_name"`
 	Contact     string `json:"contact"`
+	// Role is "provider" (the default) or "evaluator".
+	Role string `json:"role,omitempty"`
 }
 
 // SubmitRequest is the body of POST /v1/submissions: the public material, never data or salt.
