@@ -121,6 +121,32 @@ type Attestation struct {
 	LoggedAt     *time.Time
 }
 
+// Evaluation is an evaluation submission (received → verifying → logged, or rejected) and,
+// once verified, its signed attestation: AttestationID (the envelope digest), Envelope and
+// Leaf are set together when the registry signs.
+type Evaluation struct {
+	ID             string `gorm:"primaryKey"`
+	EvaluatorID    string
+	ModelSHA256    string `gorm:"column:model_sha256"`
+	TestCommitment string
+	Manifest       []byte // the test set's manifest, canonical
+	BundleSHA256   string `gorm:"column:bundle_sha256"`
+	Bundle         []byte // the evaluation bundle, canonical
+	Status         SubmissionStatus
+	FailedCheck    string
+	Message        string
+	JobID          *int64
+	AttestationID  *string
+	Envelope       []byte
+	Leaf           []byte
+	KeyID          string
+	LogIndex       *int64
+	IssuedAt       *time.Time
+	LoggedAt       *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
 // Revocation is a signed revocation of an attestation. ID is its envelope digest (hex).
 type Revocation struct {
 	ID            string `gorm:"primaryKey"`
@@ -184,6 +210,7 @@ func (Model) TableName() string       { return "models" }
 func (Submission) TableName() string  { return "submissions" }
 func (Attestation) TableName() string { return "attestations" }
 func (Revocation) TableName() string  { return "revocations" }
+func (Evaluation) TableName() string  { return "evaluations" }
 func (AuditEvent) TableName() string  { return "audit_events" }
 func (Anchor) TableName() string      { return "anchors" }
 
