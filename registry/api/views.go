@@ -32,6 +32,20 @@ func viewSubmission(s *store.Submission) wire.Submission {
 	}
 }
 
+func viewEvaluation(e *store.Evaluation) wire.Evaluation {
+	v := wire.Evaluation{
+		ID: e.ID, EvaluatorID: e.EvaluatorID, ModelSHA256: e.ModelSHA256, TestCommitment: e.TestCommitment, BundleSHA256: e.BundleSHA256,
+		Status: string(e.Status), FailedCheck: e.FailedCheck, Message: e.Message, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
+		KeyID: e.KeyID, IssuedAt: e.IssuedAt, LogIndex: e.LogIndex, LoggedAt: e.LoggedAt,
+	}
+	// The envelope is shown once it is in the log: before that it is a claim the log does
+	// not hold yet.
+	if e.AttestationID != nil && e.LogIndex != nil {
+		v.AttestationID, v.Envelope = *e.AttestationID, e.Envelope
+	}
+	return v
+}
+
 // featurizerOfEnvelope reads the featurizer from the training statement that a stored
 // envelope carries. The envelope is the registry's own, so its signature is not checked here.
 func featurizerOfEnvelope(env []byte) (*wire.LookupFeaturizer, error) {

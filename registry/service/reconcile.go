@@ -12,6 +12,7 @@ import (
 type Reconciled struct {
 	Attestations int // signed but not recorded as logged: appended (or found) and recorded
 	Revocations  int
+	Evaluations  int // signed but not recorded as logged
 	Requeued     int // open submissions given a fresh job
 }
 
@@ -44,7 +45,7 @@ func (s *Service) Reconcile(ctx context.Context, requeueOpen bool) (Reconciled, 
 	}
 	if r != (Reconciled{}) {
 		s.logger.InfoContext(ctx, "reconciled log and database", slog.Int("attestations", r.Attestations),
-			slog.Int("revocations", r.Revocations), slog.Int("requeued", r.Requeued))
+			slog.Int("revocations", r.Revocations), slog.Int("evaluations", r.Evaluations), slog.Int("requeued", r.Requeued))
 	}
 	return r, nil
 }
@@ -53,8 +54,9 @@ func (s *Service) Reconcile(ctx context.Context, requeueOpen bool) (Reconciled, 
 // that owns the log (registry/jobs) calls it.
 func (s *Service) LogPending(ctx context.Context) error {
 	r, err := s.logPending(ctx)
-	if r.Attestations+r.Revocations > 0 {
-		s.logger.DebugContext(ctx, "logged signed attestations", slog.Int("attestations", r.Attestations), slog.Int("revocations", r.Revocations))
+	if r.Attestations+r.Revocations+r.Evaluations > 0 {
+		s.logger.DebugContext(ctx, "logged signed attestations", slog.Int("attestations", r.Attestations), slog.Int("revocations", r.Revocations),
+			slog.Int("evaluations", r.Evaluations))
 	}
 	return err
 }
@@ -76,6 +78,21 @@ func (s *Service) logPending(ctx context.Context) (Reconciled, error) {
 				return r, fmt.Errorf("log pending: %w", err)
 			}
 			r.Attestations++
+		}
+	}
+	for {
+		evs, err := s.store.UnloggedEvaluations(ctx, 100)
+		if err != nil {
+			return r, err
+		}
+		if len(evs) == 0 {
+			break
+		}
+		for i := range evs {
+			if err := s.logEvaluation(ctx, &evs[i]); err != nil {
+				return r, fmt.Errorf("log pending: %w", err)
+			}
+			r.Evaluations++
 		}
 	}
 	for {

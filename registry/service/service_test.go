@@ -99,6 +99,7 @@ type envConfig struct {
 	maxAttempts int
 	proofs      service.ProofChecker
 	leases      service.Leases
+	keysDir     string // default: the fixture's
 }
 
 func newEnvWith(t *testing.T, c envConfig) *env {
@@ -118,7 +119,10 @@ func newEnvWith(t *testing.T, c envConfig) *env {
 	regKey, _ := keys.Generate("comet.test")
 	l, _ := attesttest.Log(t, filepath.Join(dir, "log"), logKey, tlog.Options{})
 	fix := registrytest.Get(t)
-	set, err := keyset.Open(fix.KeysDir, keyset.Policy{})
+	if c.keysDir == "" {
+		c.keysDir = fix.KeysDir
+	}
+	set, err := keyset.Open(c.keysDir, keyset.Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,12 +134,13 @@ func newEnvWith(t *testing.T, c envConfig) *env {
 	if c.log != nil {
 		useLog = c.log(l)
 	}
-	var proofs service.ProofChecker = keyset.NewChecker(set)
+	checker := keyset.NewChecker(set)
+	var proofs service.ProofChecker = checker
 	if c.proofs != nil {
 		proofs = c.proofs
 	}
 	logs := &lockedBuffer{}
-	svc, err := service.New(service.Config{Store: st, Log: useLog, Signer: regKey, Proofs: proofs, Jobs: q, Logger: slog.New(slog.NewTextHandler(logs, nil)),
+	svc, err := service.New(service.Config{Store: st, Log: useLog, Signer: regKey, Proofs: proofs, Evaluations: checker, Jobs: q, Logger: slog.New(slog.NewTextHandler(logs, nil)),
 		MaxRelativeGradient: maxRelativeGradient, Leases: c.leases})
 	if err != nil {
 		t.Fatal(err)

@@ -49,7 +49,9 @@ func TestEvaluations(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		err = s.InTx(ctx, func(tx *Tx) error { return tx.SetEvaluationSigned(ctx, "ev_1", hex64('f'), []byte("env2"), []byte("leaf"), "k", now, now) })
+		err = s.InTx(ctx, func(tx *Tx) error {
+			return tx.SetEvaluationSigned(ctx, "ev_1", hex64('f'), []byte("env2"), []byte("leaf"), "k", now, now)
+		})
 		if !errors.Is(err, ErrConflict) {
 			t.Errorf("signing twice: %v", err)
 		}

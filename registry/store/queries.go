@@ -356,6 +356,11 @@ func (q Queries) SetEvaluationStatus(ctx context.Context, id string, from []Subm
 	return res.RowsAffected == 1, nil
 }
 
+// SetEvaluationJob records the job that works an evaluation.
+func (q Queries) SetEvaluationJob(ctx context.Context, id string, jobID int64) error {
+	return translate("evaluation job", q.db.WithContext(ctx).Model(&Evaluation{}).Where("id = ?", id).Update("job_id", jobID).Error)
+}
+
 // SetEvaluationSigned records an evaluation's signed envelope and leaf, once: an evaluation
 // signed before keeps its envelope, and ErrConflict says so.
 func (q Queries) SetEvaluationSigned(ctx context.Context, id, attestationID string, envelope, leaf []byte, keyID string, issuedAt, now time.Time) error {
