@@ -30,6 +30,7 @@ type Registry interface {
 	SubmitEvaluation(ctx context.Context, by *service.Principal, s service.EvaluationSubmission) (*store.Evaluation, error)
 	Evaluation(ctx context.Context, by *service.Principal, id string) (*store.Evaluation, error)
 	ModelEvaluations(ctx context.Context, sha256 string, p store.Page) ([]store.Evaluation, string, error)
+	RevokeEvaluation(ctx context.Context, by *service.Principal, evaluationID, reason string) (*store.Revocation, error)
 	Bundle(ctx context.Context, attestationID string) (*bundle.Bundle, error)
 	Consistency(ctx context.Context, from, to uint64) ([][]byte, error)
 	Checkpoint(ctx context.Context) ([]byte, error)

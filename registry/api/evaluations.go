@@ -1,11 +1,14 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/comet-attest/comet/internal/hexdigest"
 	"github.com/comet-attest/comet/registry/service"
+	"github.com/comet-attest/comet/registry/store"
 	"github.com/comet-attest/comet/registry/wire"
 	"github.com/gin-gonic/gin"
 )
@@ -40,7 +43,11 @@ func (a *API) getEvaluation(c *gin.Context) {
 		a.fail(c, err)
 		return
 	}
-	v := viewEvaluation(ev)
+	v, err := a.evaluationView(ctx, ev)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
 	if ev.JobID != nil {
 		if j, err := a.jobs.Job(ctx, *ev.JobID); err == nil {
 			jv := viewJob(j)
@@ -74,10 +81,49 @@ func (a *API) listModelEvaluations(c *gin.Context) {
 	if !ok {
 		return
 	}
-	evs, next, err := a.reg.ModelEvaluations(c.Request.Context(), sha, p)
+	ctx := c.Request.Context()
+	evs, next, err := a.reg.ModelEvaluations(ctx, sha, p)
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, mapList(evs, next, viewEvaluation))
+	out := wire.List[wire.Evaluation]{Items: make([]wire.Evaluation, 0, len(evs)), NextCursor: next}
+	for i := range evs {
+		v, err := a.evaluationView(ctx, &evs[i])
+		if err != nil {
+			a.fail(c, err)
+			return
+		}
+		out.Items = append(out.Items, v)
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// evaluationView is the evaluation with whether it is revoked.
+func (a *API) evaluationView(ctx context.Context, ev *store.Evaluation) (wire.Evaluation, error) {
+	v := viewEvaluation(ev)
+	if ev.AttestationID == nil {
+		return v, nil
+	}
+	_, err := a.rec.Revocation(ctx, *ev.AttestationID)
+	switch {
+	case err == nil:
+		v.Revoked = true
+	case !errors.Is(err, store.ErrNotFound):
+		return v, err
+	}
+	return v, nil
+}
+
+func (a *API) revokeEvaluation(c *gin.Context) {
+	var req wire.ReasonRequest
+	if !a.decode(c, &req) {
+		return
+	}
+	r, err := a.reg.RevokeEvaluation(c.Request.Context(), principal(c), c.Param("id"), req.Reason)
+	if err != nil {
+		a.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, viewRevocation(r))
 }

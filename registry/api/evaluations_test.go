@@ -119,4 +119,32 @@ func testEvaluations(t *testing.T, db dbKind) {
 	if _, err := r.anon.EvaluationProof(ctx, "ev_nothing"); !errors.Is(err, client.ErrNotFound) {
 		t.Errorf("proof of an unknown evaluation: %v", err)
 	}
+
+	// Revocable like an attestation: by an admin, with a reason, once, and logged.
+	if _, err := court.RevokeEvaluation(ctx, ev.ID, "test set leaked"); !errors.Is(err, client.ErrForbidden) {
+		t.Errorf("an evaluator revoked: %v", err)
+	}
+	if _, err := r.admin.RevokeEvaluation(ctx, ev.ID, " "); !errors.Is(err, client.ErrInvalid) || fieldOf(err) != "reason" {
+		t.Errorf("revocation without a reason: %v", err)
+	}
+	rev, err := r.admin.RevokeEvaluation(ctx, ev.ID, "test set leaked")
+	if err != nil || rev.AttestationID != done.AttestationID {
+		t.Fatalf("revocation %+v %v", rev, err)
+	}
+	if _, err := r.admin.RevokeEvaluation(ctx, ev.ID, "again"); !errors.Is(err, client.ErrConflict) {
+		t.Errorf("revoking twice: %v", err)
+	}
+	list, err = r.anon.ModelEvaluations(ctx, fix.ModelSHA256, client.Page{})
+	if err != nil || len(list.Items) != 1 || !list.Items[0].Revoked {
+		t.Fatalf("model's evaluations after the revocation: %+v %v", list, err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		got, err := r.anon.Revocation(ctx, done.AttestationID)
+		if err == nil && got.LogIndex != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("revocation not logged: %+v %v", got, err)
+		}
+	}
 }

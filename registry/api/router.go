@@ -108,6 +108,7 @@ func (a *API) router() (*gin.Engine, error) {
 	admin.POST("/providers/:id/keys", a.limitBody, a.issueKey)
 	admin.POST("/api-keys/:id/revoke", a.revokeKey)
 	admin.POST("/attestations/:id/revoke", a.limitBody, a.revoke)
+	admin.POST("/evaluations/:id/revoke", a.limitBody, a.revokeEvaluation)
 	admin.GET("/jobs", a.listJobs)
 	admin.GET("/jobs/:id", a.getJob)
 	admin.GET("/audit", a.listAudit)

@@ -275,6 +275,11 @@ func (c *Client) EvaluationManifest(ctx context.Context, id string) ([]byte, err
 	return c.raw(ctx, "/v1/evaluations/"+esc(id)+"/manifest")
 }
 
+// RevokeEvaluation revokes an evaluation (admin), with a reason.
+func (c *Client) RevokeEvaluation(ctx context.Context, id, reason string) (*wire.Revocation, error) {
+	return post[wire.Revocation](ctx, c, "/v1/evaluations/"+esc(id)+"/revoke", wire.ReasonRequest{Reason: reason})
+}
+
 // Attestation reads a signed attestation with its envelope.
 func (c *Client) Attestation(ctx context.Context, id string) (*wire.Attestation, error) {
 	return get[wire.Attestation](ctx, c, "/v1/attestations/"+esc(id))

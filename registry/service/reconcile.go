@@ -13,7 +13,7 @@ type Reconciled struct {
 	Attestations int // signed but not recorded as logged: appended (or found) and recorded
 	Revocations  int
 	Evaluations  int // signed but not recorded as logged
-	Requeued     int // open submissions given a fresh job
+	Requeued     int // open submissions and evaluations given a fresh job
 }
 
 // Reconcile makes the log and the database agree after a crash: every stored attestation
@@ -39,6 +39,23 @@ func (s *Service) Reconcile(ctx context.Context, requeueOpen bool) (Reconciled, 
 			})
 			if err != nil {
 				return r, fmt.Errorf("reconcile: requeue %s: %w", sub.ID, err)
+			}
+			r.Requeued++
+		}
+		evs, err := s.store.OpenEvaluations(ctx, 1_000_000)
+		if err != nil {
+			return r, err
+		}
+		for _, ev := range evs {
+			err := s.store.InTx(ctx, func(tx *store.Tx) error {
+				jobID, err := s.jobs.EnqueueEvaluation(ctx, tx, ev.ID)
+				if err != nil {
+					return err
+				}
+				return tx.SetEvaluationJob(ctx, ev.ID, jobID)
+			})
+			if err != nil {
+				return r, fmt.Errorf("reconcile: requeue %s: %w", ev.ID, err)
 			}
 			r.Requeued++
 		}

@@ -55,6 +55,9 @@ func TestEvaluations(t *testing.T) {
 		if !errors.Is(err, ErrConflict) {
 			t.Errorf("signing twice: %v", err)
 		}
+		if open, err := s.OpenEvaluations(ctx, 10); err != nil || len(open) != 3 || open[0].ID != "ev_1" || open[0].Bundle != nil {
+			t.Fatalf("open evaluations: %+v %v", open, err)
+		}
 		un, err := s.UnloggedEvaluations(ctx, 10)
 		if err != nil || len(un) != 1 || un[0].ID != "ev_1" || string(un[0].Leaf) != "leaf" {
 			t.Fatalf("unlogged: %+v %v", un, err)

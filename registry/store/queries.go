@@ -385,6 +385,14 @@ func (q Queries) SetEvaluationLogged(ctx context.Context, id string, index int64
 	return err
 }
 
+// OpenEvaluations lists evaluations that are neither logged nor rejected, oldest first.
+func (q Queries) OpenEvaluations(ctx context.Context, limit int) ([]Evaluation, error) {
+	var out []Evaluation
+	err := q.db.WithContext(ctx).Omit("bundle", "manifest").Where("status IN ?", []SubmissionStatus{StatusReceived, StatusVerifying}).
+		Order("id").Limit(limit).Find(&out).Error
+	return out, translate("open evaluations", err)
+}
+
 // UnloggedEvaluations lists signed evaluations not yet in the log, oldest first.
 func (q Queries) UnloggedEvaluations(ctx context.Context, limit int) ([]Evaluation, error) {
 	var out []Evaluation

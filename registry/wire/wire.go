@@ -132,7 +132,10 @@ type Evaluation struct {
 	LogIndex       *int64          `json:"log_index,omitempty"`
 	LoggedAt       *time.Time      `json:"logged_at,omitempty"`
 	Envelope       json.RawMessage `json:"envelope,omitempty"`
-	Job            *Job            `json:"job,omitempty"`
+	// Revoked says an admin revoked the evaluation: its signed revocation is at
+	// /v1/attestations/{attestation_id}/revocation.
+	Revoked bool `json:"revoked"`
+	Job     *Job `json:"job,omitempty"`
 }
 
 // EvaluationRequest is the body of POST /v1/evaluations: the evaluated model's digest, the

@@ -33,3 +33,24 @@ CREATE TABLE evaluations (
 CREATE UNIQUE INDEX evaluations_live_bundle ON evaluations (bundle_sha256, evaluator_id) WHERE status <> 'rejected';
 CREATE INDEX evaluations_model ON evaluations (model_sha256, id);
 CREATE INDEX evaluations_unlogged ON evaluations (created_at) WHERE attestation_id IS NOT NULL AND log_index IS NULL;
+
+-- An evaluation is revoked as an attestation is: a signed, logged revocation of its
+-- envelope. revocations.attestation_id now names either kind of envelope, so it loses its
+-- foreign key to attestations; SQLite drops a foreign key only with its table, so the table
+-- is rebuilt on both databases.
+CREATE TABLE revocations_v5 (
+    id             TEXT PRIMARY KEY,
+    attestation_id TEXT NOT NULL UNIQUE,
+    reason         TEXT NOT NULL,
+    envelope       {{.Bytes}} NOT NULL,
+    leaf           {{.Bytes}} NOT NULL,
+    log_index      BIGINT UNIQUE,
+    revoked_at     {{.Time}} NOT NULL,
+    created_at     {{.Time}} NOT NULL,
+    logged_at      {{.Time}}
+);
+INSERT INTO revocations_v5 (id, attestation_id, reason, envelope, leaf, log_index, revoked_at, created_at, logged_at)
+    SELECT id, attestation_id, reason, envelope, leaf, log_index, revoked_at, created_at, logged_at FROM revocations;
+DROP TABLE revocations;
+ALTER TABLE revocations_v5 RENAME TO revocations;
+CREATE INDEX revocations_unlogged ON revocations (created_at) WHERE log_index IS NULL;
