@@ -1,7 +1,6 @@
 package statement_test
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -43,24 +42,7 @@ func TestEvaluationGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := statement.Marshal(st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := canonical(t, raw)
-	path := filepath.Join("testdata", "evaluation.statement.json")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("statement changed:\n%s", got)
-	}
+	want := golden(t, st, "evaluation.statement.json")
 	s2, ev2, err := statement.ParseEvaluation(want)
 	if err != nil {
 		t.Fatal(err)

@@ -63,11 +63,7 @@ private is sent: no test rows, no salt.`,
 		if !*wait {
 			return nil
 		}
-		wctx, cancel := context.WithTimeout(ctx, *timeout)
-		defer cancel()
-		final, err := c.WaitEvaluation(wctx, ev.ID, 250*time.Millisecond, func(e *wire.Evaluation) {
-			fmt.Fprintf(cmd.ErrOrStderr(), "evaluation %s: %s\n", e.ID, e.Status)
-		})
+		final, err := follow(cmd, *timeout, "evaluation", ev.ID, c.WaitEvaluation, func(e *wire.Evaluation) string { return e.Status })
 		if err != nil {
 			return err
 		}

@@ -122,17 +122,22 @@ failed check and its reason). Nothing private is sent: no data, no salt.`,
 		if !*wait {
 			return nil
 		}
-		wctx, cancel := context.WithTimeout(ctx, *timeout)
-		defer cancel()
-		final, err := c.Wait(wctx, s.ID, 250*time.Millisecond, func(s *wire.Submission) {
-			fmt.Fprintf(cmd.ErrOrStderr(), "submission %s: %s\n", s.ID, s.Status)
-		})
+		final, err := follow(cmd, *timeout, "submission", s.ID, c.Wait, func(s *wire.Submission) string { return s.Status })
 		if err != nil {
 			return err
 		}
 		return reportSubmission(cmd, final)
 	}
 	return cmd
+}
+
+// follow waits for the record id of a kind ("submission", "evaluation") to be logged or
+// rejected, at most timeout, saying each new status on stderr.
+func follow[T any](cmd *cobra.Command, timeout time.Duration, kind, id string,
+	wait func(context.Context, string, time.Duration, func(*T)) (*T, error), status func(*T) string) (*T, error) {
+	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+	defer cancel()
+	return wait(ctx, id, 250*time.Millisecond, func(v *T) { fmt.Fprintf(cmd.ErrOrStderr(), "%s %s: %s\n", kind, id, status(v)) })
 }
 
 func reportSubmission(cmd *cobra.Command, s *wire.Submission) error {

@@ -273,20 +273,7 @@ func (s *Service) GiveUpEvaluation(ctx context.Context, id string, cause error) 
 }
 
 func (s *Service) rejectEvaluation(ctx context.Context, id, check, message string) error {
-	var moved bool
-	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		now := s.clock()
-		var err error
-		moved, err = tx.SetEvaluationStatus(ctx, id, []store.SubmissionStatus{store.StatusReceived, store.StatusVerifying}, store.StatusRejected, check, message, now)
-		if err != nil || !moved {
-			return err
-		}
-		return audit(ctx, tx, now, "registry", "evaluation.reject", "evaluation:"+id, check+": "+message)
-	})
-	if err == nil && moved {
-		s.logger.InfoContext(ctx, "evaluation rejected", slog.String("evaluation", id), slog.String("check", check), slog.String("reason", message))
-	}
-	return err
+	return s.settleRejected(ctx, "evaluation", id, check, message, (*store.Tx).SetEvaluationStatus)
 }
 
 // Evaluation reads an evaluation: anyone may read one that is logged (it is public, like

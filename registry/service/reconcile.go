@@ -82,50 +82,31 @@ func (s *Service) LogPending(ctx context.Context) error {
 // and records its index: what a crash interrupted, or what a `comet worker` signed.
 func (s *Service) logPending(ctx context.Context) (Reconciled, error) {
 	var r Reconciled
+	err := drain(ctx, &r.Attestations, s.store.UnloggedAttestations, func(ctx context.Context, a *store.Attestation) error {
+		return s.logAttestation(ctx, a, a.SubmissionID)
+	})
+	if err == nil {
+		err = drain(ctx, &r.Evaluations, s.store.UnloggedEvaluations, s.logEvaluation)
+	}
+	if err == nil {
+		err = drain(ctx, &r.Revocations, s.store.UnloggedRevocations, s.logRevocation)
+	}
+	return r, err
+}
+
+// drain logs what unlogged lists, a batch at a time, until it lists nothing, counting each
+// record logged in n.
+func drain[T any](ctx context.Context, n *int, unlogged func(context.Context, int) ([]T, error), log func(context.Context, *T) error) error {
 	for {
-		atts, err := s.store.UnloggedAttestations(ctx, 100)
-		if err != nil {
-			return r, err
+		batch, err := unlogged(ctx, 100)
+		if err != nil || len(batch) == 0 {
+			return err
 		}
-		if len(atts) == 0 {
-			break
-		}
-		for i := range atts {
-			if err := s.logAttestation(ctx, &atts[i], atts[i].SubmissionID); err != nil {
-				return r, fmt.Errorf("log pending: %w", err)
+		for i := range batch {
+			if err := log(ctx, &batch[i]); err != nil {
+				return fmt.Errorf("log pending: %w", err)
 			}
-			r.Attestations++
+			*n++
 		}
 	}
-	for {
-		evs, err := s.store.UnloggedEvaluations(ctx, 100)
-		if err != nil {
-			return r, err
-		}
-		if len(evs) == 0 {
-			break
-		}
-		for i := range evs {
-			if err := s.logEvaluation(ctx, &evs[i]); err != nil {
-				return r, fmt.Errorf("log pending: %w", err)
-			}
-			r.Evaluations++
-		}
-	}
-	for {
-		revs, err := s.store.UnloggedRevocations(ctx, 100)
-		if err != nil {
-			return r, err
-		}
-		if len(revs) == 0 {
-			break
-		}
-		for i := range revs {
-			if err := s.logRevocation(ctx, &revs[i]); err != nil {
-				return r, fmt.Errorf("log pending: %w", err)
-			}
-			r.Revocations++
-		}
-	}
-	return r, nil
 }
