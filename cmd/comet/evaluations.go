@@ -42,11 +42,7 @@ private is sent: no test rows, no salt.`,
 		if err != nil {
 			return err
 		}
-		manifest, err := readJSONFile("manifest", *manifestPath)
-		if err != nil {
-			return err
-		}
-		proof, err := readJSONFile("proof", *proofPath)
+		parts, err := readJSONFiles("manifest", *manifestPath, "proof", *proofPath)
 		if err != nil {
 			return err
 		}
@@ -54,7 +50,7 @@ private is sent: no test rows, no salt.`,
 		if err != nil {
 			return err
 		}
-		ev, err := c.SubmitEvaluation(ctx, wire.EvaluationRequest{ModelSHA256: sha, Manifest: manifest, Proof: proof})
+		ev, err := c.SubmitEvaluation(ctx, wire.EvaluationRequest{ModelSHA256: sha, Manifest: parts[0], Proof: parts[1]})
 		if err != nil {
 			return err
 		}

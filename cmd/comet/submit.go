@@ -78,6 +78,19 @@ func readJSONFile(flag, path string) (json.RawMessage, error) {
 	return b, nil
 }
 
+// readJSONFiles reads the files of flag, path pairs with readJSONFile, in order.
+func readJSONFiles(flagPaths ...string) ([]json.RawMessage, error) {
+	out := make([]json.RawMessage, 0, len(flagPaths)/2)
+	for i := 0; i+1 < len(flagPaths); i += 2 {
+		b, err := readJSONFile(flagPaths[i], flagPaths[i+1])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
 func newSubmitCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "submit --model model.json --manifest data.manifest.json --proof model.proof.json",
@@ -96,18 +109,11 @@ failed check and its reason). Nothing private is sent: no data, no salt.`,
 	wait := cmd.Flags().Bool("wait", false, "follow the submission until it is logged or rejected")
 	timeout := cmd.Flags().Duration("timeout", 10*time.Minute, "with --wait, give up after this long")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		model, err := readJSONFile("model", *modelPath)
+		parts, err := readJSONFiles("model", *modelPath, "manifest", *manifestPath, "proof", *proofPath)
 		if err != nil {
 			return err
 		}
-		manifest, err := readJSONFile("manifest", *manifestPath)
-		if err != nil {
-			return err
-		}
-		proof, err := readJSONFile("proof", *proofPath)
-		if err != nil {
-			return err
-		}
+		model, manifest, proof := parts[0], parts[1], parts[2]
 		c, err := f.client(true)
 		if err != nil {
 			return err
