@@ -148,3 +148,29 @@ func testEvaluations(t *testing.T, db dbKind) {
 		}
 	}
 }
+
+// A registry verifies evaluations only with evaluation keys it publishes: a bundle made with
+// keys it does not publish is refused at once, naming the proof.
+func TestEvaluationUnpublishedKeys(t *testing.T) {
+	fix := registrytest.Get(t)
+	testManifest, bundle, _, err := fix.Evaluation("court-of-appeal", fix.Model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRegistry(t, sqliteDB, loadContract(t), nil) // the training keys only
+	ctx := context.Background()
+	prov := r.provider(registrytest.Provider)
+	sreq, _ := r.submission(0)
+	sub, err := prov.Submit(ctx, sreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := r.wait(prov, sub.ID); s.Status != wire.StatusLogged {
+		t.Fatalf("training submission %+v", s)
+	}
+	court := r.reg.Evaluator(t, "court-of-appeal")
+	_, err = court.SubmitEvaluation(ctx, wire.EvaluationRequest{ModelSHA256: fix.ModelSHA256, Manifest: testManifest, Proof: bundle})
+	if !errors.Is(err, client.ErrInvalid) || fieldOf(err) != "proof" || !strings.Contains(err.Error(), "not published by this registry") {
+		t.Errorf("evaluation with unpublished keys: %v", err)
+	}
+}

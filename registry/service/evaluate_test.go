@@ -101,4 +101,15 @@ func TestEvaluationFlow(t *testing.T) {
 	if _, _, err := e.svc.ModelEvaluations(ctx, fix.ModelSHA256[:63]+"0", store.Page{}); !errors.Is(err, service.ErrNotFound) {
 		t.Errorf("evaluations of an unknown model: %v", err)
 	}
+	// A model whose attestation is revoked is evaluated no more.
+	att, err := e.st.AttestationByModel(ctx, fix.ModelSHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Revoke(ctx, e.admin, att.ID, "training data withdrawn"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.SubmitEvaluation(ctx, court, req); field(err) != "model_sha256" {
+		t.Errorf("evaluation of a revoked model: %v", err)
+	}
 }
