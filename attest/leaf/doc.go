@@ -8,13 +8,14 @@
 //
 //	offset size field
 //	0      1    version, 0x01
-//	1      1    kind: 0x01 training attestation, 0x02 revocation
+//	1      1    kind: 0x01 training attestation, 0x02 revocation,
+//	            0x03 evaluation attestation
 //	2      32   envelope digest: SHA-256 of the DSSE PAE (package envelope)
-//	34     32   subject digest: the model file's SHA-256 (training) or the
-//	            revoked envelope's digest (revocation)
-//	66     32   dataset commitment, 32-byte big-endian field element (zero
-//	            for revocations)
-//	98     32   proof bundle SHA-256 (zero for revocations)
+//	34     32   subject digest: the model file's SHA-256 (training,
+//	            evaluation) or the revoked envelope's digest (revocation)
+//	66     32   dataset commitment, 32-byte big-endian field element: the
+//	            test set's for an evaluation (zero for revocations)
+//	98     32   proof or evaluation bundle SHA-256 (zero for revocations)
 //	130    32   signer: SHA-256 of the registry key's signed-note verifier key
 //
 // The same envelope always gives the same bytes, which is what lets the log

@@ -25,6 +25,9 @@ const (
 	KindTraining Kind = 1
 	// KindRevocation is the revocation of an earlier attestation.
 	KindRevocation Kind = 2
+	// KindEvaluation is an evaluation attestation: its dataset is the test set's
+	// commitment and its proof the evaluation bundle's digest.
+	KindEvaluation Kind = 3
 )
 
 // ErrMalformed reports bytes that are not a version 1 leaf.
@@ -59,7 +62,7 @@ func Parse(b []byte) (Leaf, error) {
 		return Leaf{}, fmt.Errorf("%w: version %d", ErrMalformed, b[0])
 	}
 	l := Leaf{Kind: Kind(b[1])}
-	if l.Kind != KindTraining && l.Kind != KindRevocation {
+	if l.Kind != KindTraining && l.Kind != KindRevocation && l.Kind != KindEvaluation {
 		return Leaf{}, fmt.Errorf("%w: kind %d", ErrMalformed, b[1])
 	}
 	for i, f := range []*[32]byte{&l.Envelope, &l.Subject, &l.Dataset, &l.Proof, &l.Signer} {
@@ -73,15 +76,24 @@ func Parse(b []byte) (Leaf, error) {
 
 // Training computes the leaf of a training attestation from its parts.
 func Training(envelopeDigest [32]byte, subject statement.Subject, t *statement.Training, signer *keys.Verifier) (Leaf, error) {
-	l := Leaf{Kind: KindTraining, Envelope: envelopeDigest, Signer: signer.Fingerprint()}
+	return attestation(KindTraining, envelopeDigest, subject, t.Dataset.Commitment, t.Proof.BundleSHA256, signer)
+}
+
+// Evaluation computes the leaf of an evaluation attestation from its parts.
+func Evaluation(envelopeDigest [32]byte, subject statement.Subject, e *statement.Evaluation, signer *keys.Verifier) (Leaf, error) {
+	return attestation(KindEvaluation, envelopeDigest, subject, e.TestSet.Commitment, e.BundleSHA256, signer)
+}
+
+func attestation(kind Kind, envelopeDigest [32]byte, subject statement.Subject, dataset, bundle string, signer *keys.Verifier) (Leaf, error) {
+	l := Leaf{Kind: kind, Envelope: envelopeDigest, Signer: signer.Fingerprint()}
 	for _, f := range []struct {
 		dst  *[32]byte
 		name string
 		hex  string
 	}{
 		{&l.Subject, "subject sha256", subject.SHA256},
-		{&l.Dataset, "dataset commitment", t.Dataset.Commitment},
-		{&l.Proof, "proof bundle sha256", t.Proof.BundleSHA256},
+		{&l.Dataset, "dataset commitment", dataset},
+		{&l.Proof, "proof bundle sha256", bundle},
 	} {
 		if err := decodeHex32(f.dst, f.hex); err != nil {
 			return Leaf{}, fmt.Errorf("leaf %s: %w", f.name, err)
@@ -95,7 +107,7 @@ func Revocation(envelopeDigest, revoked [32]byte, signer *keys.Verifier) Leaf {
 	return Leaf{Kind: KindRevocation, Envelope: envelopeDigest, Subject: revoked, Signer: signer.Fingerprint()}
 }
 
-// FromEnvelope computes the leaf of a signed envelope holding a training or
+// FromEnvelope computes the leaf of a signed envelope holding a training, evaluation or
 // revocation statement; signer is the registry key that signed it. It does
 // not verify the signature.
 func FromEnvelope(env *dsse.Envelope, signer *keys.Verifier) (Leaf, error) {
@@ -118,6 +130,12 @@ func FromEnvelope(env *dsse.Envelope, signer *keys.Verifier) (Leaf, error) {
 			return Leaf{}, err
 		}
 		return Training(d, subj, t, signer)
+	case statement.EvaluationPredicateType:
+		subj, e, err := statement.ParseEvaluation(payload)
+		if err != nil {
+			return Leaf{}, err
+		}
+		return Evaluation(d, subj, e, signer)
 	case statement.RevocationPredicateType:
 		revoked, _, err := statement.ParseRevocation(payload)
 		if err != nil {

@@ -64,7 +64,7 @@ func TestParseRejects(t *testing.T) {
 		{"version 0", edit(good, func(b []byte) []byte { b[0] = 0; return b })},
 		{"version 2", edit(good, func(b []byte) []byte { b[0] = 2; return b })},
 		{"kind 0", edit(good, func(b []byte) []byte { b[1] = 0; return b })},
-		{"kind 3", edit(good, func(b []byte) []byte { b[1] = 3; return b })},
+		{"kind 4", edit(good, func(b []byte) []byte { b[1] = 4; return b })},
 		{"revocation with dataset", edit(rev, func(b []byte) []byte { b[70] = 1; return b })},
 	}
 	for _, tc := range cases {
@@ -104,6 +104,24 @@ func TestTrainingFields(t *testing.T) {
 	tr.Dataset.Commitment = "zz"
 	if _, err := leaf.Training(fill(7), subj, tr, k); err == nil {
 		t.Fatal("bad commitment accepted")
+	}
+}
+
+func TestEvaluationFields(t *testing.T) {
+	k := mustKey(t)
+	subj := statement.Subject{Name: "m", SHA256: strings.Repeat("0a", 32)}
+	e := &statement.Evaluation{BundleSHA256: strings.Repeat("0c", 32)}
+	e.TestSet.Commitment = strings.Repeat("0b", 32)
+	l, err := leaf.Evaluation(fill(7), subj, e, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Kind != leaf.KindEvaluation || l.Subject[0] != 0x0a || l.Dataset[31] != 0x0b || l.Proof[5] != 0x0c || l.Signer != k.Fingerprint() {
+		t.Fatalf("fields misplaced: %+v", l)
+	}
+	back, err := leaf.Parse(l.Marshal())
+	if err != nil || back != l {
+		t.Fatalf("round trip: %+v, %v", back, err)
 	}
 }
 

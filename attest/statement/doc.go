@@ -1,6 +1,7 @@
 // Package statement builds and parses the in-toto Statement v1 documents that
 // Comet signs: the training attestation (predicate type TrainingPredicateType)
-// whose subject is a model file, and the revocation (predicate type
+// whose subject is a model file, the evaluation attestation (predicate type
+// EvaluationPredicateType) whose subject is the same model file, and the revocation (predicate type
 // RevocationPredicateType) whose subject is an attestation envelope.
 //
 // Statements are marshalled with protojson as the in-toto Go bindings intend.

@@ -22,6 +22,8 @@ import (
 const (
 	// TrainingPredicateType names version 2 of the training claim.
 	TrainingPredicateType = "https://comet-attest.dev/training/v2"
+	// EvaluationPredicateType names version 1 of the held-out evaluation claim.
+	EvaluationPredicateType = "https://comet-attest.dev/evaluation/v1"
 	// RevocationPredicateType names version 1 of the revocation of an attestation.
 	RevocationPredicateType = "https://comet-attest.dev/revocation/v1"
 	// RevokedSubjectName is the subject name of a revocation statement; its
@@ -158,18 +160,8 @@ func (t *Training) Validate() error {
 			errs = append(errs, err)
 		}
 	}
-	add(checkHex("dataset.commitment", t.Dataset.Commitment))
-	add(checkHex("dataset.file_digest", t.Dataset.FileDigest))
-	switch {
-	case t.Dataset.Public:
-		add(checkHex("dataset.sha256", t.Dataset.SHA256))
-	case t.Dataset.SHA256 != "":
-		add(fmt.Errorf("%w: dataset.sha256 is only stated for a public dataset", ErrInvalid))
-	}
+	t.Dataset.validate("dataset", add)
 	h := t.Dataset.Header
-	if h.N <= 0 || h.D <= 0 || h.FractionBits < 0 || h.ValueBits <= 0 || h.ChunkRows <= 0 {
-		add(fmt.Errorf("%w: dataset.header has a non-positive field: %+v", ErrInvalid, h))
-	}
 	switch train.Kind(t.Model.Kind) {
 	case train.KindOLS, train.KindRidge:
 	default:
@@ -209,19 +201,40 @@ func (t *Training) Validate() error {
 		add(fmt.Errorf("%w: provider is empty", ErrInvalid))
 	}
 	if f := t.Featurizer; f != nil {
-		if f.Name == "" || f.Version == "" {
-			add(fmt.Errorf("%w: featurizer needs a name and a version", ErrInvalid))
-		}
-		add(checkHex("featurizer.spec_sha256", f.SpecSHA256))
-		add(checkHex("featurizer.corpus_digest", f.CorpusDigest))
-		if f.CorpusSHA256 != "" {
-			add(checkHex("featurizer.corpus_sha256", f.CorpusSHA256))
-		}
+		f.validate(add)
 	}
 	if t.IssuedAt.IsZero() {
 		add(fmt.Errorf("%w: issued_at is missing", ErrInvalid))
 	}
 	return errors.Join(errs...)
+}
+
+// validate checks a committed data set's fields, naming them under prefix ("dataset",
+// "test_set").
+func (d Dataset) validate(prefix string, add func(error)) {
+	add(checkHex(prefix+".commitment", d.Commitment))
+	add(checkHex(prefix+".file_digest", d.FileDigest))
+	switch {
+	case d.Public:
+		add(checkHex(prefix+".sha256", d.SHA256))
+	case d.SHA256 != "":
+		add(fmt.Errorf("%w: %s.sha256 is only stated for a public dataset", ErrInvalid, prefix))
+	}
+	h := d.Header
+	if h.N <= 0 || h.D <= 0 || h.FractionBits < 0 || h.ValueBits <= 0 || h.ChunkRows <= 0 {
+		add(fmt.Errorf("%w: %s.header has a non-positive field: %+v", ErrInvalid, prefix, h))
+	}
+}
+
+func (f *Featurizer) validate(add func(error)) {
+	if f.Name == "" || f.Version == "" {
+		add(fmt.Errorf("%w: featurizer needs a name and a version", ErrInvalid))
+	}
+	add(checkHex("featurizer.spec_sha256", f.SpecSHA256))
+	add(checkHex("featurizer.corpus_digest", f.CorpusDigest))
+	if f.CorpusSHA256 != "" {
+		add(checkHex("featurizer.corpus_sha256", f.CorpusSHA256))
+	}
 }
 
 // Validate checks every field's syntax.

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	intoto "github.com/in-toto/attestation/go/v1"
+
 	"github.com/comet-attest/comet/attest/statement"
 	"github.com/comet-attest/comet/prover/commitment"
 	"github.com/comet-attest/comet/prover/train"
@@ -56,18 +58,16 @@ func canonical(t *testing.T, b []byte) []byte {
 	return append(out, '\n')
 }
 
-func TestTrainingGolden(t *testing.T) {
-	subj, tr := sample()
-	st, err := statement.NewTraining(subj, tr)
-	if err != nil {
-		t.Fatal(err)
-	}
+// golden compares the statement, canonical, with testdata/name (rewriting it with -update)
+// and returns the file.
+func golden(t *testing.T, st *intoto.Statement, name string) []byte {
+	t.Helper()
 	raw, err := statement.Marshal(st)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := canonical(t, raw)
-	path := filepath.Join("testdata", "training.statement.json")
+	path := filepath.Join("testdata", name)
 	if *update {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
@@ -80,6 +80,16 @@ func TestTrainingGolden(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("statement changed:\n%s", got)
 	}
+	return want
+}
+
+func TestTrainingGolden(t *testing.T) {
+	subj, tr := sample()
+	st, err := statement.NewTraining(subj, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := golden(t, st, "training.statement.json")
 	// Parsing the golden file gives back the same claim, and re-encoding it
 	// changes nothing.
 	s2, tr2, err := statement.ParseTraining(want)

@@ -96,14 +96,9 @@ func pinned(pins map[string]string, name, id, vk string) error {
 // predicate to equal it.
 func TrainingClaim(c *proof.Claim, man *commitment.Manifest) statement.Training {
 	f := c.Header.FractionBits
-	tr := statement.Training{
-		Dataset: statement.Dataset{
-			Commitment: c.Dataset.String(),
-			Header:     c.Header,
-			FileDigest: man.FileDigest,
-			Public:     man.Public,
-			SHA256:     man.SHA256,
-		},
+	return statement.Training{
+		Dataset:    datasetOf(man, c.Dataset.String(), c.Header),
+		Featurizer: featurizerOf(man),
 		Model: statement.Model{
 			Kind: c.Kind, Intercept: c.Intercept,
 			LambdaFixed: c.LambdaFixed.String(), Lambda: fixedpoint.Decimal(c.LambdaFixed, 2*f),
@@ -122,14 +117,54 @@ func TrainingClaim(c *proof.Claim, man *commitment.Manifest) statement.Training 
 		},
 		Provider: c.Provider,
 	}
-	if fz := man.Featurizer; fz != nil {
-		tr.Featurizer = &statement.Featurizer{Name: fz.Name, Version: fz.Version, Params: fz.Params,
-			SpecSHA256: fz.SpecSHA256, CorpusDigest: fz.CorpusDigest, CorpusSHA256: fz.CorpusSHA256}
-		if len(tr.Featurizer.Params) == 0 {
-			tr.Featurizer.Params = nil // omitted in the signed JSON: read back as nil
+}
+
+// EvaluationClaim is the evaluation predicate that a checked evaluation bundle and its test
+// manifest state, all but IssuedAt, as TrainingClaim is for training.
+func EvaluationClaim(b *proof.EvalBundle, man *commitment.Manifest) statement.Evaluation {
+	m := b.Metrics
+	count := func(v *int64) string {
+		if v == nil {
+			return ""
 		}
+		return strconv.FormatInt(*v, 10)
 	}
-	return tr
+	ratio := func(v *float64) string {
+		if v == nil {
+			return ""
+		}
+		return number(*v)
+	}
+	return statement.Evaluation{
+		TestSet:    datasetOf(man, b.DatasetCommitment.String(), b.Header),
+		Featurizer: featurizerOf(man),
+		Task:       string(b.Shape.Task),
+		Metrics: statement.EvalMetrics{N: m.N, TP: count(m.TP), FP: count(m.FP), TN: count(m.TN), FN: count(m.FN),
+			Accuracy: ratio(m.Accuracy), Precision: ratio(m.Precision), Recall: ratio(m.Recall), F1: ratio(m.F1),
+			AUCLower: ratio(m.AUCLower), AUCUpper: ratio(m.AUCUpper), SSR: ratio(m.SSR), R2: ratio(m.R2), RMSE: ratio(m.RMSE)},
+		Evaluator: b.Evaluator,
+		Circuit: statement.EvalCircuit{Shape: b.Shape.String(),
+			Chunk: circuitOf(b.Circuits[string(circuit.EvalChunkCircuit)]),
+			Final: circuitOf(b.Circuits[string(circuit.EvalFinalCircuit)])},
+		BundleSHA256: b.Digest(),
+	}
+}
+
+func datasetOf(man *commitment.Manifest, c string, h commitment.Header) statement.Dataset {
+	return statement.Dataset{Commitment: c, Header: h, FileDigest: man.FileDigest, Public: man.Public, SHA256: man.SHA256}
+}
+
+func featurizerOf(man *commitment.Manifest) *statement.Featurizer {
+	fz := man.Featurizer
+	if fz == nil {
+		return nil
+	}
+	out := &statement.Featurizer{Name: fz.Name, Version: fz.Version, Params: fz.Params,
+		SpecSHA256: fz.SpecSHA256, CorpusDigest: fz.CorpusDigest, CorpusSHA256: fz.CorpusSHA256}
+	if len(out.Params) == 0 {
+		out.Params = nil // omitted in the signed JSON: read back as nil
+	}
+	return out
 }
 
 func circuitOf(c proof.CircuitID) statement.Circuit {

@@ -33,7 +33,7 @@ func newLookupCmd() *cobra.Command {
 		Example: "  comet lookup model.json --registry https://registry.example",
 
 		Use:   "lookup MODEL_SHA256|MODEL_FILE",
-		Short: "Show what a registry says about a model: status, attestation, log index, revocation, featurizer",
+		Short: "Show what a registry says about a model: status, attestation, log index, revocation, featurizer, evaluations",
 		Args:  cobra.ExactArgs(1),
 	}
 	f := addRegistryFlags(cmd, false)
@@ -81,7 +81,11 @@ func newLookupCmd() *cobra.Command {
 		} else {
 			fmt.Fprintf(out, "revoked      no\n")
 		}
-		return nil
+		evs, err := modelEvaluations(ctx, c, sha)
+		if err != nil {
+			return err
+		}
+		return printEvaluations(out, evs)
 	}
 	return cmd
 }

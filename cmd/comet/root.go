@@ -36,7 +36,7 @@ func newRootCmd() *cobra.Command {
 		newTrainCmd(),
 		newKeysCmd(),
 		newServeCmd(),
-		newAdminCmd(), newProviderCmd(), newTrustRootCmd(), newSubmitCmd(), newLookupCmd(), newVerifyCmd(), newBundleCmd(), newWorkerCmd(), newAnchorCmd(),
+		newAdminCmd(), newProviderCmd(), newTrustRootCmd(), newSubmitCmd(), newSubmitEvalCmd(), newLookupCmd(), newVerifyCmd(), newBundleCmd(), newWorkerCmd(), newAnchorCmd(),
 		newSetupCmd(), newCeremonyCmd(), newProveCmd(), newEvaluateCmd(), newProofCmd(),
 	)
 	refuseUnknownSubcommands(root)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/comet-attest/comet/internal/atomicfile"
 	"github.com/comet-attest/comet/registry/service"
+	"github.com/comet-attest/comet/registry/store"
 	"github.com/comet-attest/comet/registry/wire"
 	"github.com/spf13/cobra"
 )
@@ -30,20 +31,24 @@ the API key it returns is shown once: --key-out writes it to a file with mode 06
 	name := reg.Flags().String("name", "", "display name (default: the id)")
 	contact := reg.Flags().String("contact", "", "where the operator reaches you: an e-mail address or an https URL (required)")
 	keyOut := reg.Flags().String("key-out", "", "write the API key to this file (0600) instead of printing it")
+	role := reg.Flags().String("role", "provider", "provider (submits models, may evaluate them) or evaluator (only submits evaluations: comet submit-eval)")
 	_ = reg.MarkFlagRequired("contact")
 	reg.RunE = func(cmd *cobra.Command, args []string) error {
 		if err := service.CheckContact(strings.TrimSpace(*contact)); err != nil {
 			return usageErrorf("--contact: %v", err)
 		}
+		if *role != string(store.RoleProvider) && *role != string(store.RoleEvaluator) {
+			return usageErrorf("--role %q: want provider or evaluator", *role)
+		}
 		c, err := f.client(false)
 		if err != nil {
 			return err
 		}
-		r, err := c.Register(cmd.Context(), wire.RegisterRequest{ID: args[0], DisplayName: *name, Contact: *contact})
+		r, err := c.Register(cmd.Context(), wire.RegisterRequest{ID: args[0], DisplayName: *name, Contact: *contact, Role: *role})
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "provider %s registered (%s); an admin must approve it before it can submit\n", r.Provider.ID, r.Provider.Status)
+		fmt.Fprintf(cmd.ErrOrStderr(), "%s %s registered (%s); an admin must approve it before it can submit\n", r.Provider.Role, r.Provider.ID, r.Provider.Status)
 		if *keyOut != "" {
 			if err := atomicfile.WriteFile(*keyOut, []byte(r.Key+"\n"), 0o600); err != nil {
 				return err
@@ -73,6 +78,19 @@ func readJSONFile(flag, path string) (json.RawMessage, error) {
 	return b, nil
 }
 
+// readJSONFiles reads the files of flag, path pairs with readJSONFile, in order.
+func readJSONFiles(flagPaths ...string) ([]json.RawMessage, error) {
+	out := make([]json.RawMessage, 0, len(flagPaths)/2)
+	for i := 0; i+1 < len(flagPaths); i += 2 {
+		b, err := readJSONFile(flagPaths[i], flagPaths[i+1])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
 func newSubmitCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "submit --model model.json --manifest data.manifest.json --proof model.proof.json",
@@ -91,18 +109,11 @@ failed check and its reason). Nothing private is sent: no data, no salt.`,
 	wait := cmd.Flags().Bool("wait", false, "follow the submission until it is logged or rejected")
 	timeout := cmd.Flags().Duration("timeout", 10*time.Minute, "with --wait, give up after this long")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		model, err := readJSONFile("model", *modelPath)
+		parts, err := readJSONFiles("model", *modelPath, "manifest", *manifestPath, "proof", *proofPath)
 		if err != nil {
 			return err
 		}
-		manifest, err := readJSONFile("manifest", *manifestPath)
-		if err != nil {
-			return err
-		}
-		proof, err := readJSONFile("proof", *proofPath)
-		if err != nil {
-			return err
-		}
+		model, manifest, proof := parts[0], parts[1], parts[2]
 		c, err := f.client(true)
 		if err != nil {
 			return err
@@ -117,17 +128,22 @@ failed check and its reason). Nothing private is sent: no data, no salt.`,
 		if !*wait {
 			return nil
 		}
-		wctx, cancel := context.WithTimeout(ctx, *timeout)
-		defer cancel()
-		final, err := c.Wait(wctx, s.ID, 250*time.Millisecond, func(s *wire.Submission) {
-			fmt.Fprintf(cmd.ErrOrStderr(), "submission %s: %s\n", s.ID, s.Status)
-		})
+		final, err := follow(cmd, *timeout, "submission", s.ID, c.Wait, func(s *wire.Submission) string { return s.Status })
 		if err != nil {
 			return err
 		}
 		return reportSubmission(cmd, final)
 	}
 	return cmd
+}
+
+// follow waits for the record id of a kind ("submission", "evaluation") to be logged or
+// rejected, at most timeout, saying each new status on stderr.
+func follow[T any](cmd *cobra.Command, timeout time.Duration, kind, id string,
+	wait func(context.Context, string, time.Duration, func(*T)) (*T, error), status func(*T) string) (*T, error) {
+	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+	defer cancel()
+	return wait(ctx, id, 250*time.Millisecond, func(v *T) { fmt.Fprintf(cmd.ErrOrStderr(), "%s %s: %s\n", kind, id, status(v)) })
 }
 
 func reportSubmission(cmd *cobra.Command, s *wire.Submission) error {

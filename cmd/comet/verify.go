@@ -114,12 +114,16 @@ var waivable = []struct{ name, check, what string }{
 	{"revocation", verify.CheckRevocation, "the revocation list"},
 }
 
+// waiveEvaluations accepts failed evaluation checks: the model's training attestation still
+// verifies, and the closing line says which evaluations failed.
+const waiveEvaluations = "evaluations"
+
 func waivableNames() []string {
-	names := make([]string, len(waivable))
+	names := make([]string, len(waivable), len(waivable)+1)
 	for i, w := range waivable {
 		names[i] = w.name
 	}
-	return names
+	return append(names, waiveEvaluations)
 }
 
 func defaultStateDir() string {
@@ -229,6 +233,13 @@ func runVerify(cmd *cobra.Command, f *verifyFlags, arg string) error {
 		}
 	}
 	res := v.result(m.SHA256, rep, f)
+	if !f.offline {
+		lines, err := checkEvaluations(ctx, c, verifier, m.SHA256, modelJSON, filepath.Join(f.stateDir, "keys"))
+		if err != nil {
+			return err
+		}
+		res.addEvaluations(lines, slices.Contains(f.waive, waiveEvaluations))
+	}
 	out := cmd.OutOrStdout()
 	if f.asJSON {
 		if err := writeJSON(out, res); err != nil {
@@ -317,6 +328,70 @@ func (v *verification) result(modelSHA string, rep *verify.Report, f *verifyFlag
 	return res
 }
 
+// checkEvaluations checks each logged evaluation of the model as the training proof is
+// checked (verify.Verifier.VerifyEvaluation): one line each, named by the evaluation, saying
+// what it proves and who proved it. A revoked evaluation fails its line.
+func checkEvaluations(ctx context.Context, c *client.Client, verifier *verify.Verifier, sha string, modelJSON []byte, keysDir string) ([]verify.Line, error) {
+	evs, err := modelEvaluations(ctx, c, sha)
+	if err != nil {
+		return nil, err
+	}
+	lines := make([]verify.Line, 0, len(evs))
+	for _, ev := range evs {
+		name := "evaluation " + ev.ID
+		fail := func(err error) {
+			lines = append(lines, verify.Line{Name: name, Status: verify.Failed, Detail: err.Error()})
+		}
+		env, err := envelope.Parse(ev.Envelope)
+		if err != nil {
+			fail(err)
+			continue
+		}
+		pb, err := c.EvaluationProof(ctx, ev.ID)
+		if err != nil {
+			return nil, err
+		}
+		mb, err := c.EvaluationManifest(ctx, ev.ID)
+		if err != nil {
+			return nil, err
+		}
+		e, err := verifier.VerifyEvaluation(ctx, verify.EvaluationFiles{Envelope: env, Bundle: pb, Manifest: mb, Model: modelJSON,
+			Keys: localKeys[circuit.Keyed](keysDir, func(ctx context.Context) error { return fetchEvalKeys(ctx, c, keysDir, pb) })}, sha)
+		switch {
+		case err != nil:
+			fail(err)
+		case ev.Revoked:
+			reason := "revoked"
+			if r, err := c.Revocation(ctx, ev.AttestationID); err == nil {
+				reason = fmt.Sprintf("revoked at %s: %s", r.RevokedAt.Format(time.RFC3339), r.Reason)
+			}
+			fail(fmt.Errorf("%s (it proved: %s)", reason, evaluationSummary(e)))
+		default:
+			lines = append(lines, verify.Line{Name: name, Status: verify.Passed, Detail: evaluationSummary(e)})
+		}
+	}
+	return lines, nil
+}
+
+// addEvaluations adds the evaluation lines to the result; a failed one fails verification
+// unless waived.
+func (r *verifyResult) addEvaluations(lines []verify.Line, waived bool) {
+	r.Checks = append(r.Checks, lines...)
+	for _, l := range lines {
+		if l.Status == verify.Passed {
+			r.Passed++
+			continue
+		}
+		r.Failed++
+		if waived {
+			r.Waived = append(r.Waived, l.Name+" (--waive "+waiveEvaluations+")")
+		} else {
+			r.Failures = append(r.Failures, l.Name+": "+l.Detail)
+		}
+	}
+	r.Verified = len(r.Failures) == 0
+}
+
 // verifiedModel reads the model verify is about: the file named, or, given its SHA-256, the
 // registry's copy (online) or the one in --dir (offline), which must hash to it.
 func verifiedModel(ctx context.Context, f *verifyFlags, c *client.Client, arg string) (*model.Model, error) {
@@ -394,7 +469,7 @@ func (v *verification) offline(f *verifyFlags, modelJSON []byte) error {
 		if err != nil {
 			return usageErrorf("--manifest: %v", err)
 		}
-		v.proofs = verify.ProofFiles{Bundle: pb, Manifest: mb, Model: modelJSON, Keys: localKeys(f.keys, nil)}
+		v.proofs = verify.ProofFiles{Bundle: pb, Manifest: mb, Model: modelJSON, Keys: localKeys[circuit.Shape](f.keys, nil)}
 	case f.proof != "" || f.manifest != "" || f.keys != "":
 		return usageErrorf("--proof, --manifest and --keys go together: the proof is checked with all three")
 	}
@@ -403,11 +478,11 @@ func (v *verification) offline(f *verifyFlags, modelJSON []byte) error {
 
 // localKeys loads a shape's verifying keys from dir, after fetch (when given) has put them
 // there; the verifier uses them only if their hashes are the ones the trust root pins.
-func localKeys(dir string, fetch func(ctx context.Context, shape circuit.Shape) error) func(context.Context, circuit.Shape) (*setup.Keys, error) {
-	return func(ctx context.Context, shape circuit.Shape) (*setup.Keys, error) {
+func localKeys[S circuit.Keyed](dir string, fetch func(ctx context.Context) error) func(context.Context, S) (*setup.Keys, error) {
+	return func(ctx context.Context, shape S) (*setup.Keys, error) {
 		keys, err := setup.Load(ctx, dir, shape, setup.Verifying)
 		if errors.Is(err, setup.ErrNotFound) && fetch != nil {
-			if err = fetch(ctx, shape); err == nil {
+			if err = fetch(ctx); err == nil {
 				keys, err = setup.Load(ctx, dir, shape, setup.Verifying)
 			}
 		}
@@ -482,7 +557,7 @@ func (v *verification) online(ctx context.Context, f *verifyFlags, c *client.Cli
 	v.root = root
 	v.notes = append(v.notes, trustRootNote(root, how))
 	keysDir := filepath.Join(f.stateDir, "keys")
-	v.proofs = verify.ProofFiles{Bundle: pb, Manifest: mb, Model: modelJSON, Keys: localKeys(keysDir, func(ctx context.Context, shape circuit.Shape) error {
+	v.proofs = verify.ProofFiles{Bundle: pb, Manifest: mb, Model: modelJSON, Keys: localKeys[circuit.Shape](keysDir, func(ctx context.Context) error {
 		return fetchKeys(ctx, c, keysDir, pb)
 	})}
 	prior, err := stateIn(f.stateDir).Checkpoint(ctx, root.LogOrigin)
@@ -558,13 +633,26 @@ func fetchKeys(ctx context.Context, c *client.Client, dir string, bundleJSON []b
 	if err != nil {
 		return err
 	}
-	shapeDir := setup.Dir(dir, b.Shape)
+	return fetchCircuitKeys(ctx, c, dir, b.Shape, b.Circuits, circuit.FinalCircuit)
+}
+
+// fetchEvalKeys is fetchKeys for the evaluation circuits an evaluation bundle names.
+func fetchEvalKeys(ctx context.Context, c *client.Client, dir string, bundleJSON []byte) error {
+	b, err := proof.ParseEvalBundle(bundleJSON)
+	if err != nil {
+		return err
+	}
+	return fetchCircuitKeys(ctx, c, dir, b.Shape, b.Circuits, circuit.EvalFinalCircuit)
+}
+
+func fetchCircuitKeys(ctx context.Context, c *client.Client, dir string, shape circuit.Keyed, circuits map[string]proof.CircuitID, final circuit.Circuit) error {
+	shapeDir := setup.Dir(dir, shape)
 	if err := os.MkdirAll(shapeDir, 0o755); err != nil {
 		return err
 	}
 	// keys.json is the final circuit's: it describes both circuits of the shape.
-	files := map[string][2]string{"keys.json": {b.Circuits[string(circuit.FinalCircuit)].ID, "keys.json"}}
-	for name, id := range b.Circuits {
+	files := map[string][2]string{"keys.json": {circuits[string(final)].ID, "keys.json"}}
+	for name, id := range circuits {
 		files[name+".vk"] = [2]string{id.ID, "vk"}
 	}
 	for name, f := range files {

@@ -249,6 +249,20 @@ func TestAuthorization(t *testing.T) {
 	if _, err := r.anon.Register(ctx, wire.RegisterRequest{ID: "Bad Id", Contact: "x@example.org"}); !errors.Is(err, client.ErrInvalid) {
 		t.Errorf("bad id: %v", err)
 	}
+	if _, err := r.anon.Register(ctx, wire.RegisterRequest{ID: "root-co", Contact: "x@example.org", Role: "admin"}); !errors.Is(err, client.ErrInvalid) || !strings.Contains(err.Error(), "role") {
+		t.Errorf("registering as admin: %v", err)
+	}
+	// An approved evaluator may not submit training.
+	ev, err := r.anon.Register(ctx, wire.RegisterRequest{ID: "court-co", Contact: "c@example.org", Role: "evaluator"})
+	if err != nil || ev.Provider.Role != "evaluator" || reg.Provider.Role != "provider" {
+		t.Fatalf("evaluator registration %+v, provider %+v: %v", ev, reg, err)
+	}
+	if _, err := r.admin.ProviderAction(ctx, "court-co", "approve", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.client(ev.Key).Submit(ctx, req); !errors.Is(err, client.ErrForbidden) {
+		t.Errorf("an evaluator submitted training: %v", err)
+	}
 
 	// Approve, submit, then suspend: submissions stop; reinstate: they resume.
 	if _, err := r.admin.ProviderAction(ctx, "pending-co", "approve", ""); err != nil {

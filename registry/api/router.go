@@ -85,6 +85,9 @@ func (a *API) router() (*gin.Engine, error) {
 	v1.GET("/log/checkpoint", a.getLogFile)
 	v1.GET("/log/tile/*path", a.getLogFile)
 	v1.GET("/anchors", a.listAnchors)
+	v1.GET("/models/:sha256/evaluations", a.listModelEvaluations)
+	v1.GET("/evaluations/:id/proof", a.getEvaluationPart)
+	v1.GET("/evaluations/:id/manifest", a.getEvaluationPart)
 
 	v1.POST("/providers", a.rateLimitByAddress, a.limitBody, a.register)
 
@@ -92,6 +95,8 @@ func (a *API) router() (*gin.Engine, error) {
 	authed.POST("/submissions", a.limitBody, a.submit)
 	authed.GET("/submissions", a.listSubmissions)
 	authed.GET("/submissions/:id", a.getSubmission)
+	authed.POST("/evaluations", a.limitBody, a.submitEvaluation)
+	authed.GET("/evaluations/:id", a.getEvaluation)
 
 	admin := authed.Group("", a.requireAdmin)
 	admin.GET("/providers", a.listProviders)
@@ -103,6 +108,7 @@ func (a *API) router() (*gin.Engine, error) {
 	admin.POST("/providers/:id/keys", a.limitBody, a.issueKey)
 	admin.POST("/api-keys/:id/revoke", a.revokeKey)
 	admin.POST("/attestations/:id/revoke", a.limitBody, a.revoke)
+	admin.POST("/evaluations/:id/revoke", a.limitBody, a.revokeEvaluation)
 	admin.GET("/jobs", a.listJobs)
 	admin.GET("/jobs/:id", a.getJob)
 	admin.GET("/audit", a.listAudit)

@@ -17,7 +17,7 @@ import (
 // The JSON shapes of responses; docs/openapi.yaml names each in components/schemas.
 
 func viewProvider(p *store.Provider) wire.Provider {
-	return wire.Provider{ID: p.ID, DisplayName: p.DisplayName, Contact: p.Contact, Status: string(p.Status), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
+	return wire.Provider{ID: p.ID, DisplayName: p.DisplayName, Contact: p.Contact, Status: string(p.Status), Role: string(p.Role), CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 }
 
 func viewAPIKey(k *store.APIKey) wire.APIKey {
@@ -30,6 +30,20 @@ func viewSubmission(s *store.Submission) wire.Submission {
 		ProofSHA256: s.ProofSHA256, Status: string(s.Status), FailedCheck: s.FailedCheck, Message: s.Message,
 		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
 	}
+}
+
+func viewEvaluation(e *store.Evaluation) wire.Evaluation {
+	v := wire.Evaluation{
+		ID: e.ID, EvaluatorID: e.EvaluatorID, ModelSHA256: e.ModelSHA256, TestCommitment: e.TestCommitment, BundleSHA256: e.BundleSHA256,
+		Status: string(e.Status), FailedCheck: e.FailedCheck, Message: e.Message, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
+		KeyID: e.KeyID, IssuedAt: e.IssuedAt, LogIndex: e.LogIndex, LoggedAt: e.LoggedAt,
+	}
+	// The envelope is shown once it is in the log: before that it is a claim the log does
+	// not hold yet.
+	if e.AttestationID != nil && e.LogIndex != nil {
+		v.AttestationID, v.Envelope = *e.AttestationID, e.Envelope
+	}
+	return v
 }
 
 // featurizerOfEnvelope reads the featurizer from the training statement that a stored

@@ -249,6 +249,37 @@ func (c *Client) Manifest(ctx context.Context, modelSHA256 string) ([]byte, erro
 	return c.raw(ctx, "/v1/models/"+esc(modelSHA256)+"/manifest")
 }
 
+// SubmitEvaluation submits an evaluation of a registered model (a provider's or an
+// evaluator's key); the answer is 202 with the evaluation "received".
+func (c *Client) SubmitEvaluation(ctx context.Context, r wire.EvaluationRequest) (*wire.Evaluation, error) {
+	return post[wire.Evaluation](ctx, c, "/v1/evaluations", r)
+}
+
+// Evaluation reads an evaluation: any logged one, or the caller's own in any status.
+func (c *Client) Evaluation(ctx context.Context, id string) (*wire.Evaluation, error) {
+	return get[wire.Evaluation](ctx, c, "/v1/evaluations/"+esc(id))
+}
+
+// ModelEvaluations lists a model's logged evaluations, newest first, with their envelopes.
+func (c *Client) ModelEvaluations(ctx context.Context, modelSHA256 string, p Page) (*wire.List[wire.Evaluation], error) {
+	return get[wire.List[wire.Evaluation]](ctx, c, p.query("/v1/models/"+esc(modelSHA256)+"/evaluations"))
+}
+
+// EvaluationProof fetches a logged evaluation's bundle, verbatim.
+func (c *Client) EvaluationProof(ctx context.Context, id string) ([]byte, error) {
+	return c.raw(ctx, "/v1/evaluations/"+esc(id)+"/proof")
+}
+
+// EvaluationManifest fetches a logged evaluation's test manifest, verbatim.
+func (c *Client) EvaluationManifest(ctx context.Context, id string) ([]byte, error) {
+	return c.raw(ctx, "/v1/evaluations/"+esc(id)+"/manifest")
+}
+
+// RevokeEvaluation revokes an evaluation (admin), with a reason.
+func (c *Client) RevokeEvaluation(ctx context.Context, id, reason string) (*wire.Revocation, error) {
+	return post[wire.Revocation](ctx, c, "/v1/evaluations/"+esc(id)+"/revoke", wire.ReasonRequest{Reason: reason})
+}
+
 // Attestation reads a signed attestation with its envelope.
 func (c *Client) Attestation(ctx context.Context, id string) (*wire.Attestation, error) {
 	return get[wire.Attestation](ctx, c, "/v1/attestations/"+esc(id))
@@ -385,24 +416,39 @@ func (c *Client) Audit(ctx context.Context, subject string, p Page) (*wire.List[
 // Wait polls a submission until it is logged or rejected, calling progress with each new
 // status, and returns the final submission.
 func (c *Client) Wait(ctx context.Context, id string, every time.Duration, progress func(*wire.Submission)) (*wire.Submission, error) {
+	return poll(ctx, "submission "+id, every, func(ctx context.Context) (*wire.Submission, error) { return c.Submission(ctx, id) },
+		func(s *wire.Submission) string { return s.Status }, progress)
+}
+
+// WaitEvaluation polls an evaluation every interval until it is logged or rejected, as Wait
+// does a submission.
+func (c *Client) WaitEvaluation(ctx context.Context, id string, every time.Duration, progress func(*wire.Evaluation)) (*wire.Evaluation, error) {
+	return poll(ctx, "evaluation "+id, every, func(ctx context.Context) (*wire.Evaluation, error) { return c.Evaluation(ctx, id) },
+		func(e *wire.Evaluation) string { return e.Status }, progress)
+}
+
+// poll reads what until its status is final (logged or rejected), calling progress on
+// each change of status.
+func poll[T any](ctx context.Context, what string, every time.Duration, read func(context.Context) (*T, error), status func(*T) string, progress func(*T)) (*T, error) {
 	last := ""
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		s, err := c.Submission(ctx, id)
+		v, err := read(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if s.Status != last && progress != nil {
-			progress(s)
+		st := status(v)
+		if st != last && progress != nil {
+			progress(v)
 		}
-		last = s.Status
-		if s.Done() {
-			return s, nil
+		last = st
+		if st == wire.StatusLogged || st == wire.StatusRejected {
+			return v, nil
 		}
 		select {
 		case <-ctx.Done():
-			return s, fmt.Errorf("waiting for submission %s (%s): %w", id, s.Status, ctx.Err())
+			return v, fmt.Errorf("waiting for %s (%s): %w", what, st, ctx.Err())
 		case <-t.C:
 		}
 	}

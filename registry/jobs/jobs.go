@@ -23,6 +23,14 @@ type SubmissionArgs struct {
 // Kind is stable: it is stored with every job.
 func (SubmissionArgs) Kind() string { return "verify_submission" }
 
+// EvaluationArgs is the job that verifies, signs and logs one evaluation.
+type EvaluationArgs struct {
+	EvaluationID string `json:"evaluation_id"`
+}
+
+// Kind is stable: it is stored with every job.
+func (EvaluationArgs) Kind() string { return "verify_evaluation" }
+
 // RevocationArgs is the job that appends one revocation to the log.
 type RevocationArgs struct {
 	RevocationID string `json:"revocation_id"`
@@ -51,6 +59,10 @@ type Processor interface {
 	// GiveUp settles a submission whose every attempt failed with cause, so that it does not
 	// stay "verifying" for ever.
 	GiveUp(ctx context.Context, id string, cause error) error
+	ProcessEvaluation(ctx context.Context, id string) error
+	// GiveUpEvaluation settles an evaluation whose every attempt failed, as GiveUp does a
+	// submission.
+	GiveUpEvaluation(ctx context.Context, id string, cause error) error
 	LogRevocation(ctx context.Context, id string) error
 	// LogPending appends every signed attestation and revocation the log lacks.
 	LogPending(ctx context.Context) error
@@ -111,6 +123,9 @@ func New(st *store.Store, o Options) (*Queue, error) {
 	b := &binding{}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &submissionWorker{b: b, logger: o.Logger}); err != nil {
+		return nil, err
+	}
+	if err := river.AddWorkerSafely(workers, &evaluationWorker{b: b, logger: o.Logger}); err != nil {
 		return nil, err
 	}
 	if err := river.AddWorkerSafely(workers, &revocationWorker{b: b}); err != nil {
@@ -217,6 +232,15 @@ func (q *Queue) EnqueueSubmission(ctx context.Context, tx *store.Tx, submissionI
 	return r.Job.ID, nil
 }
 
+// EnqueueEvaluation inserts the verification job of an evaluation in tx.
+func (q *Queue) EnqueueEvaluation(ctx context.Context, tx *store.Tx, evaluationID string) (int64, error) {
+	r, err := q.insertTx(ctx, tx, EvaluationArgs{EvaluationID: evaluationID}, nil)
+	if err != nil {
+		return 0, err
+	}
+	return r.Job.ID, nil
+}
+
 // QueueLog holds the jobs that append to the log or read its checkpoints (revocations,
 // anchoring): only the process that owns the log works it.
 const QueueLog = "log"
@@ -305,11 +329,27 @@ type submissionWorker struct {
 }
 
 func (w *submissionWorker) Work(ctx context.Context, job *river.Job[SubmissionArgs]) error {
-	err := w.b.p.ProcessSubmission(ctx, job.Args.SubmissionID)
+	return lastAttempt(ctx, w.logger, job.JobRow, "submission", job.Args.SubmissionID, w.b.p.ProcessSubmission, w.b.p.GiveUp)
+}
+
+type evaluationWorker struct {
+	river.WorkerDefaults[EvaluationArgs]
+	b      *binding
+	logger *slog.Logger
+}
+
+func (w *evaluationWorker) Work(ctx context.Context, job *river.Job[EvaluationArgs]) error {
+	return lastAttempt(ctx, w.logger, job.JobRow, "evaluation", job.Args.EvaluationID, w.b.p.ProcessEvaluation, w.b.p.GiveUpEvaluation)
+}
+
+// lastAttempt runs process, and when the job's last attempt fails settles the record with
+// giveUp: a submission or an evaluation must not stay "verifying" for ever.
+func lastAttempt(ctx context.Context, logger *slog.Logger, job *rivertype.JobRow, what, id string,
+	process func(context.Context, string) error, giveUp func(context.Context, string, error) error) error {
+	err := process(ctx, id)
 	if err != nil && job.Attempt >= job.MaxAttempts {
-		// The last attempt: a submission must not stay "verifying" for ever.
-		w.logger.ErrorContext(ctx, "submission failed on its last attempt", slog.String("submission", job.Args.SubmissionID), slog.Any("error", err))
-		if rerr := w.b.p.GiveUp(ctx, job.Args.SubmissionID, err); rerr != nil {
+		logger.ErrorContext(ctx, what+" failed on its last attempt", slog.String(what, id), slog.Any("error", err))
+		if rerr := giveUp(ctx, id, err); rerr != nil {
 			return errors.Join(err, rerr)
 		}
 	}

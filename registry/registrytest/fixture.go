@@ -45,6 +45,7 @@ type Material struct {
 	model    *model.Model
 	keys     *setup.Keys
 	work     string
+	eval     *evalCache
 }
 
 var cache struct {
@@ -247,4 +248,103 @@ func (m *Material) VariantFor(provider string, i int) (modelFile, proofFile []by
 		return nil, nil, "", err
 	}
 	return modelFile, proofFile, mod.SHA256, nil
+}
+
+// EvalRows is the size of the material's test set: one chunk.
+const EvalRows = 40
+
+// evalCache holds the test set, committed once, and the evaluation keys.
+type evalCache struct {
+	csv      string
+	salt     commitment.Salt
+	manifest *commitment.Manifest
+	file     []byte
+	keys     *setup.Keys
+	keysDir  string
+}
+
+// Evaluation proves the regression quality of modelFile (one of the material's models) on
+// a held-out test set from the same distribution, bound to evaluator, and returns the test
+// manifest and the evaluation bundle, and the directory of keys that publishes the training
+// and the evaluation circuits: a registry that is to verify evaluations opens it. KeysDir
+// stays as it was, so that the registries of other tests publish what they always did.
+func (m *Material) Evaluation(evaluator string, modelFile []byte) (manifest, bundle []byte, keysDir string, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ctx := context.Background()
+	if m.eval == nil {
+		if m.eval, err = m.buildEval(ctx); err != nil {
+			return nil, nil, "", err
+		}
+	}
+	mod, err := model.Unmarshal(modelFile)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	b, err := proof.Evaluate(ctx, m.eval.keys, proof.EvalRequest{Manifest: m.eval.manifest, Model: mod, Salt: m.eval.salt,
+		Rows: proof.CSVSource(m.eval.csv, m.eval.manifest), Evaluator: evaluator, Task: circuit.Regression}, proof.Options{Workers: 1})
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if bundle, err = b.Marshal(); err != nil {
+		return nil, nil, "", err
+	}
+	return m.eval.file, bundle, m.eval.keysDir, nil
+}
+
+func (m *Material) buildEval(ctx context.Context) (*evalCache, error) {
+	dir := filepath.Dir(m.KeysDir)
+	e := &evalCache{csv: filepath.Join(dir, "test.csv"), keysDir: filepath.Join(dir, "keys-eval")}
+	if err := linkTree(m.KeysDir, e.keysDir); err != nil {
+		return nil, err
+	}
+	// Other rows than the training set's: the first Rows of the same stream are its rows.
+	rows := strings.SplitN(string(synthetic(Rows+EvalRows)), "\n", Rows+2)
+	if err := os.WriteFile(e.csv, []byte("id,a,b,y\n"+rows[Rows+1]), 0o644); err != nil {
+		return nil, err
+	}
+	for i := range e.salt {
+		e.salt[i] = byte(i*11 + 3)
+	}
+	var err error
+	e.manifest, err = pipeline.Commit(ctx, e.csv, pipeline.CommitOptions{Label: "y", Exclude: []string{"id"},
+		Format: m.manifest.Format(), ChunkRows: ChunkRows, Salt: e.salt})
+	if err != nil {
+		return nil, err
+	}
+	if e.file, err = e.manifest.Marshal(); err != nil {
+		return nil, err
+	}
+	shape := circuit.EvalShape{Shape: circuit.ShapeOf(e.manifest.Header, m.model.FitIntercept), Task: circuit.Regression}
+	if e.keys, _, err = setup.Ensure(ctx, e.keysDir, shape, setup.Proving); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// linkTree makes dst a copy of the two-level key directory src by hard links: the keys are
+// large, and nobody writes them.
+func linkTree(src, dst string) error {
+	dirs, err := os.ReadDir(src)
+	if err != nil {
+		return err
+	}
+	for _, d := range dirs {
+		if !d.IsDir() {
+			continue
+		}
+		files, err := os.ReadDir(filepath.Join(src, d.Name()))
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Join(dst, d.Name()), 0o755); err != nil {
+			return err
+		}
+		for _, f := range files {
+			if err := os.Link(filepath.Join(src, d.Name(), f.Name()), filepath.Join(dst, d.Name(), f.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

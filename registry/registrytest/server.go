@@ -76,8 +76,20 @@ func (s *Server) Client(tb testing.TB, key string) *client.Client {
 // provider's client.
 func (s *Server) Provider(tb testing.TB, id string) *client.Client {
 	tb.Helper()
+	return s.account(tb, id, store.RoleProvider)
+}
+
+// Evaluator registers evaluator id through the API, approves it as the admin and returns
+// the evaluator's client.
+func (s *Server) Evaluator(tb testing.TB, id string) *client.Client {
+	tb.Helper()
+	return s.account(tb, id, store.RoleEvaluator)
+}
+
+func (s *Server) account(tb testing.TB, id string, role store.Role) *client.Client {
+	tb.Helper()
 	ctx := context.Background()
-	reg, err := s.Anon.Register(ctx, wire.RegisterRequest{ID: id, Contact: "ops@" + id + ".example"})
+	reg, err := s.Anon.Register(ctx, wire.RegisterRequest{ID: id, Contact: "ops@" + id + ".example", Role: string(role)})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -107,8 +119,15 @@ func Admin(tb testing.TB, st *store.Store, svc *service.Service) *service.Princi
 // provider's key.
 func ApprovedProvider(tb testing.TB, svc *service.Service, admin *service.Principal, id string) string {
 	tb.Helper()
+	return ApprovedAccount(tb, svc, admin, id, store.RoleProvider)
+}
+
+// ApprovedAccount registers an account of the role (provider or evaluator) with svc,
+// approves it as admin and returns its key.
+func ApprovedAccount(tb testing.TB, svc *service.Service, admin *service.Principal, id string, role store.Role) string {
+	tb.Helper()
 	ctx := context.Background()
-	_, key, err := svc.Register(ctx, service.Registration{ID: id, Contact: "ops@" + id + ".example"})
+	_, key, err := svc.Register(ctx, service.Registration{ID: id, Contact: "ops@" + id + ".example", Role: string(role)})
 	if err != nil {
 		tb.Fatal(err)
 	}

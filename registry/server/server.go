@@ -179,8 +179,9 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 	if s.Queue, err = jobs.New(s.Store, jo); err != nil {
 		return nil, err
 	}
+	checker := keyset.NewChecker(s.Keys)
 	s.Service, err = service.New(service.Config{
-		Store: s.Store, Log: svcLog, Signer: regKey, Proofs: keyset.NewChecker(s.Keys), Jobs: s.Queue, Now: o.Now, Logger: o.Logger,
+		Store: s.Store, Log: svcLog, Signer: regKey, Proofs: checker, Evaluations: checker, Jobs: s.Queue, Now: o.Now, Logger: o.Logger,
 		Chain: service.ChainInfo{Network: cfg.Anchor.ChainID, Contract: cfg.Anchor.Contract}, MaxRelativeGradient: cfg.Registry.MaxRelativeGradient,
 		Leases: leases,
 	})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	intoto "github.com/in-toto/attestation/go/v1"
 
@@ -99,18 +100,25 @@ func (s *Service) GiveUp(ctx context.Context, id string, cause error) error {
 
 // reject marks a submission rejected by a failed check (no-op when it is already final).
 func (s *Service) reject(ctx context.Context, id, check, message string) error {
+	return s.settleRejected(ctx, "submission", id, check, message, (*store.Tx).SetSubmissionStatus)
+}
+
+// settleRejected moves the record of a kind ("submission", "evaluation") from received or
+// verifying to rejected with setStatus, audits and logs it; a final record is left alone.
+func (s *Service) settleRejected(ctx context.Context, kind, id, check, message string,
+	setStatus func(tx *store.Tx, ctx context.Context, id string, from []store.SubmissionStatus, to store.SubmissionStatus, check, message string, now time.Time) (bool, error)) error {
 	var moved bool
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
 		now := s.clock()
 		var err error
-		moved, err = tx.SetSubmissionStatus(ctx, id, []store.SubmissionStatus{store.StatusReceived, store.StatusVerifying}, store.StatusRejected, check, message, now)
+		moved, err = setStatus(tx, ctx, id, []store.SubmissionStatus{store.StatusReceived, store.StatusVerifying}, store.StatusRejected, check, message, now)
 		if err != nil || !moved {
 			return err
 		}
-		return audit(ctx, tx, now, "registry", "submission.reject", "submission:"+id, check+": "+message)
+		return audit(ctx, tx, now, "registry", kind+".reject", kind+":"+id, check+": "+message)
 	})
 	if err == nil && moved {
-		s.logger.InfoContext(ctx, "submission rejected", slog.String("submission", id), slog.String("check", check), slog.String("reason", message))
+		s.logger.InfoContext(ctx, kind+" rejected", slog.String(kind, id), slog.String("check", check), slog.String("reason", message))
 	}
 	return err
 }

@@ -17,15 +17,17 @@ import (
 // gets, so it is short, lower-case and unambiguous.
 var providerIDRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$`)
 
-// Registration is a provider's request to join.
+// Registration is a provider's or an evaluator's request to join.
 type Registration struct {
 	ID          string
 	DisplayName string
 	Contact     string
+	// Role is store.RoleProvider (the default, "") or store.RoleEvaluator.
+	Role string
 }
 
-// Register records a pending provider and returns it with its first API key (shown once;
-// it can submit only once an admin has approved the provider).
+// Register records a pending provider or evaluator and returns it with its first API key
+// (shown once; it can submit only once an admin has approved the account).
 func (s *Service) Register(ctx context.Context, r Registration) (*store.Provider, string, error) {
 	if !providerIDRE.MatchString(r.ID) {
 		return nil, "", invalid("id", "provider id %q must be 3 to 64 characters of a-z, 0-9 and '-', not starting or ending with '-'", r.ID)
@@ -41,7 +43,15 @@ func (s *Service) Register(ctx context.Context, r Registration) (*store.Provider
 	if err := CheckContact(r.Contact); err != nil {
 		return nil, "", &InvalidError{Field: "contact", Err: err}
 	}
-	p := &store.Provider{ID: r.ID, DisplayName: r.DisplayName, Contact: r.Contact, Status: store.ProviderPending}
+	role := store.Role(r.Role)
+	switch role {
+	case "":
+		role = store.RoleProvider
+	case store.RoleProvider, store.RoleEvaluator:
+	default:
+		return nil, "", invalid("role", "role %q is neither %q nor %q", r.Role, store.RoleProvider, store.RoleEvaluator)
+	}
+	p := &store.Provider{ID: r.ID, DisplayName: r.DisplayName, Contact: r.Contact, Status: store.ProviderPending, Role: role}
 	var raw string
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.Create(ctx, p); errors.Is(err, store.ErrConflict) {

@@ -12,7 +12,8 @@ import (
 type Reconciled struct {
 	Attestations int // signed but not recorded as logged: appended (or found) and recorded
 	Revocations  int
-	Requeued     int // open submissions given a fresh job
+	Evaluations  int // signed but not recorded as logged
+	Requeued     int // open submissions and evaluations given a fresh job
 }
 
 // Reconcile makes the log and the database agree after a crash: every stored attestation
@@ -41,10 +42,27 @@ func (s *Service) Reconcile(ctx context.Context, requeueOpen bool) (Reconciled, 
 			}
 			r.Requeued++
 		}
+		evs, err := s.store.OpenEvaluations(ctx, 1_000_000)
+		if err != nil {
+			return r, err
+		}
+		for _, ev := range evs {
+			err := s.store.InTx(ctx, func(tx *store.Tx) error {
+				jobID, err := s.jobs.EnqueueEvaluation(ctx, tx, ev.ID)
+				if err != nil {
+					return err
+				}
+				return tx.SetEvaluationJob(ctx, ev.ID, jobID)
+			})
+			if err != nil {
+				return r, fmt.Errorf("reconcile: requeue %s: %w", ev.ID, err)
+			}
+			r.Requeued++
+		}
 	}
 	if r != (Reconciled{}) {
 		s.logger.InfoContext(ctx, "reconciled log and database", slog.Int("attestations", r.Attestations),
-			slog.Int("revocations", r.Revocations), slog.Int("requeued", r.Requeued))
+			slog.Int("revocations", r.Revocations), slog.Int("evaluations", r.Evaluations), slog.Int("requeued", r.Requeued))
 	}
 	return r, nil
 }
@@ -53,8 +71,9 @@ func (s *Service) Reconcile(ctx context.Context, requeueOpen bool) (Reconciled, 
 // that owns the log (registry/jobs) calls it.
 func (s *Service) LogPending(ctx context.Context) error {
 	r, err := s.logPending(ctx)
-	if r.Attestations+r.Revocations > 0 {
-		s.logger.DebugContext(ctx, "logged signed attestations", slog.Int("attestations", r.Attestations), slog.Int("revocations", r.Revocations))
+	if r.Attestations+r.Revocations+r.Evaluations > 0 {
+		s.logger.DebugContext(ctx, "logged signed attestations", slog.Int("attestations", r.Attestations), slog.Int("revocations", r.Revocations),
+			slog.Int("evaluations", r.Evaluations))
 	}
 	return err
 }
@@ -63,35 +82,31 @@ func (s *Service) LogPending(ctx context.Context) error {
 // and records its index: what a crash interrupted, or what a `comet worker` signed.
 func (s *Service) logPending(ctx context.Context) (Reconciled, error) {
 	var r Reconciled
+	err := drain(ctx, &r.Attestations, s.store.UnloggedAttestations, func(ctx context.Context, a *store.Attestation) error {
+		return s.logAttestation(ctx, a, a.SubmissionID)
+	})
+	if err == nil {
+		err = drain(ctx, &r.Evaluations, s.store.UnloggedEvaluations, s.logEvaluation)
+	}
+	if err == nil {
+		err = drain(ctx, &r.Revocations, s.store.UnloggedRevocations, s.logRevocation)
+	}
+	return r, err
+}
+
+// drain logs what unlogged lists, a batch at a time, until it lists nothing, counting each
+// record logged in n.
+func drain[T any](ctx context.Context, n *int, unlogged func(context.Context, int) ([]T, error), log func(context.Context, *T) error) error {
 	for {
-		atts, err := s.store.UnloggedAttestations(ctx, 100)
-		if err != nil {
-			return r, err
+		batch, err := unlogged(ctx, 100)
+		if err != nil || len(batch) == 0 {
+			return err
 		}
-		if len(atts) == 0 {
-			break
-		}
-		for i := range atts {
-			if err := s.logAttestation(ctx, &atts[i], atts[i].SubmissionID); err != nil {
-				return r, fmt.Errorf("log pending: %w", err)
+		for i := range batch {
+			if err := log(ctx, &batch[i]); err != nil {
+				return fmt.Errorf("log pending: %w", err)
 			}
-			r.Attestations++
+			*n++
 		}
 	}
-	for {
-		revs, err := s.store.UnloggedRevocations(ctx, 100)
-		if err != nil {
-			return r, err
-		}
-		if len(revs) == 0 {
-			break
-		}
-		for i := range revs {
-			if err := s.logRevocation(ctx, &revs[i]); err != nil {
-				return r, fmt.Errorf("log pending: %w", err)
-			}
-			r.Revocations++
-		}
-	}
-	return r, nil
 }

@@ -18,22 +18,57 @@ func (s *Service) Revoke(ctx context.Context, by *Principal, attestationID, reas
 	if err := RequireAdmin(by); err != nil {
 		return nil, err
 	}
-	reason = strings.TrimSpace(reason)
-	if reason == "" || utf8.RuneCountInString(reason) > 1000 {
-		return nil, invalid("reason", "must be 1 to 1000 characters")
+	reason, err := checkReason(reason)
+	if err != nil {
+		return nil, err
 	}
 	att, err := s.store.Attestation(ctx, attestationID)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.store.Revocation(ctx, att.ID); err == nil {
-		return nil, fmt.Errorf("%w: attestation %s is already revoked", ErrConflict, att.ID)
+	return s.revokeEnvelope(ctx, by, att.ID, reason, "attestation")
+}
+
+// RevokeEvaluation revokes a signed evaluation's attestation as Revoke does a training
+// attestation (admin only): a signed revocation of its envelope, logged by a job.
+func (s *Service) RevokeEvaluation(ctx context.Context, by *Principal, evaluationID, reason string) (*store.Revocation, error) {
+	if err := RequireAdmin(by); err != nil {
+		return nil, err
+	}
+	reason, err := checkReason(reason)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := s.store.Evaluation(ctx, evaluationID)
+	if err != nil {
+		return nil, err
+	}
+	if ev.AttestationID == nil {
+		return nil, fmt.Errorf("%w: evaluation %s is %s and has no attestation to revoke", ErrNotReady, ev.ID, ev.Status)
+	}
+	return s.revokeEnvelope(ctx, by, *ev.AttestationID, reason, "evaluation")
+}
+
+// checkReason trims a revocation's reason and requires 1 to 1000 characters.
+func checkReason(reason string) (string, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" || utf8.RuneCountInString(reason) > 1000 {
+		return "", invalid("reason", "must be 1 to 1000 characters")
+	}
+	return reason, nil
+}
+
+// revokeEnvelope signs, stores and enqueues the revocation of the envelope whose digest is
+// attestationID; kind ("attestation", "evaluation") names it in the audit log.
+func (s *Service) revokeEnvelope(ctx context.Context, by *Principal, attestationID, reason, kind string) (*store.Revocation, error) {
+	if _, err := s.store.Revocation(ctx, attestationID); err == nil {
+		return nil, fmt.Errorf("%w: %s %s is already revoked", ErrConflict, kind, attestationID)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
 	var digest [32]byte
-	if _, err := hex.Decode(digest[:], []byte(att.ID)); err != nil {
-		return nil, fmt.Errorf("attestation id %q: %w", att.ID, err)
+	if _, err := hex.Decode(digest[:], []byte(attestationID)); err != nil {
+		return nil, fmt.Errorf("attestation id %q: %w", attestationID, err)
 	}
 	now := s.clock()
 	st, err := statement.NewRevocation(digest, statement.Revocation{Reason: reason, RevokedAt: now})
@@ -45,17 +80,17 @@ func (s *Service) Revoke(ctx context.Context, by *Principal, attestationID, reas
 		return nil, err
 	}
 	r := &store.Revocation{
-		ID: hex.EncodeToString(lf.Envelope[:]), AttestationID: att.ID, Reason: reason, Envelope: envJSON,
+		ID: hex.EncodeToString(lf.Envelope[:]), AttestationID: attestationID, Reason: reason, Envelope: envJSON,
 		Leaf: lf.Marshal(), RevokedAt: now.Truncate(1e9), CreatedAt: now,
 	}
 	err = s.store.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.Create(ctx, r); err != nil {
-			return fmt.Errorf("revoke %s: %w", att.ID, err)
+			return fmt.Errorf("revoke %s: %w", attestationID, err)
 		}
 		if _, err := s.jobs.EnqueueRevocation(ctx, tx, r.ID); err != nil {
 			return fmt.Errorf("enqueue revocation: %w", err)
 		}
-		return audit(ctx, tx, now, by.Actor(), "attestation.revoke", "attestation:"+att.ID, reason)
+		return audit(ctx, tx, now, by.Actor(), kind+".revoke", "attestation:"+attestationID, reason)
 	})
 	if err != nil {
 		return nil, err

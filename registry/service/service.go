@@ -119,6 +119,7 @@ type Log interface {
 type Enqueuer interface {
 	EnqueueSubmission(ctx context.Context, tx *store.Tx, submissionID string) (jobID int64, err error)
 	EnqueueRevocation(ctx context.Context, tx *store.Tx, revocationID string) (jobID int64, err error)
+	EnqueueEvaluation(ctx context.Context, tx *store.Tx, evaluationID string) (jobID int64, err error)
 }
 
 // Service is the registry's rules over its store, log and keys.
@@ -127,6 +128,7 @@ type Service struct {
 	log    Log
 	signer *keys.Signer
 	proofs ProofChecker
+	evals  EvaluationChecker
 	jobs   Enqueuer
 	now    func() time.Time
 	logger *slog.Logger
@@ -144,9 +146,12 @@ type Config struct {
 	Log    Log
 	Signer *keys.Signer // the registry's attestation key
 	Proofs ProofChecker
-	Jobs   Enqueuer
-	Now    func() time.Time // default time.Now
-	Logger *slog.Logger
+	// Evaluations checks evaluation submissions; without it they are refused
+	// (ErrNoEvaluations).
+	Evaluations EvaluationChecker
+	Jobs        Enqueuer
+	Now         func() time.Time // default time.Now
+	Logger      *slog.Logger
 	// Chain names where anchors live, for the receipts in bundles (empty without anchoring).
 	Chain ChainInfo
 	// MaxRelativeGradient is the largest Claim.RelativeGradient the registry attests
@@ -181,7 +186,7 @@ func New(c Config) (*Service, error) {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	return &Service{store: c.Store, log: c.Log, signer: c.Signer, proofs: c.Proofs, jobs: c.Jobs, now: c.Now, logger: c.Logger,
+	return &Service{store: c.Store, log: c.Log, signer: c.Signer, proofs: c.Proofs, evals: c.Evaluations, jobs: c.Jobs, now: c.Now, logger: c.Logger,
 		chain: c.Chain, maxRelativeGradient: c.MaxRelativeGradient, leases: c.Leases}, nil
 }
 

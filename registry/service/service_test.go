@@ -99,6 +99,7 @@ type envConfig struct {
 	maxAttempts int
 	proofs      service.ProofChecker
 	leases      service.Leases
+	keysDir     string // default: the fixture's
 }
 
 func newEnvWith(t *testing.T, c envConfig) *env {
@@ -118,7 +119,10 @@ func newEnvWith(t *testing.T, c envConfig) *env {
 	regKey, _ := keys.Generate("comet.test")
 	l, _ := attesttest.Log(t, filepath.Join(dir, "log"), logKey, tlog.Options{})
 	fix := registrytest.Get(t)
-	set, err := keyset.Open(fix.KeysDir, keyset.Policy{})
+	if c.keysDir == "" {
+		c.keysDir = fix.KeysDir
+	}
+	set, err := keyset.Open(c.keysDir, keyset.Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,12 +134,13 @@ func newEnvWith(t *testing.T, c envConfig) *env {
 	if c.log != nil {
 		useLog = c.log(l)
 	}
-	var proofs service.ProofChecker = keyset.NewChecker(set)
+	checker := keyset.NewChecker(set)
+	var proofs service.ProofChecker = checker
 	if c.proofs != nil {
 		proofs = c.proofs
 	}
 	logs := &lockedBuffer{}
-	svc, err := service.New(service.Config{Store: st, Log: useLog, Signer: regKey, Proofs: proofs, Jobs: q, Logger: slog.New(slog.NewTextHandler(logs, nil)),
+	svc, err := service.New(service.Config{Store: st, Log: useLog, Signer: regKey, Proofs: proofs, Evaluations: checker, Jobs: q, Logger: slog.New(slog.NewTextHandler(logs, nil)),
 		MaxRelativeGradient: maxRelativeGradient, Leases: c.leases})
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +153,13 @@ func newEnvWith(t *testing.T, c envConfig) *env {
 // provider registers and approves a provider and returns its principal.
 func (e *env) provider(t *testing.T, id string) *service.Principal {
 	t.Helper()
-	p, err := e.svc.Authenticate(context.Background(), registrytest.ApprovedProvider(t, e.svc, e.admin, id))
+	return e.account(t, id, store.RoleProvider)
+}
+
+// account registers and approves an account of the role and returns its principal.
+func (e *env) account(t *testing.T, id string, role store.Role) *service.Principal {
+	t.Helper()
+	p, err := e.svc.Authenticate(context.Background(), registrytest.ApprovedAccount(t, e.svc, e.admin, id, role))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,6 +401,32 @@ func TestKeysAndProviders(t *testing.T) {
 	}
 	if _, err := e.svc.SetProvider(ctx, e.prov, "acme-legal", service.Suspend, ""); !errors.Is(err, service.ErrForbidden) {
 		t.Errorf("provider suspended itself: %v", err)
+	}
+}
+
+// An evaluator is approved like a provider, but it proves the quality of others' models: it
+// may not submit one for attestation.
+func TestEvaluatorRole(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	var inv *service.InvalidError
+	if _, _, err := e.svc.Register(ctx, service.Registration{ID: "court-x", Contact: "c@example.org", Role: "admin"}); !errors.As(err, &inv) || inv.Field != "role" {
+		t.Errorf("registering as admin: %v, want an invalid role", err)
+	}
+	court := e.account(t, "court-of-appeal", store.RoleEvaluator)
+	if p, err := e.st.Provider(ctx, "court-of-appeal"); err != nil || p.Role != store.RoleEvaluator || p.Status != store.ProviderApproved {
+		t.Fatalf("evaluator = %+v, %v", p, err)
+	}
+	m, p, _, err := e.fix.Variant(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.svc.Submit(ctx, court, service.Submission{ModelName: "model.json", Model: m, Manifest: e.fix.Manifest, Proof: p})
+	if !errors.Is(err, service.ErrForbidden) {
+		t.Errorf("an evaluator submitted training: %v", err)
+	}
+	if p, err := e.st.Provider(ctx, "acme-legal"); err != nil || p.Role != store.RoleProvider {
+		t.Errorf("provider registered without a role = %+v, %v", p, err)
 	}
 }
 

@@ -36,6 +36,9 @@ func (s *Service) Submit(ctx context.Context, by *Principal, sub Submission) (*s
 	if prov.Status != store.ProviderApproved {
 		return nil, fmt.Errorf("%w: provider %s is %s, not approved", ErrForbidden, prov.ID, prov.Status)
 	}
+	if prov.Role == store.RoleEvaluator {
+		return nil, fmt.Errorf("%w: %s is an evaluator: it may submit evaluations, not models for attestation", ErrForbidden, prov.ID)
+	}
 	if err := checkModelName(sub.ModelName); err != nil {
 		return nil, err
 	}

@@ -69,6 +69,9 @@ INSERT INTO submissions (id, provider_id, model_sha256, dataset_commitment, mani
 			db.Close()
 
 			s := openStore(t, o)
+			if p, err := s.Provider(ctx, "owner"); err != nil || p.Role != RoleProvider {
+				t.Errorf("a version 1 provider after migrating: %+v %v", p, err)
+			}
 			for _, id := range []string{"s1", "s2"} {
 				sub, err := s.Submission(ctx, id)
 				if err != nil || sub.ModelName != "model.json" || sub.ProviderID != "owner" {

@@ -11,22 +11,29 @@ const (
 	ProviderSuspended ProviderStatus = "suspended"
 )
 
-// Provider is a model provider. ID is the name it registered with.
+// Provider is an account: a model provider or an evaluator (Role). ID is the name it
+// registered with.
 type Provider struct {
 	ID          string `gorm:"primaryKey"`
 	DisplayName string
 	Contact     string
 	Status      ProviderStatus
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// Role is RoleProvider or RoleEvaluator: what the account's keys may submit. Left
+	// empty, the database's default (provider) applies.
+	Role      Role `gorm:"default:provider"`
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
-// Role is what an API key may do.
+// Role is what an API key may do (admin, or an account's key), and what an account is.
 type Role string
 
 const (
 	RoleAdmin    Role = "admin"
 	RoleProvider Role = "provider"
+	// RoleEvaluator is an account that may submit evaluations of registered models but no
+	// training submissions; its keys have RoleProvider, the role of an account's key.
+	RoleEvaluator Role = "evaluator"
 )
 
 // APIKey is a key's public id and the SHA-256 of its secret.
@@ -114,6 +121,32 @@ type Attestation struct {
 	LoggedAt     *time.Time
 }
 
+// Evaluation is an evaluation submission (received → verifying → logged, or rejected) and,
+// once verified, its signed attestation: AttestationID (the envelope digest), Envelope and
+// Leaf are set together when the registry signs.
+type Evaluation struct {
+	ID             string `gorm:"primaryKey"`
+	EvaluatorID    string
+	ModelSHA256    string `gorm:"column:model_sha256"`
+	TestCommitment string
+	Manifest       []byte // the test set's manifest, canonical
+	BundleSHA256   string `gorm:"column:bundle_sha256"`
+	Bundle         []byte // the evaluation bundle, canonical
+	Status         SubmissionStatus
+	FailedCheck    string
+	Message        string
+	JobID          *int64
+	AttestationID  *string
+	Envelope       []byte
+	Leaf           []byte
+	KeyID          string
+	LogIndex       *int64
+	IssuedAt       *time.Time
+	LoggedAt       *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
 // Revocation is a signed revocation of an attestation. ID is its envelope digest (hex).
 type Revocation struct {
 	ID            string `gorm:"primaryKey"`
@@ -177,6 +210,7 @@ func (Model) TableName() string       { return "models" }
 func (Submission) TableName() string  { return "submissions" }
 func (Attestation) TableName() string { return "attestations" }
 func (Revocation) TableName() string  { return "revocations" }
+func (Evaluation) TableName() string  { return "evaluations" }
 func (AuditEvent) TableName() string  { return "audit_events" }
 func (Anchor) TableName() string      { return "anchors" }
 

@@ -324,6 +324,82 @@ func (q Queries) SetAttestationLogged(ctx context.Context, id string, index int6
 	return setLogged(ctx, q.db, &Attestation{}, "attestation "+id, id, index, now)
 }
 
+// Evaluation reads an evaluation with its bundle and manifest.
+func (q Queries) Evaluation(ctx context.Context, id string) (*Evaluation, error) {
+	return first[Evaluation](ctx, q.db, "evaluation "+id, "id = ?", id)
+}
+
+// LiveEvaluation reads an evaluator's evaluation of a bundle that is not rejected, if any.
+func (q Queries) LiveEvaluation(ctx context.Context, bundleSHA256, evaluatorID string) (*Evaluation, error) {
+	return first[Evaluation](ctx, q.db, "live evaluation of bundle "+bundleSHA256+" by "+evaluatorID,
+		"bundle_sha256 = ? AND evaluator_id = ? AND status <> ?", bundleSHA256, evaluatorID, StatusRejected)
+}
+
+// ModelEvaluations lists a model's evaluations newest first, without their bundles and
+// manifests; with logged, only those in the log.
+func (q Queries) ModelEvaluations(ctx context.Context, modelSHA256 string, logged bool, p Page) ([]Evaluation, string, error) {
+	db := q.db.Model(&Evaluation{}).Omit("bundle", "manifest").Where("model_sha256 = ?", modelSHA256)
+	if logged {
+		db = db.Where("status = ?", StatusLogged)
+	}
+	return list(ctx, db, p, "id", true, func(v *Evaluation) string { return v.ID })
+}
+
+// SetEvaluationStatus moves an evaluation to `to` if its status is one of `from`, and
+// reports whether it did.
+func (q Queries) SetEvaluationStatus(ctx context.Context, id string, from []SubmissionStatus, to SubmissionStatus, failedCheck, message string, now time.Time) (bool, error) {
+	res := q.db.WithContext(ctx).Model(&Evaluation{}).Where("id = ? AND status IN ?", id, from).
+		Updates(map[string]any{"status": to, "failed_check": failedCheck, "message": message, "updated_at": now})
+	if res.Error != nil {
+		return false, translate("evaluation status", res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// SetEvaluationJob records the job that works an evaluation.
+func (q Queries) SetEvaluationJob(ctx context.Context, id string, jobID int64) error {
+	return translate("evaluation job", q.db.WithContext(ctx).Model(&Evaluation{}).Where("id = ?", id).Update("job_id", jobID).Error)
+}
+
+// SetEvaluationSigned records an evaluation's signed envelope and leaf, once: an evaluation
+// signed before keeps its envelope, and ErrConflict says so.
+func (q Queries) SetEvaluationSigned(ctx context.Context, id, attestationID string, envelope, leaf []byte, keyID string, issuedAt, now time.Time) error {
+	res := q.db.WithContext(ctx).Model(&Evaluation{}).Where("id = ? AND attestation_id IS NULL", id).
+		Updates(map[string]any{"attestation_id": attestationID, "envelope": envelope, "leaf": leaf, "key_id": keyID, "issued_at": issuedAt, "updated_at": now})
+	if res.Error != nil {
+		return translate("evaluation signed", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("evaluation %s: not found or signed already: %w", id, ErrConflict)
+	}
+	return nil
+}
+
+// SetEvaluationLogged records a signed evaluation's log index and moves it to logged.
+// Setting the same index again is harmless; a different one is ErrConflict.
+func (q Queries) SetEvaluationLogged(ctx context.Context, id string, index int64, now time.Time) error {
+	if err := setLogged(ctx, q.db, &Evaluation{}, "evaluation "+id, id, index, now); err != nil {
+		return err
+	}
+	_, err := q.SetEvaluationStatus(ctx, id, []SubmissionStatus{StatusReceived, StatusVerifying}, StatusLogged, "", "", now)
+	return err
+}
+
+// OpenEvaluations lists evaluations that are neither logged nor rejected, oldest first.
+func (q Queries) OpenEvaluations(ctx context.Context, limit int) ([]Evaluation, error) {
+	var out []Evaluation
+	err := q.db.WithContext(ctx).Omit("bundle", "manifest").Where("status IN ?", []SubmissionStatus{StatusReceived, StatusVerifying}).
+		Order("id").Limit(limit).Find(&out).Error
+	return out, translate("open evaluations", err)
+}
+
+// UnloggedEvaluations lists signed evaluations not yet in the log, oldest first.
+func (q Queries) UnloggedEvaluations(ctx context.Context, limit int) ([]Evaluation, error) {
+	var out []Evaluation
+	err := q.db.WithContext(ctx).Omit("bundle", "manifest").Where("attestation_id IS NOT NULL AND log_index IS NULL").Order("created_at").Limit(limit).Find(&out).Error
+	return out, translate("unlogged evaluations", err)
+}
+
 // Revocation reads the revocation of an attestation.
 func (q Queries) Revocation(ctx context.Context, attestationID string) (*Revocation, error) {
 	return first[Revocation](ctx, q.db, "revocation of "+attestationID, "attestation_id = ?", attestationID)

@@ -69,7 +69,7 @@ func TestMigrations(t *testing.T) {
 			t.Fatalf("river_job: %v", err)
 		}
 		// Every model reads from its migrated table.
-		for _, m := range []any{&Provider{}, &APIKey{}, &Dataset{}, &Model{}, &Submission{}, &Attestation{}, &Revocation{}, &AuditEvent{}, &Anchor{}, &SubmissionLease{}} {
+		for _, m := range []any{&Provider{}, &APIKey{}, &Dataset{}, &Model{}, &Submission{}, &Attestation{}, &Revocation{}, &AuditEvent{}, &Anchor{}, &SubmissionLease{}, &Evaluation{}} {
 			if err := s.w.Model(m).Limit(1).Find(m).Error; err != nil {
 				t.Errorf("%T: %v", m, err)
 			}
@@ -130,6 +130,24 @@ func TestProviders(t *testing.T) {
 		page, _, _ = s.Providers(ctx, ProviderPending, Page{})
 		if len(page) != 2 {
 			t.Errorf("pending providers: %+v", page)
+		}
+		if p.Role != RoleProvider {
+			t.Errorf("an account created without a role is %q, want provider", p.Role)
+		}
+		if err := s.InTx(ctx, func(tx *Tx) error {
+			return tx.Create(ctx, &Provider{ID: "court", DisplayName: "court", Contact: "c", Status: ProviderPending, Role: RoleEvaluator})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if e, err := s.Provider(ctx, "court"); err != nil || e.Role != RoleEvaluator {
+			t.Errorf("evaluator = %+v, %v", e, err)
+		}
+		// The schema holds accounts to the two roles: an admin is a key, not an account.
+		err = s.InTx(ctx, func(tx *Tx) error {
+			return tx.Create(ctx, &Provider{ID: "root", DisplayName: "root", Contact: "c", Status: ProviderPending, Role: RoleAdmin})
+		})
+		if err == nil {
+			t.Error("an account with the admin role was stored")
 		}
 	})
 }

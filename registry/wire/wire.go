@@ -11,6 +11,7 @@ type Provider struct {
 	DisplayName string    `json:"display_name"`
 	Contact     string    `json:"contact"`
 	Status      string    `json:"status"`
+	Role        string    `json:"role"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
 }
@@ -112,6 +113,39 @@ type Attestation struct {
 	Envelope     json.RawMessage `json:"envelope"`
 }
 
+// Evaluation is an evaluation with its status and, once signed, its attestation's id,
+// envelope and log index.
+type Evaluation struct {
+	ID             string          `json:"id"`
+	EvaluatorID    string          `json:"evaluator_id"`
+	ModelSHA256    string          `json:"model_sha256"`
+	TestCommitment string          `json:"test_commitment"`
+	BundleSHA256   string          `json:"bundle_sha256"`
+	Status         string          `json:"status"`
+	FailedCheck    string          `json:"failed_check,omitempty"`
+	Message        string          `json:"message,omitempty"`
+	CreatedAt      time.Time       `json:"created_at"`
+	UpdatedAt      time.Time       `json:"updated_at"`
+	AttestationID  string          `json:"attestation_id,omitempty"`
+	KeyID          string          `json:"key_id,omitempty"`
+	IssuedAt       *time.Time      `json:"issued_at,omitempty"`
+	LogIndex       *int64          `json:"log_index,omitempty"`
+	LoggedAt       *time.Time      `json:"logged_at,omitempty"`
+	Envelope       json.RawMessage `json:"envelope,omitempty"`
+	// Revoked says an admin revoked the evaluation: its signed revocation is at
+	// /v1/attestations/{attestation_id}/revocation.
+	Revoked bool `json:"revoked"`
+	Job     *Job `json:"job,omitempty"`
+}
+
+// EvaluationRequest is the body of POST /v1/evaluations: the evaluated model's digest, the
+// test set's manifest and the evaluation bundle; never the test rows or the salt.
+type EvaluationRequest struct {
+	ModelSHA256 string          `json:"model_sha256"`
+	Manifest    json.RawMessage `json:"manifest"`
+	Proof       json.RawMessage `json:"proof"`
+}
+
 // Revocation is a signed revocation with its DSSE envelope.
 type Revocation struct {
 	ID            string          `json:"id"`
@@ -195,6 +229,8 @@ type RegisterRequest struct {
 	ID          string `json:"id"`
 	DisplayName string `json:"display_name"`
 	Contact     string `json:"contact"`
+	// Role is "provider" (the default) or "evaluator".
+	Role string `json:"role,omitempty"`
 }
 
 // SubmitRequest is the body of POST /v1/submissions: the public material, never data or salt.
