@@ -209,7 +209,8 @@ func newAdminKeysCmd() *cobra.Command {
 }
 
 func newAdminRevokeCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "revoke MODEL_FILE|MODEL_SHA256|ATTESTATION_ID --reason TEXT", Short: "Revoke an attestation (signed and logged)", Example: "  comet admin revoke model.json --reason \"training data withdrawn\"", Args: cobra.ExactArgs(1)}
+	cmd := &cobra.Command{Use: "revoke MODEL_FILE|MODEL_SHA256|ATTESTATION_ID|EVALUATION_ID --reason TEXT", Short: "Revoke an attestation or an evaluation (signed and logged)",
+		Example: "  comet admin revoke model.json --reason \"training data withdrawn\"\n  comet admin revoke ev_0193a1b2c3d4e5f6a7b8c9d0e1f2 --reason \"test set leaked into training\"", Args: cobra.ExactArgs(1)}
 	f := addRegistryFlags(cmd, true)
 	reason := cmd.Flags().String("reason", "", "why (required; part of the signed revocation)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -219,6 +220,14 @@ func newAdminRevokeCmd() *cobra.Command {
 		c, err := f.client(true)
 		if err != nil {
 			return err
+		}
+		if strings.HasPrefix(args[0], evaluationPrefix) {
+			r, err := c.RevokeEvaluation(cmd.Context(), args[0], *reason)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "evaluation %s revoked at %s (revocation %s)\n", args[0], r.RevokedAt.Format("2006-01-02T15:04:05Z"), r.ID)
+			return nil
 		}
 		id, err := attestationID(cmd.Context(), c, args[0])
 		if err != nil {
@@ -233,6 +242,9 @@ func newAdminRevokeCmd() *cobra.Command {
 	}
 	return cmd
 }
+
+// evaluationPrefix starts every evaluation id the registry issues.
+const evaluationPrefix = "ev_"
 
 // attestationID accepts a model file, a model hash (looked up) or an attestation id.
 func attestationID(ctx context.Context, c *client.Client, s string) (string, error) {

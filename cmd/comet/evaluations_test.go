@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/comet-attest/comet/registry/client"
 	"github.com/comet-attest/comet/registry/registrytest"
 )
 
@@ -77,14 +74,8 @@ func TestSubmitEval(t *testing.T) {
 		t.Errorf("verify with an evaluation:\n%s", out)
 	}
 
-	c, err := client.New(reg.url, adminKey, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := c.RevokeEvaluation(ctx, evID, "test set leaked into training"); err != nil {
-		t.Fatal(err)
+	if out := mustRun(t, bin, admin, "admin", "revoke", evID, "--reason", "test set leaked into training"); !strings.Contains(out, "evaluation "+evID+" revoked at ") {
+		t.Errorf("admin revoke of an evaluation:\n%s", out)
 	}
 	code, out, errOut := run(t, bin, anon, verifyArgs...)
 	if code != 1 || !regexp.MustCompile(`evaluation `+evID+`\s+failed\s+revoked at \S+: test set leaked into training`).MatchString(out) || !strings.Contains(errOut, "evaluation "+evID) {
