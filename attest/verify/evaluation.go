@@ -117,11 +117,8 @@ func sameEvaluation(got, want *statement.Evaluation) error {
 		return differ("task", got.Task, want.Task)
 	case got.Metrics != want.Metrics:
 		return differ("metrics", got.Metrics, want.Metrics)
-	case (got.Featurizer == nil) != (want.Featurizer == nil):
+	case !sameFeaturizer(got.Featurizer, want.Featurizer):
 		return differ("featurizer", got.Featurizer, want.Featurizer)
-	case got.Featurizer != nil && (got.Featurizer.SpecSHA256 != want.Featurizer.SpecSHA256 || got.Featurizer.CorpusDigest != want.Featurizer.CorpusDigest ||
-		got.Featurizer.CorpusSHA256 != want.Featurizer.CorpusSHA256 || got.Featurizer.Name != want.Featurizer.Name || got.Featurizer.Version != want.Featurizer.Version):
-		return differ("featurizer", *got.Featurizer, *want.Featurizer)
 	}
 	return nil
 }
