@@ -343,24 +343,9 @@ func (b *Bundle) validate() error {
 		return bad("format %q is no longer verified: it binds neither the model file nor the provider; prove again with this build", b.Format)
 	case b.Format != BundleFormat:
 		return bad("format %q, want %q", b.Format, BundleFormat)
-	case b.Backend != "groth16" || b.Curve != "bn254":
-		return bad("backend %q over %q, want groth16 over bn254", b.Backend, b.Curve)
 	}
-	if err := b.Shape.Validate(); err != nil {
-		return fmt.Errorf("%w: %w", ErrBundle, err)
-	}
-	if err := b.Header.Validate(); err != nil {
-		return fmt.Errorf("%w: %w", ErrBundle, err)
-	}
-	if b.Header.N < 1 || circuit.ShapeOf(b.Header, b.Shape.Intercept) != b.Shape {
-		return bad("shape %s does not fit header n=%d d=%d f=%d b=%d R=%d", b.Shape, b.Header.N, b.Header.D, b.Header.FractionBits, b.Header.ValueBits, b.Header.ChunkRows)
-	}
-	k := b.Header.Chunks()
-	if len(b.ChunkCommitments) != k || len(b.Chunks) != k {
-		return bad("%d chunk commitments and %d chunk proofs for %d chunks", len(b.ChunkCommitments), len(b.Chunks), k)
-	}
-	if !hexdigest.Valid(b.ModelSHA256) {
-		return bad("model_sha256 %q is not 64 lower-case hex digits", b.ModelSHA256)
+	if err := validateDocument(b.Backend, b.Curve, b.Shape, b.Shape, b.Header, len(b.ChunkCommitments), len(b.Chunks), b.ModelSHA256); err != nil {
+		return err
 	}
 	if err := checkProvider(b.Provider); err != nil {
 		return bad("provider: %v", err)
@@ -389,6 +374,34 @@ func (b *Bundle) validate() error {
 		return bad("%d circuits, want chunk and final", len(b.Circuits))
 	}
 	return validateProofs(b.Chunks, b.Final, chunkPublicInputs(b.Shape), finalPublicInputs(b.Shape))
+}
+
+// validateDocument checks what training and evaluation bundles share: the proof system, the
+// shape (named as the document names it) against the header, one commitment and one proof
+// per chunk, and the model digest.
+func validateDocument(backend, curve string, shape fmt.Stringer, rows circuit.Shape, h commitment.Header, commitments, proofs int, modelSHA256 string) error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", ErrBundle, fmt.Sprintf(format, a...))
+	}
+	if backend != "groth16" || curve != "bn254" {
+		return bad("backend %q over %q, want groth16 over bn254", backend, curve)
+	}
+	if err := rows.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrBundle, err)
+	}
+	if err := h.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrBundle, err)
+	}
+	if h.N < 1 || circuit.ShapeOf(h, rows.Intercept) != rows {
+		return bad("shape %s does not fit header n=%d d=%d f=%d b=%d R=%d", shape, h.N, h.D, h.FractionBits, h.ValueBits, h.ChunkRows)
+	}
+	if k := h.Chunks(); commitments != k || proofs != k {
+		return bad("%d chunk commitments and %d chunk proofs for %d chunks", commitments, proofs, k)
+	}
+	if !hexdigest.Valid(modelSHA256) {
+		return bad("model_sha256 %q is not 64 lower-case hex digits", modelSHA256)
+	}
+	return nil
 }
 
 // validateProofs checks that every chunk proof and the final proof is present with the

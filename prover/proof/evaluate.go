@@ -414,24 +414,13 @@ func (b *EvalBundle) validate() error {
 	switch {
 	case b.Format != EvalBundleFormat:
 		return bad("format %q, want %q", b.Format, EvalBundleFormat)
-	case b.Backend != "groth16" || b.Curve != "bn254":
-		return bad("backend %q over %q, want groth16 over bn254", b.Backend, b.Curve)
 	}
+	// The task and thresholds first, then what every proof document shares.
 	if err := b.Shape.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrBundle, err)
 	}
-	if err := b.Header.Validate(); err != nil {
-		return fmt.Errorf("%w: %w", ErrBundle, err)
-	}
-	if b.Header.N < 1 || circuit.ShapeOf(b.Header, b.Shape.Intercept) != b.Shape.Shape {
-		return bad("shape %s does not fit header n=%d d=%d f=%d b=%d R=%d", b.Shape, b.Header.N, b.Header.D, b.Header.FractionBits, b.Header.ValueBits, b.Header.ChunkRows)
-	}
-	k := b.Header.Chunks()
-	if len(b.ChunkCommitments) != k || len(b.Chunks) != k {
-		return bad("%d chunk commitments and %d chunk proofs for %d chunks", len(b.ChunkCommitments), len(b.Chunks), k)
-	}
-	if !hexdigest.Valid(b.ModelSHA256) {
-		return bad("model_sha256 %q is not 64 lower-case hex digits", b.ModelSHA256)
+	if err := validateDocument(b.Backend, b.Curve, b.Shape, b.Shape.Shape, b.Header, len(b.ChunkCommitments), len(b.Chunks), b.ModelSHA256); err != nil {
+		return err
 	}
 	if err := checkProvider(b.Evaluator); err != nil {
 		return bad("evaluator: %v", err)
