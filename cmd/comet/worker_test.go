@@ -165,7 +165,9 @@ func TestWorkerKilledMidJob(t *testing.T) {
 	defer conn.Close(ctx)
 	// The verification jobs a client is working now: the last to attempt them.
 	running := "SELECT args->>'submission_id' FROM " + pgx.Identifier{c.schema, "river_job"}.Sanitize() +
-		" WHERE state = 'running' AND kind = 'verify_submission' AND attempted_by[array_upper(attempted_by, 1)] = $1"
+		" WHERE state = 'running' AND kind = 'verify_submission' AND attempted_by[array_upper(attempted_by, 1)] = $1" +
+		// and whose lease it took: a kill before the first beat is left to River's rescue
+		" AND args->>'submission_id' IN (SELECT submission_id FROM " + pgx.Identifier{c.schema, "submission_leases"}.Sanitize() + ")"
 	runningOn := func(clientID string) []string {
 		rows, err := conn.Query(ctx, running, clientID)
 		if err != nil {
