@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -239,6 +240,30 @@ func (q *Queue) EnqueueEvaluation(ctx context.Context, tx *store.Tx, evaluationI
 		return 0, err
 	}
 	return r.Job.ID, nil
+}
+
+// StartedSubmissions lists up to limit verification jobs in River's running state, oldest
+// first.
+func (q *Queue) StartedSubmissions(ctx context.Context, limit int) ([]store.StartedJob, error) {
+	params := river.NewJobListParams().States(rivertype.JobStateRunning).Kinds(SubmissionArgs{}.Kind()).
+		OrderBy(river.JobListOrderByID, river.SortOrderAsc).First(limit)
+	res, err := q.rc.JobList(ctx, params)
+	if err != nil {
+		return nil, fmt.Errorf("list running verification jobs: %w", err)
+	}
+	out := make([]store.StartedJob, 0, len(res.Jobs))
+	for _, j := range res.Jobs {
+		var args SubmissionArgs
+		if err := json.Unmarshal(j.EncodedArgs, &args); err != nil {
+			return nil, fmt.Errorf("job %d: args: %w", j.ID, err)
+		}
+		started := j.CreatedAt
+		if j.AttemptedAt != nil {
+			started = *j.AttemptedAt
+		}
+		out = append(out, store.StartedJob{JobID: j.ID, SubmissionID: args.SubmissionID, StartedAt: started})
+	}
+	return out, nil
 }
 
 // QueueLog holds the jobs that append to the log or read its checkpoints (revocations,

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -74,9 +75,12 @@ func (s *Service) lease(ctx context.Context, id string) (release func(), err err
 	}, nil
 }
 
-// RequeueStale gives a fresh verification job to every open submission whose lease its
-// holder stopped renewing StaleAfter ago: the periodic job of every process (registry/jobs)
-// calls it, and of several that find one stale lease, one requeues it.
+// RequeueStale gives a fresh verification job to every open submission whose worker died:
+// one whose lease its holder stopped renewing StaleAfter ago, or whose job a worker started
+// StaleAfter ago without ever taking the lease (killed between River's fetch and the first
+// heartbeat, which River alone would leave "running" until jobs.rescue_after). The periodic
+// job of every process (registry/jobs) calls it, and of several that find one dead worker,
+// one requeues its submission.
 func (s *Service) RequeueStale(ctx context.Context) error {
 	if s.leases.StaleAfter <= 0 {
 		return nil
@@ -87,27 +91,75 @@ func (s *Service) RequeueStale(ctx context.Context) error {
 		return err
 	}
 	for _, l := range stale {
-		var requeued bool
-		err := s.store.InTx(ctx, func(tx *store.Tx) error {
-			took, err := tx.TakeStaleLease(ctx, l.SubmissionID, before)
-			if err != nil || !took {
-				return err
-			}
-			sub, err := tx.Submission(ctx, l.SubmissionID)
-			if err != nil || sub.Status.Final() {
-				return err
-			}
-			requeued = true
-			_, err = s.enqueue(ctx, tx, sub.ID)
+		take := func(tx *store.Tx, _ *store.Submission) (bool, error) {
+			return tx.TakeStaleLease(ctx, l.SubmissionID, before)
+		}
+		if err := s.requeue(ctx, l.SubmissionID, take, slog.String("holder", l.Holder), slog.Time("last_beat", l.BeatAt)); err != nil {
 			return err
-		})
+		}
+	}
+	started, err := s.jobs.StartedSubmissions(ctx, 500)
+	if err != nil {
+		return err
+	}
+	for _, j := range started {
+		if !j.StartedAt.Before(before) {
+			continue
+		}
+		// Only the submission's current job counts: a job requeued before stays "running"
+		// until River rescues it, and its successor is the one to watch.
+		take := func(tx *store.Tx, sub *store.Submission) (bool, error) {
+			if sub.JobID == nil || *sub.JobID != j.JobID {
+				return false, nil
+			}
+			leased, err := tx.SubmissionLeased(ctx, sub.ID)
+			return !leased, err
+		}
+		if err := s.requeue(ctx, j.SubmissionID, take, slog.Int64("job", j.JobID), slog.Time("started", j.StartedAt)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// errLost aborts a requeue that another process made first.
+var errLost = errors.New("another process requeued the submission first")
+
+// requeue gives open submission id a new job if take, in the same transaction, finds its
+// worker dead and claims it; why says what was found, for the log.
+func (s *Service) requeue(ctx context.Context, id string, take func(*store.Tx, *store.Submission) (bool, error), why ...any) error {
+	var requeued bool
+	err := s.store.InTx(ctx, func(tx *store.Tx) error {
+		sub, err := tx.Submission(ctx, id)
 		if err != nil {
-			return fmt.Errorf("requeue stale submission %s: %w", l.SubmissionID, err)
+			return err
 		}
-		if requeued {
-			s.logger.WarnContext(ctx, "requeued the submission of a worker that stopped renewing its lease",
-				slog.String("submission", l.SubmissionID), slog.String("holder", l.Holder), slog.Time("last_beat", l.BeatAt))
+		took, err := take(tx, sub)
+		if err != nil || !took || sub.Status.Final() {
+			return err
 		}
+		jobID, err := s.jobs.EnqueueSubmission(ctx, tx, id)
+		if err != nil {
+			return fmt.Errorf("enqueue verification: %w", err)
+		}
+		if sub.JobID == nil {
+			err = tx.SetSubmissionJob(ctx, id, jobID)
+		} else if moved, rerr := tx.ReplaceSubmissionJob(ctx, id, *sub.JobID, jobID); rerr != nil {
+			err = rerr
+		} else if !moved {
+			err = errLost
+		}
+		requeued = err == nil
+		return err
+	})
+	if errors.Is(err, errLost) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("requeue stale submission %s: %w", id, err)
+	}
+	if requeued {
+		s.logger.WarnContext(ctx, "requeued the submission of a worker that died", append([]any{slog.String("submission", id)}, why...)...)
 	}
 	return nil
 }

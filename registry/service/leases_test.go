@@ -82,4 +82,29 @@ func TestLeases(t *testing.T) {
 	if !strings.Contains(e.logs.String(), "requeued the submission of a worker") {
 		t.Errorf("requeue not logged:\n%s", e.logs.String())
 	}
+
+	// A worker that died after River marked its job running and before the first
+	// heartbeat: no lease at all. Its job started 2 minutes ago is requeued once; a job
+	// started just now is a live worker's, about to take its lease.
+	fetched, starting := e.submit(t, 3, nil), e.submit(t, 4, nil)
+	for id, at := range map[int64]time.Time{*fetched.JobID: time.Now().Add(-2 * time.Minute), *starting.JobID: time.Now()} {
+		if _, err := e.st.SQLiteDB().ExecContext(ctx, "UPDATE river_job SET state = 'running', attempt = 1, attempted_at = ? WHERE id = ?", at.UTC(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before = e.written(t)
+	for range 2 {
+		if err := e.svc.RequeueStale(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.written(t); got.jobs != before.jobs+1 {
+		t.Fatalf("requeued %d jobs, want 1 (the job started 2 minutes ago without a lease)", got.jobs-before.jobs)
+	}
+	if s := e.submission(t, fetched.ID); *s.JobID == *fetched.JobID {
+		t.Fatalf("submission %s kept its dead job %d", s.ID, *s.JobID)
+	}
+	if s := e.submission(t, starting.ID); *s.JobID != *starting.JobID {
+		t.Fatalf("submission %s of a live worker requeued", s.ID)
+	}
 }

@@ -120,6 +120,9 @@ type Enqueuer interface {
 	EnqueueSubmission(ctx context.Context, tx *store.Tx, submissionID string) (jobID int64, err error)
 	EnqueueRevocation(ctx context.Context, tx *store.Tx, revocationID string) (jobID int64, err error)
 	EnqueueEvaluation(ctx context.Context, tx *store.Tx, evaluationID string) (jobID int64, err error)
+	// StartedSubmissions lists up to limit verification jobs that workers have fetched and
+	// not finished.
+	StartedSubmissions(ctx context.Context, limit int) ([]store.StartedJob, error)
 }
 
 // Service is the registry's rules over its store, log and keys.

@@ -203,6 +203,15 @@ type SubmissionLease struct {
 	BeatAt       time.Time
 }
 
+// StartedJob is a verification job that a worker fetched and has not finished: River's
+// row, read through registry/jobs. A started job whose submission has no lease a while
+// later belongs to a worker that died before its first heartbeat.
+type StartedJob struct {
+	JobID        int64
+	SubmissionID string
+	StartedAt    time.Time
+}
+
 func (Provider) TableName() string    { return "providers" }
 func (APIKey) TableName() string      { return "api_keys" }
 func (Dataset) TableName() string     { return "datasets" }

@@ -263,6 +263,23 @@ func (q Queries) SetSubmissionJob(ctx context.Context, id string, jobID int64) e
 	return translate("submission job", q.db.WithContext(ctx).Model(&Submission{}).Where("id = ?", id).Update("job_id", jobID).Error)
 }
 
+// ReplaceSubmissionJob moves a submission from job old to job new, and reports whether it
+// did: of several processes that find one job dead, one gives it a successor.
+func (q Queries) ReplaceSubmissionJob(ctx context.Context, id string, old, new int64) (bool, error) {
+	res := q.db.WithContext(ctx).Model(&Submission{}).Where("id = ? AND job_id = ?", id, old).Update("job_id", new)
+	if res.Error != nil {
+		return false, translate("submission job", res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// SubmissionLeased reports whether anyone holds a lease on a submission, stale or not.
+func (q Queries) SubmissionLeased(ctx context.Context, id string) (bool, error) {
+	var n int64
+	err := q.db.WithContext(ctx).Model(&SubmissionLease{}).Where("submission_id = ?", id).Count(&n).Error
+	return n > 0, translate("submission lease "+id, err)
+}
+
 // BeatSubmission takes or renews holder's lease on a submission: the heartbeat of the job
 // verifying it.
 func (q Queries) BeatSubmission(ctx context.Context, id, holder string, now time.Time) error {
