@@ -22,6 +22,7 @@ import (
 	"github.com/comet-attest/comet/registry/keyset"
 	"github.com/comet-attest/comet/registry/service"
 	"github.com/comet-attest/comet/registry/store"
+	"github.com/comet-attest/comet/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -193,7 +194,7 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newLogCollector(s.Log))
-	s.Handler, err = api.New(api.Config{
+	apiHandler, err := api.New(api.Config{
 		Registry: s.Service, Records: s.Store, Jobs: s.Queue, Keys: s.Keys, TrustRoots: s.trust,
 		LogDir: cfg.Path(cfg.Log.Dir), MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		RatePerSecond: cfg.Server.RatePerSecond, RateBurst: cfg.Server.RateBurst, TrustedProxies: cfg.Server.TrustedProxies,
@@ -203,6 +204,17 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 	if err != nil {
 		return nil, err
 	}
+	site, err := web.New(web.Config{Logger: o.Logger, Now: o.Now})
+	if err != nil {
+		return nil, err
+	}
+	// One address: the API under /v1/ and its probes, the pages everywhere else.
+	mux := http.NewServeMux()
+	for _, p := range []string{"/v1/", "/healthz", "/readyz", "/metrics"} {
+		mux.Handle(p, apiHandler)
+	}
+	mux.Handle("/", site)
+	s.Handler = mux
 	return s, nil
 }
 
