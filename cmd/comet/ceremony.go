@@ -39,27 +39,33 @@ can forge proofs with the keys (docs/proof.md, "Key ceremony").`,
 func newCeremonyInitCmd() *cobra.Command {
 	var manifest, out string
 	var shape circuit.Shape
+	var eval evalFlags
 	cmd := &cobra.Command{
-		Use:     "init (--manifest data.manifest.json | --d 8 --chunk-rows 1024 ...) --out ceremony/",
-		Short:   "Start a ceremony for one circuit shape",
-		Example: "  comet ceremony init --manifest data.manifest.json --out ceremony/",
+		Use:     "init (--manifest data.manifest.json | --d 8 --chunk-rows 1024 ...) [--evaluation] --out ceremony/",
+		Short:   "Start a ceremony for one circuit shape (training's circuits, or with --evaluation comet evaluate's)",
+		Example: "  comet ceremony init --manifest data.manifest.json --out ceremony/\n  comet ceremony init --evaluation --manifest test.manifest.json --out eval-ceremony/",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := resolveShape(cmd, manifest, &shape); err != nil {
 				return err
 			}
-			st, err := ceremony.Init(cmd.Context(), out, shape)
+			keyed, err := eval.keyed(cmd, shape)
+			if err != nil {
+				return err
+			}
+			st, err := ceremony.Init(cmd.Context(), out, keyed)
 			if errors.Is(err, ceremony.ErrPhase) {
 				return usageErrorf("%v", err)
 			}
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "ceremony for %s in %s: phase 1 open (domain %d); pass the directory to the first contributor\n", st.Shape, out, st.Domain)
+			fmt.Fprintf(cmd.OutOrStdout(), "ceremony for %s in %s: phase 1 open (domain %d); pass the directory to the first contributor\n", st.Keyed(), out, st.Domain)
 			return nil
 		},
 	}
 	addShapeFlags(cmd, &manifest, &shape)
+	addEvalFlags(cmd, &eval)
 	cmd.Flags().StringVar(&out, "out", "", "ceremony directory to create (required)")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
@@ -142,7 +148,7 @@ func newCeremonyVerifyCmd() *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "ceremony for %s, phase %d\n", rep.State.Shape, rep.State.Phase)
+			fmt.Fprintf(out, "ceremony for %s, phase %d\n", rep.State.Keyed(), rep.State.Phase)
 			for _, r := range rep.Results {
 				status := "ok"
 				if r.Err != nil {
@@ -185,7 +191,7 @@ func newCeremonyFinalizeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			dir := setup.Dir(out, keys.Shape)
+			dir := setup.Dir(out, keys.Keyed())
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return err
 			}
@@ -202,7 +208,7 @@ func newCeremonyFinalizeCmd() *cobra.Command {
 				return err
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "keys for %s written to %s from a ceremony of %s (phase 1) and %s (phase 2)\n", keys.Shape, dir,
+			fmt.Fprintf(w, "keys for %s written to %s from a ceremony of %s (phase 1) and %s (phase 2)\n", keys.Keyed(), dir,
 				strings.Join(keys.Ceremony.Phase1Contributors, ", "), strings.Join(keys.Ceremony.Phase2Contributors, ", "))
 			fmt.Fprintf(w, "transcript %s sha256 %s\n", filepath.Join(dir, transcript), keys.Ceremony.TranscriptSHA256)
 			printKeys(cmd, keys)

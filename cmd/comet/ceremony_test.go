@@ -123,3 +123,58 @@ func TestCeremony(t *testing.T) {
 	}
 	reg.stop(t)
 }
+
+// An evaluation shape's keys come from a ceremony too: init --evaluation, one contributor
+// per phase, finalize; comet evaluate proves with them and the proof verifies, and keys.json
+// records the ceremony.
+func TestEvaluationCeremony(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a ceremony of the evaluation circuits and an evaluation proof (20 s)")
+	}
+	dir := t.TempDir()
+	p := func(name string) string { return filepath.Join(dir, name) }
+	must := func(args ...string) string {
+		t.Helper()
+		code, out, errOut := runComet(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut)
+		}
+		return out
+	}
+	for part, n := range map[string]int{"train": 40, "test": 16} {
+		var sb strings.Builder
+		sb.WriteString("x1,x2,y\n")
+		for i := range n {
+			fmt.Fprintf(&sb, "%d,%d,%d\n", (i+len(part))%7, (i*3)%5, 2*((i+len(part))%7)-(i*3)%5+i%3)
+		}
+		writeFile(t, dir, part+".csv", sb.String())
+		must("dataset", "commit", p(part+".csv"), "--label", "y", "--chunk-rows", "8", "--value-bits", "24", "--fraction-bits", "12",
+			"--salt-file", p(part+".salt"), "--out", p(part+".manifest.json"))
+	}
+	must("train", p("train.csv"), "--manifest", p("train.manifest.json"), "--salt-file", p("train.salt"), "--lambda", "0.5", "--out", p("model.json"))
+
+	cer := p("ceremony")
+	if out := must("ceremony", "init", "--evaluation", "--task", "regression", "--manifest", p("test.manifest.json"), "--out", cer); !strings.Contains(out, "regression") {
+		t.Errorf("init names no evaluation shape:\n%s", out)
+	}
+	must("ceremony", "contribute", cer, "--name", "alice")
+	must("ceremony", "close-phase1", cer)
+	must("ceremony", "contribute", cer, "--name", "bob")
+	out := must("ceremony", "finalize", cer, "--out", p("keys"))
+	if !strings.Contains(out, "alice (phase 1) and bob (phase 2)") || !strings.Contains(out, "eval-chunk circuit") {
+		t.Fatalf("finalize:\n%s", out)
+	}
+	must("evaluate", p("model.json"), p("test.csv"), "--manifest", p("test.manifest.json"), "--salt-file", p("test.salt"),
+		"--keys", p("keys"), "--evaluator", "court", "--task", "regression", "--out", p("model.eval.json"))
+	out = must("proof", "verify", p("model.eval.json"), "--model", p("model.json"), "--manifest", p("test.manifest.json"), "--keys", p("keys"))
+	if strings.Contains(out, "FAIL") || !strings.Contains(out, "proven by court") {
+		t.Errorf("verify of an evaluation proven with ceremony keys:\n%s", out)
+	}
+	keysJSON, err := filepath.Glob(filepath.Join(p("keys"), "*", "keys.json"))
+	if err != nil || len(keysJSON) != 1 {
+		t.Fatalf("keys.json: %v %v", keysJSON, err)
+	}
+	if raw, _ := os.ReadFile(keysJSON[0]); !strings.Contains(string(raw), `"phase2_contributors"`) || !strings.Contains(string(raw), "regression") {
+		t.Errorf("keys.json does not record the evaluation ceremony:\n%s", raw)
+	}
+}

@@ -56,23 +56,37 @@ type Contribution struct {
 
 // State is ceremony.json.
 type State struct {
-	Format         string         `json:"format"`
-	Shape          circuit.Shape  `json:"shape"`
-	CircuitVersion string         `json:"circuit_version"`
-	Gnark          string         `json:"gnark"`
-	Domain         uint64         `json:"phase1_domain"`
-	Phase          int            `json:"phase"`
-	Beacon1        string         `json:"phase1_beacon,omitempty"`
-	Beacon2        string         `json:"phase2_beacon,omitempty"`
-	Contributions  []Contribution `json:"contributions"`
+	Format string        `json:"format"`
+	Shape  circuit.Shape `json:"shape"`
+	// Evaluation, when set, makes the ceremony's circuits the evaluation pair of these rows
+	// (comet evaluate) rather than training's.
+	Evaluation     *circuit.EvalShape `json:"evaluation,omitempty"`
+	CircuitVersion string             `json:"circuit_version"`
+	Gnark          string             `json:"gnark"`
+	Domain         uint64             `json:"phase1_domain"`
+	Phase          int                `json:"phase"`
+	Beacon1        string             `json:"phase1_beacon,omitempty"`
+	Beacon2        string             `json:"phase2_beacon,omitempty"`
+	Contributions  []Contribution     `json:"contributions"`
 }
+
+// Keyed is the pair of circuits the ceremony makes keys for.
+func (s *State) Keyed() circuit.Keyed {
+	if s.Evaluation != nil {
+		return *s.Evaluation
+	}
+	return s.Shape
+}
+
+// circuits are the ceremony's circuits, the chunk circuit first.
+func (s *State) circuits() [2]circuit.Circuit { return s.Keyed().Circuits() }
 
 // Contributors lists the names that contributed to phase p, in order (to the chunk circuit
 // for phase 2: every phase-2 contribution covers both circuits).
 func (s *State) Contributors(p int) []string {
 	var out []string
 	for _, c := range s.Contributions {
-		if c.Phase == p && !c.initial() && (p == Phase1 || c.Circuit == string(circuit.ChunkCircuit)) {
+		if c.Phase == p && !c.initial() && (p == Phase1 || c.Circuit == string(s.circuits()[0])) {
 			out = append(out, c.Name)
 		}
 	}
@@ -92,15 +106,14 @@ func (p Progress) say(format string, a ...any) {
 	}
 }
 
-var circuits = []circuit.Circuit{circuit.ChunkCircuit, circuit.FinalCircuit}
-
-// Init starts a ceremony for shape s in dir (created; it must not hold one already).
-func Init(ctx context.Context, dir string, s circuit.Shape) (*State, error) {
+// Init starts a ceremony for the circuits of s (a training shape, or an evaluation shape) in
+// dir (created; it must not hold one already).
+func Init(ctx context.Context, dir string, s circuit.Keyed) (*State, error) {
 	if _, err := os.Stat(filepath.Join(dir, "ceremony.json")); err == nil {
 		return nil, fmt.Errorf("%w: %s already holds a ceremony", ErrPhase, dir)
 	}
 	n := 0
-	for _, c := range circuits {
+	for _, c := range s.Circuits() {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -110,8 +123,11 @@ func Init(ctx context.Context, dir string, s circuit.Shape) (*State, error) {
 		}
 		n = max(n, ccs.GetNbConstraints())
 	}
-	st := &State{Format: Format, Shape: s, CircuitVersion: circuit.Version, Gnark: circuit.GnarkVersion(),
+	st := &State{Format: Format, Shape: s.Rows(), CircuitVersion: circuit.Version, Gnark: circuit.GnarkVersion(),
 		Domain: ecc.NextPowerOfTwo(uint64(n)), Phase: Phase1, Contributions: []Contribution{}}
+	if e, ok := s.(circuit.EvalShape); ok {
+		st.Evaluation = &e
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("ceremony directory: %w", err)
 	}
@@ -139,7 +155,10 @@ func Load(dir string) (*State, error) {
 	case st.Domain == 0 || ecc.NextPowerOfTwo(st.Domain) != st.Domain || st.Domain > 1<<26:
 		return nil, fmt.Errorf("%w: phase-1 domain %d is not a power of two up to 2^26", ErrInvalid, st.Domain)
 	}
-	if err := st.Shape.Validate(); err != nil {
+	if st.Evaluation != nil && st.Evaluation.Shape != st.Shape {
+		return nil, fmt.Errorf("%w: the evaluation's rows %s are not the shape %s", ErrInvalid, st.Evaluation.Shape, st.Shape)
+	}
+	if err := st.Keyed().Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	for _, c := range st.Contributions {
@@ -223,7 +242,7 @@ func Contribute(ctx context.Context, dir, name string, progress Progress) ([]Con
 		}
 		added = append(added, c)
 	} else {
-		for _, cc := range circuits {
+		for _, cc := range st.circuits() {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
@@ -346,7 +365,7 @@ func ClosePhase1(ctx context.Context, dir, beacon string, progress Progress) (*S
 	if err := rep.Err(); err != nil {
 		return nil, err
 	}
-	for i, cc := range circuits {
+	for i, cc := range st.circuits() {
 		c, err := writeContribution(dir, Contribution{Phase: Phase2, Circuit: string(cc), Name: "initial", File: contributionFile(Phase2, string(cc), 0)}, rep.initial[i])
 		if err != nil {
 			return nil, err
@@ -445,11 +464,11 @@ func check(ctx context.Context, dir string, st *State, progress Progress) (*Repo
 		if b2, _, err = st.beacon(st.Beacon2); err != nil || st.Beacon2 == "" {
 			return nil, fmt.Errorf("%w: finalized without a phase-2 beacon", ErrInvalid)
 		}
-		rep.Keys = &setup.Keys{Shape: st.Shape}
+		rep.Keys = setup.NewKeys(st.Keyed())
 	}
-	for _, cc := range circuits {
+	for _, cc := range st.circuits() {
 		progress.say("phase 2: deriving the %s circuit's initial state", cc)
-		ccs, err := setup.Compile(st.Shape, cc)
+		ccs, err := setup.Compile(st.Keyed(), cc)
 		if err != nil {
 			return nil, err
 		}
@@ -494,7 +513,7 @@ func check(ctx context.Context, dir string, st *State, progress Progress) (*Repo
 			if err != nil {
 				return nil, err
 			}
-			*rep.Keys.Circuit(cc) = setup.Circuit{ID: st.Shape.ID(cc), Constraints: ccs.GetNbConstraints(), VKSHA256: sum, VK: vk, CS: ccs, PK: pk}
+			*rep.Keys.Circuit(cc) = setup.Circuit{ID: st.Keyed().ID(cc), Constraints: ccs.GetNbConstraints(), VKSHA256: sum, VK: vk, CS: ccs, PK: pk}
 		}
 	}
 	return rep, nil

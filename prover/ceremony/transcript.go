@@ -11,7 +11,7 @@ import (
 )
 
 // fileRE is every contribution file name a ceremony directory may hold.
-var fileRE = regexp.MustCompile(`^(phase1/[0-9]{4}\.bin|phase2/(chunk|final)/[0-9]{4}\.bin)$`)
+var fileRE = regexp.MustCompile(`^(phase1/[0-9]{4}\.bin|phase2/(chunk|final|eval-chunk|eval-final)/[0-9]{4}\.bin)$`)
 
 // maxTranscript bounds what extract writes: a phase-1 contribution for a 2^20 domain is
 // about 200 MB, and a ceremony has tens of them.

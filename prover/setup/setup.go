@@ -99,8 +99,8 @@ func (k *Keys) Keyed() circuit.Keyed {
 	return k.Shape
 }
 
-// newKeys returns the empty key set of the pair p.
-func newKeys(p circuit.Keyed) *Keys {
+// NewKeys is an empty set of keys for the pair p.
+func NewKeys(p circuit.Keyed) *Keys {
 	k := &Keys{Shape: p.Rows()}
 	if e, ok := p.(circuit.EvalShape); ok {
 		k.Eval = &e
@@ -129,7 +129,7 @@ func Generate(ctx context.Context, s circuit.Keyed, progress func(step string)) 
 			progress(fmt.Sprintf(format, a...))
 		}
 	}
-	k := newKeys(s)
+	k := NewKeys(s)
 	for _, c := range s.Circuits() {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -289,7 +289,7 @@ func Load(ctx context.Context, root string, s circuit.Keyed, need Need) (*Keys, 
 		return nil, fmt.Errorf("%w: keys in %s are for %s with gnark %s, this build is %s with gnark %s",
 			ErrMismatch, dir, m.Version, m.Gnark, circuit.Version, circuit.GnarkVersion())
 	}
-	k := newKeys(s)
+	k := NewKeys(s)
 	k.Ceremony = m.Ceremony
 	for _, c := range s.Circuits() {
 		if err := ctx.Err(); err != nil {
