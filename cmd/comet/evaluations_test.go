@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/comet-attest/comet/registry/registrytest"
+	"github.com/comet-attest/comet/registry/wire"
 )
 
 // Evaluations through the CLI against comet serve: an evaluator registers and is approved, may
@@ -65,6 +67,14 @@ func TestSubmitEval(t *testing.T) {
 	out = mustRun(t, bin, anon, "lookup", p("model.json"))
 	if !regexp.MustCompile(`(?m)^evaluation\s+` + evID + `: held out on 40 rows .*R² .*proven by court-of-appeal`).MatchString(out) {
 		t.Errorf("lookup:\n%s", out)
+	}
+	var looked struct {
+		ModelSHA256 string            `json:"model_sha256"`
+		Evaluations []wire.Evaluation `json:"evaluations"`
+	}
+	if err := json.Unmarshal([]byte(mustRun(t, bin, anon, "lookup", p("model.json"), "--json")), &looked); err != nil ||
+		looked.ModelSHA256 != fix.ModelSHA256 || len(looked.Evaluations) != 1 || looked.Evaluations[0].ID != evID || looked.Evaluations[0].EvaluatorID != "court-of-appeal" {
+		t.Errorf("lookup --json: %+v, %v", looked, err)
 	}
 
 	state := p("state")

@@ -10,6 +10,7 @@ import (
 	"github.com/comet-attest/comet/internal/hexdigest"
 	"github.com/comet-attest/comet/prover/model"
 	"github.com/comet-attest/comet/registry/client"
+	"github.com/comet-attest/comet/registry/wire"
 	"github.com/spf13/cobra"
 )
 
@@ -37,7 +38,7 @@ func newLookupCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 	}
 	f := addRegistryFlags(cmd, false)
-	asJSON := cmd.Flags().Bool("json", false, "print the registry's answer as JSON")
+	asJSON := cmd.Flags().Bool("json", false, "print the registry's answer as JSON, with the model's evaluations")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		ctx := cmd.Context()
 		sha, err := modelHash(ctx, args[0])
@@ -55,9 +56,17 @@ func newLookupCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
+		evs, err := modelEvaluations(ctx, c, sha)
+		if err != nil {
+			return err
+		}
 		out := cmd.OutOrStdout()
 		if *asJSON {
-			return writeJSON(out, l)
+			// The registry's answer, with the model's evaluations beside its fields.
+			return writeJSON(out, struct {
+				*wire.ModelLookup
+				Evaluations []wire.Evaluation `json:"evaluations"`
+			}{l, evs})
 		}
 		fmt.Fprintf(out, "model        %s (%s)\n", l.ModelSHA256, l.Name)
 		fmt.Fprintf(out, "provider     %s\n", l.ProviderID)
@@ -80,10 +89,6 @@ func newLookupCmd() *cobra.Command {
 			fmt.Fprintf(out, "revoked      at %s: %s\n", r.RevokedAt.Format(time.RFC3339), r.Reason)
 		} else {
 			fmt.Fprintf(out, "revoked      no\n")
-		}
-		evs, err := modelEvaluations(ctx, c, sha)
-		if err != nil {
-			return err
 		}
 		return printEvaluations(out, evs)
 	}
