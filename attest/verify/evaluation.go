@@ -1,13 +1,17 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 
+	"github.com/comet-attest/comet/attest/bundle"
 	"github.com/comet-attest/comet/attest/envelope"
+	"github.com/comet-attest/comet/attest/keys"
+	"github.com/comet-attest/comet/attest/leaf"
 	"github.com/comet-attest/comet/attest/statement"
 	"github.com/comet-attest/comet/prover/circuit"
 	"github.com/comet-attest/comet/prover/commitment"
@@ -27,6 +31,11 @@ type EvaluationFiles struct {
 	Envelope                *dsse.Envelope
 	Bundle, Manifest, Model []byte
 	Keys                    func(ctx context.Context, shape circuit.Keyed) (*setup.Keys, error)
+	// Logged, when set, is the evaluation attestation's client bundle (the registry serves it
+	// at /v1/attestations/{id}/bundle): the envelope must be in the log its checkpoint
+	// signs, with the witnesses the trust root requires. Without it nothing says that the
+	// registry logged what it signed.
+	Logged *bundle.Bundle
 }
 
 // VerifyEvaluation checks an evaluation attestation of the model modelSHA256 as Verify
@@ -34,9 +43,9 @@ type EvaluationFiles struct {
 // key the trust root holds, valid when the statement was issued; the statement's subject is
 // the model; the evaluation proof verifies against verifying keys the trust root pins, bound
 // to the model, the test manifest and the evaluator the statement names; and what it proves
-// is exactly what was signed. It returns the signed statement, or an error wrapping
-// ErrEvaluation that names the first check that failed. Inclusion in the log is the
-// training attestation's check and is not repeated here.
+// is exactly what was signed; with f.Logged, the envelope is in the log (its leaf, the
+// checkpoint's signature and witnesses, the inclusion proof). It returns the signed
+// statement, or an error wrapping ErrEvaluation that names the first check that failed.
 func (v *Verifier) VerifyEvaluation(ctx context.Context, f EvaluationFiles, modelSHA256 string) (*statement.Evaluation, error) {
 	fail := func(check string, err error) (*statement.Evaluation, error) {
 		return nil, fmt.Errorf("%w: %s: %w", ErrEvaluation, check, err)
@@ -96,7 +105,44 @@ func (v *Verifier) VerifyEvaluation(ctx context.Context, f EvaluationFiles, mode
 	if err := sameEvaluation(&got, &want); err != nil {
 		return fail(CheckProofClaim, err)
 	}
+	if f.Logged != nil {
+		if check, err := v.checkLogged(f.Logged, f.Envelope, subj, ev, signers[0]); err != nil {
+			return fail(check, err)
+		}
+	}
 	return ev, nil
+}
+
+// checkLogged checks that b logs env, an evaluation envelope that signer signed, and returns
+// the name of the first check that failed.
+func (v *Verifier) checkLogged(b *bundle.Bundle, env *dsse.Envelope, subj statement.Subject, ev *statement.Evaluation, signer *keys.Verifier) (string, error) {
+	digest, err := envelope.Digest(env)
+	if err != nil {
+		return CheckLeaf, err
+	}
+	if bd, err := envelope.Digest(b.Envelope); err != nil || bd != digest {
+		return CheckLeaf, errors.New("the log bundle is of another envelope")
+	}
+	want, err := leaf.Evaluation(digest, subj, ev, signer)
+	if err != nil {
+		return CheckLeaf, err
+	}
+	if !bytes.Equal(want.Marshal(), b.Leaf) {
+		return CheckLeaf, errors.New("the bundle's leaf is not the leaf of its envelope")
+	}
+	cc, err := v.VerifyCheckpoint(b.Checkpoint)
+	if err != nil {
+		return CheckCheckpoint, err
+	}
+	x := &run{r: &Report{}}
+	v.checkWitnesses(x, cc)
+	checkInclusion(x, b, &cc.Checkpoint)
+	for _, l := range x.r.Lines {
+		if l.Status == Failed {
+			return l.Name, errors.New(l.Detail)
+		}
+	}
+	return "", nil
 }
 
 // sameEvaluation names the first part of the signed evaluation that the proof does not state.

@@ -15,8 +15,10 @@ import (
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 
 	"github.com/comet-attest/comet/attest/attesttest"
+	"github.com/comet-attest/comet/attest/bundle"
 	"github.com/comet-attest/comet/attest/envelope"
 	"github.com/comet-attest/comet/attest/keys"
+	"github.com/comet-attest/comet/attest/leaf"
 	"github.com/comet-attest/comet/attest/statement"
 	"github.com/comet-attest/comet/attest/trustroot"
 	"github.com/comet-attest/comet/attest/verify"
@@ -154,6 +156,18 @@ func TestVerifyEvaluation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	publish := func(t *testing.T, env *dsse.Envelope) *bundle.Bundle {
+		t.Helper()
+		l, err := leaf.FromEnvelope(env, d.Registry.Verifier())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := d.Publish(ctx, env, l.Marshal())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
 	issued := func(ev statement.Evaluation) statement.Evaluation {
 		ev.IssuedAt = time.Now().UTC().Truncate(time.Second)
 		return ev
@@ -172,6 +186,7 @@ func TestVerifyEvaluation(t *testing.T) {
 		bundle  []byte
 		model   []byte
 		subject string // the model the client asks about
+		logged  func(t *testing.T, env *dsse.Envelope) *bundle.Bundle
 		check   string // "" passes
 	}{
 		{name: "the signed evaluation", env: signEvaluation(t, d.Registry, e.modelSHA256, good)},
@@ -196,9 +211,41 @@ func TestVerifyEvaluation(t *testing.T) {
 		{name: "circuits the trust root does not pin", root: unpinned, env: signEvaluation(t, unpinned.Registry, e.modelSHA256, good), check: verify.CheckVerifyingKey},
 		{name: "a model with another weight", env: signEvaluation(t, d.Registry, e.modelSHA256, good), model: []byte(otherWeights), check: verify.CheckProof},
 		{name: "a proof with a flipped byte", env: signEvaluation(t, d.Registry, e.modelSHA256, good), bundle: flipped, check: verify.CheckProof},
+		{name: "logged", env: signEvaluation(t, d.Registry, e.modelSHA256, good), logged: publish},
+		{name: "logged with another envelope's leaf", env: signEvaluation(t, d.Registry, e.modelSHA256, good), check: verify.CheckLeaf,
+			logged: func(t *testing.T, env *dsse.Envelope) *bundle.Bundle {
+				b := publish(t, env)
+				earlier := issued(e.claim)
+				earlier.IssuedAt = earlier.IssuedAt.Add(-time.Minute) // another envelope, another leaf
+				other := publish(t, signEvaluation(t, d.Registry, e.modelSHA256, earlier))
+				b.Leaf = other.Leaf
+				return b
+			}},
+		{name: "logged under a forged checkpoint", env: signEvaluation(t, d.Registry, e.modelSHA256, good), check: verify.CheckCheckpoint,
+			logged: func(t *testing.T, env *dsse.Envelope) *bundle.Bundle {
+				b := publish(t, env)
+				b.Checkpoint = editCheckpointLine(t, b.Checkpoint, 2, func(string) string { return "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" })
+				return b
+			}},
+		{name: "logged with a wrong inclusion proof", env: signEvaluation(t, d.Registry, e.modelSHA256, good), check: verify.CheckInclusion,
+			logged: func(t *testing.T, env *dsse.Envelope) *bundle.Bundle {
+				earlier := issued(e.claim)
+				earlier.IssuedAt = earlier.IssuedAt.Add(-2 * time.Minute)
+				publish(t, signEvaluation(t, d.Registry, e.modelSHA256, earlier)) // a sibling: the proof then has a hash
+				b := publish(t, env)
+				if len(b.Inclusion.Hashes) == 0 {
+					t.Fatal("an inclusion proof without hashes")
+				}
+				b.Inclusion.Hashes[0][0] ^= 1
+				return b
+			}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			var logged *bundle.Bundle
+			if c.logged != nil {
+				logged = c.logged(t, c.env)
+			}
 			root := d
 			if c.root != nil {
 				root = c.root
@@ -208,7 +255,7 @@ func TestVerifyEvaluation(t *testing.T) {
 				t.Fatal(err)
 			}
 			files := verify.EvaluationFiles{Envelope: c.env, Bundle: e.bundle, Manifest: e.manifest, Model: e.model,
-				Keys: func(context.Context, circuit.Keyed) (*setup.Keys, error) { return e.keys, nil }}
+				Keys: func(context.Context, circuit.Keyed) (*setup.Keys, error) { return e.keys, nil }, Logged: logged}
 			if c.bundle != nil {
 				files.Bundle = c.bundle
 			}

@@ -26,7 +26,7 @@ func newDatasetCmd() *cobra.Command {
 		Use:   "dataset",
 		Short: "Featurize legal text, commit to a training dataset, verify and inspect manifests",
 	}
-	cmd.AddCommand(newDatasetFeaturizeCmd(), newDatasetCommitCmd(), newDatasetVerifyCmd(), newDatasetInspectCmd())
+	cmd.AddCommand(newDatasetFeaturizeCmd(), newDatasetVocabularyCmd(), newDatasetCommitCmd(), newDatasetVerifyCmd(), newDatasetInspectCmd())
 	return cmd
 }
 

@@ -25,6 +25,7 @@ type featurizeFlags struct {
 	keep, test        []string
 	cfg               featurize.Config
 	weighting         string
+	vocabulary        string
 }
 
 func newDatasetFeaturizeCmd() *cobra.Command {
@@ -41,8 +42,8 @@ func newDatasetFeaturizeCmd() *cobra.Command {
   comet dataset commit features.train.csv --label unfair --exclude document,line --salt-file train.salt
   comet dataset commit features.test.csv --label unfair --exclude document,line --salt-file test.salt`,
 		Long: `Reads the CSV once, streaming, and writes one row per document: the kept identifier
-columns, the features of the text column (docs/featurize.md: signed hashed token n-grams,
-legal lexicon counts, lengths; all integers) and the label. Beside the output it writes the
+columns, the features of the text column (docs/featurize.md: the terms of a --vocabulary,
+signed hashed token n-grams, legal lexicon counts, lengths; all integers) and the label. Beside the output it writes the
 featurization record, named like the output with the extension .featurizer.json
 (features.featurizer.json for features.csv): the featurizer's spec and id, the SHA-256 of the
 input and of the output, and the row count. comet dataset commit finds it there and puts the
@@ -62,13 +63,11 @@ finds that record and says in the manifest which part it committed.`,
 			return runDatasetFeaturize(cmd.Context(), cmd, args[0], f)
 		},
 	}
+	addDocumentFlags(cmd, &f, "label column, copied after the features (omit for unlabelled documents)",
+		"column that splits the rows into a training and a test output (with --test)")
 	fl := cmd.Flags()
-	fl.StringVar(&f.text, "text", "", "text column (required)")
-	fl.StringVar(&f.label, "label", "", "label column, copied after the features (omit for unlabelled documents)")
-	fl.StringVar(&f.labelMap, "label-map", "", "rewrite labels, FROM=TO pairs such as 0=-1,1=1; a label not named is an error")
 	fl.StringSliceVar(&f.keep, "keep", nil, "identifier columns copied before the features, such as document,line")
-	fl.StringVar(&f.splitBy, "split-by", "", "column that splits the rows into a training and a test output (with --test)")
-	fl.StringSliceVar(&f.test, "test", nil, "values of the --split-by column that make a row a test row, such as 0 or 0,1")
+	fl.StringVar(&f.vocabulary, "vocabulary", "", "a file of terms, one per line (comet dataset vocabulary): one column each, before the hashed ones")
 	fl.IntVar(&f.cfg.Buckets, "buckets", f.cfg.Buckets, fmt.Sprintf("hashed feature columns, 0 to %d", featurize.MaxBuckets))
 	fl.IntVar(&f.cfg.NGramMin, "ngram-min", f.cfg.NGramMin, "shortest token n-gram hashed")
 	fl.IntVar(&f.cfg.NGramMax, "ngram-max", f.cfg.NGramMax, fmt.Sprintf("longest token n-gram hashed, at most %d", featurize.MaxNGram))
@@ -76,8 +75,19 @@ finds that record and says in the manifest which part it committed.`,
 	fl.BoolVar(&f.cfg.Lowercase, "lowercase", f.cfg.Lowercase, "lower-case tokens before hashing (the lexicon always matches lower-cased)")
 	fl.StringVar(&f.cfg.Lexicon, "lexicon", f.cfg.Lexicon, "lexicon: "+featurize.LexiconClaudetteEN1+" or "+featurize.LexiconNone)
 	fl.StringVar(&f.out, "out", "", "features CSV to write (default: <docs>.features.csv); with --split-by, its .train and .test variants")
-	_ = cmd.MarkFlagRequired("text")
 	return cmd
+}
+
+// addDocumentFlags adds the flags that say how to read a CSV of documents: its text and
+// label columns, a label map and a split.
+func addDocumentFlags(cmd *cobra.Command, f *featurizeFlags, label, splitBy string) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.text, "text", "", "text column (required)")
+	fl.StringVar(&f.label, "label", "", label)
+	fl.StringVar(&f.labelMap, "label-map", "", "rewrite labels, FROM=TO pairs such as 0=-1,1=1; a label not named is an error")
+	fl.StringVar(&f.splitBy, "split-by", "", splitBy)
+	fl.StringSliceVar(&f.test, "test", nil, "values of the --split-by column that make a row a test row, such as 0 or 0,1")
+	_ = cmd.MarkFlagRequired("text")
 }
 
 // csvOptions checks the flags that only make sense together and turns them into options.
@@ -145,6 +155,13 @@ func writeFeatures(outs []featuresOut, write func(ws []io.Writer) error) error {
 
 func runDatasetFeaturize(ctx context.Context, cmd *cobra.Command, path string, f featurizeFlags) error {
 	f.cfg.Weighting = featurize.Weighting(f.weighting)
+	if f.vocabulary != "" {
+		terms, err := readVocabulary(f.vocabulary)
+		if err != nil {
+			return err
+		}
+		f.cfg.Vocabulary = terms
+	}
 	fz, err := featurize.New(f.cfg)
 	if err != nil {
 		return usageErrorf("%v", err)

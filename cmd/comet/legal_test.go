@@ -22,7 +22,7 @@ func TestLegalFlow(t *testing.T) {
 		t.Skip("docs/legal.md's flow as processes: keys for two shapes, proofs, a registry (2 minutes)")
 	}
 	subset := claudetteSubset(t, 30)
-	got := runBlock(t, docBlock(t, "docs/legal.md", "legal-flow"), "CORPUS="+subset, "BUCKETS=20")
+	got := runBlock(t, docBlock(t, "docs/legal.md", "legal-flow"), "CORPUS="+subset, "SIZE=20")
 	for _, want := range []string{"logged: attestation", "every check passed", "proven: held out on ", "positive when the score is at least -0.5",
 		"AUC at least", "proven by acme-legal", "ok   metrics follow from the proven sums"} {
 		if !strings.Contains(got, want) {

@@ -123,65 +123,40 @@ func (f *Featurizer) transform(ctx context.Context, src io.Reader, opts CSVOptio
 			return CSVResult{}, err
 		}
 	}
-	br := bufio.NewReader(src)
-	if head, _ := br.Peek(3); bytes.HasPrefix(head, []byte("\xEF\xBB\xBF")) {
-		_, _ = br.Discard(3)
-	}
-	cr := csv.NewReader(br)
-	cr.ReuseRecord = true
-	header, err := cr.Read()
-	switch {
-	case err == io.EOF:
-		return CSVResult{}, dataset.ErrEmptyFile
-	case err != nil:
-		return CSVResult{}, csvError(0, nil, len(header), err)
-	}
-	header = slices.Clone(header)
-	headerLine, _ := cr.FieldPos(0)
-	cols, err := resolveColumns(header, headerLine, opts)
-	if err != nil {
-		return CSVResult{}, err
-	}
-	out := append(append(slices.Clone(opts.Keep), f.names...), optional(opts.Label)...)
-	if err := uniqueNames(out); err != nil {
-		return CSVResult{}, err
-	}
-	ws := make([]*csv.Writer, len(outs))
-	for i, dst := range outs {
-		ws[i] = csv.NewWriter(dst)
-		if err := ws[i].Write(out); err != nil {
-			return CSVResult{}, fmt.Errorf("writing header: %w", err)
-		}
-	}
 	isTest := make(map[string]bool, len(opts.Test))
 	for _, v := range opts.Test {
 		isTest[v] = true
 	}
-	res := CSVResult{Columns: out}
-	rec := make([]string, len(out))
-	vals := make([]int64, 0, f.D())
-	var num []byte // digits of all values of one row; rec's strings point into one copy
-	ends := make([]int, 0, f.D())
-	for {
-		if res.Rows%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return res, err
+	var (
+		res  CSVResult
+		ws   []*csv.Writer
+		rec  []string
+		vals = make([]int64, 0, f.D())
+		num  []byte // digits of all values of one row; rec's strings point into one copy
+		ends = make([]int, 0, f.D())
+	)
+	err := scanDocuments(ctx, src, opts, func(d *documents) error {
+		out := append(append(slices.Clone(opts.Keep), f.names...), optional(opts.Label)...)
+		if err := uniqueNames(out); err != nil {
+			return err
+		}
+		ws = make([]*csv.Writer, len(outs))
+		for i, dst := range outs {
+			ws[i] = csv.NewWriter(dst)
+			if err := ws[i].Write(out); err != nil {
+				return fmt.Errorf("writing header: %w", err)
 			}
 		}
-		row := res.Rows + 1
-		in, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return res, csvError(row, header, len(in), err)
-		}
-		for k, j := range cols.keep {
+		res.Columns = out
+		rec = make([]string, len(out))
+		return nil
+	}, func(d *documents, row int, in []string) error {
+		for k, j := range d.cols.keep {
 			rec[k] = in[j]
 		}
-		text := in[cols.text]
-		if !utf8.ValidString(text) {
-			return res, cellError(cr, row, header, cols.text, ErrTextEncoding)
+		text, err := d.text(row, in)
+		if err != nil {
+			return err
 		}
 		vals = f.Append(vals[:0], text)
 		num, ends = num[:0], ends[:0]
@@ -192,34 +167,29 @@ func (f *Featurizer) transform(ctx context.Context, src io.Reader, opts CSVOptio
 		all := string(num)
 		prev := 0
 		for k, e := range ends {
-			rec[len(cols.keep)+k] = all[prev:e]
+			rec[len(d.cols.keep)+k] = all[prev:e]
 			prev = e
 		}
-		if cols.label >= 0 {
-			label := strings.Trim(in[cols.label], " \t")
-			err := checkLabel(label)
-			if err == nil && labels != nil {
-				label, err = labels.apply(label)
+		if d.cols.label >= 0 {
+			if rec[len(rec)-1], err = d.label(row, in, labels); err != nil {
+				return err
 			}
-			if err != nil {
-				return res, cellError(cr, row, header, cols.label, err)
-			}
-			rec[len(rec)-1] = label
 		}
 		w := ws[0]
-		if cols.split >= 0 && isTest[strings.Trim(in[cols.split], " \t")] {
+		if d.cols.split >= 0 && isTest[strings.Trim(in[d.cols.split], " \t")] {
 			w = ws[1]
 			res.TestRows++
-		} else if cols.split >= 0 {
+		} else if d.cols.split >= 0 {
 			res.TrainRows++
 		}
 		if err := w.Write(rec); err != nil {
-			return res, fmt.Errorf("writing row %d: %w", row, err)
+			return fmt.Errorf("writing row %d: %w", row, err)
 		}
 		res.Rows = row
-	}
-	if res.Rows == 0 {
-		return res, dataset.ErrNoRows
+		return nil
+	})
+	if err != nil {
+		return res, err
 	}
 	for _, w := range ws {
 		w.Flush()
@@ -228,6 +198,82 @@ func (f *Featurizer) transform(ctx context.Context, src io.Reader, opts CSVOptio
 		}
 	}
 	return res, nil
+}
+
+// documents is a CSV of documents being read by scanDocuments.
+type documents struct {
+	cr     *csv.Reader
+	header []string
+	cols   inputColumns
+}
+
+// scanDocuments reads the header of a CSV of documents (prover/dataset's rules, an optional
+// UTF-8 byte-order mark), resolves opts' columns, calls start once, then each for every
+// record in order (row counts from 1; in is reused between calls), checking ctx as it goes.
+func scanDocuments(ctx context.Context, src io.Reader, opts CSVOptions, start func(*documents) error, each func(d *documents, row int, in []string) error) error {
+	br := bufio.NewReader(src)
+	if head, _ := br.Peek(3); bytes.HasPrefix(head, []byte("\xEF\xBB\xBF")) {
+		_, _ = br.Discard(3)
+	}
+	d := &documents{cr: csv.NewReader(br)}
+	d.cr.ReuseRecord = true
+	header, err := d.cr.Read()
+	switch {
+	case err == io.EOF:
+		return dataset.ErrEmptyFile
+	case err != nil:
+		return csvError(0, nil, len(header), err)
+	}
+	d.header = slices.Clone(header)
+	headerLine, _ := d.cr.FieldPos(0)
+	if d.cols, err = resolveColumns(d.header, headerLine, opts); err != nil {
+		return err
+	}
+	if err := start(d); err != nil {
+		return err
+	}
+	for row := 1; ; row++ {
+		if row%1024 == 1 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		in, err := d.cr.Read()
+		if err == io.EOF {
+			if row == 1 {
+				return dataset.ErrNoRows
+			}
+			return nil
+		}
+		if err != nil {
+			return csvError(row, d.header, len(in), err)
+		}
+		if err := each(d, row, in); err != nil {
+			return err
+		}
+	}
+}
+
+// text is the row's text cell, which must be valid UTF-8.
+func (d *documents) text(row int, in []string) (string, error) {
+	text := in[d.cols.text]
+	if !utf8.ValidString(text) {
+		return "", cellError(d.cr, row, d.header, d.cols.text, ErrTextEncoding)
+	}
+	return text, nil
+}
+
+// label is the row's label cell, trimmed, checked and mapped by labels when not nil.
+func (d *documents) label(row int, in []string, labels labelLookup) (string, error) {
+	label := strings.Trim(in[d.cols.label], " \t")
+	err := checkLabel(label)
+	if err == nil && labels != nil {
+		label, err = labels.apply(label)
+	}
+	if err != nil {
+		return "", cellError(d.cr, row, d.header, d.cols.label, err)
+	}
+	return label, nil
 }
 
 func optional(name string) []string {

@@ -12,24 +12,36 @@ import (
 	"github.com/comet-attest/comet/registry/store"
 )
 
-// Bundle returns the client bundle of a logged attestation (package attest/bundle): the
-// envelope, the leaf, the inclusion proof and the latest checkpoint that covers it. It waits
-// for that checkpoint as long as ctx allows; ErrNotReady means not logged yet.
+// Bundle returns the client bundle of a logged attestation (package attest/bundle), a
+// training attestation's or an evaluation's: the envelope, the leaf, the inclusion proof and
+// the latest checkpoint that covers it. It waits for that checkpoint as long as ctx allows;
+// ErrNotReady means not logged yet.
 func (s *Service) Bundle(ctx context.Context, attestationID string) (*bundle.Bundle, error) {
+	var rawEnv, leaf []byte
+	var index *int64
 	att, err := s.store.Attestation(ctx, attestationID)
-	if err != nil {
+	switch {
+	case err == nil:
+		rawEnv, leaf, index = att.Envelope, att.Leaf, att.LogIndex
+	case errors.Is(err, store.ErrNotFound):
+		ev, everr := s.store.EvaluationByAttestation(ctx, attestationID)
+		if everr != nil {
+			return nil, err // the attestation's not-found, which names what was asked for
+		}
+		rawEnv, leaf, index = ev.Envelope, ev.Leaf, ev.LogIndex
+	default:
 		return nil, err
 	}
-	if att.LogIndex == nil {
-		return nil, fmt.Errorf("%w: attestation %s is not in the log yet", ErrNotReady, att.ID)
+	if index == nil {
+		return nil, fmt.Errorf("%w: attestation %s is not in the log yet", ErrNotReady, attestationID)
 	}
-	env, err := envelope.Parse(att.Envelope)
+	env, err := envelope.Parse(rawEnv)
 	if err != nil {
-		return nil, fmt.Errorf("stored envelope of %s: %w", att.ID, err)
+		return nil, fmt.Errorf("stored envelope of %s: %w", attestationID, err)
 	}
-	b, err := bundle.Build(ctx, s.log, env, att.Leaf, uint64(*att.LogIndex))
+	b, err := bundle.Build(ctx, s.log, env, leaf, uint64(*index))
 	if errors.Is(err, context.DeadlineExceeded) {
-		return nil, fmt.Errorf("%w: no checkpoint covers index %d yet", ErrNotReady, *att.LogIndex)
+		return nil, fmt.Errorf("%w: no checkpoint covers index %d yet", ErrNotReady, *index)
 	}
 	if err != nil {
 		return nil, err

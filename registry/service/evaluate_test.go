@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"testing"
@@ -93,6 +94,12 @@ func TestEvaluationFlow(t *testing.T) {
 	lf, err := leaf.Parse(got.Leaf)
 	if err != nil || lf.Kind != leaf.KindEvaluation {
 		t.Fatalf("leaf %+v %v", lf, err)
+	}
+	// Its client bundle, by attestation id like a training attestation's: the leaf at its
+	// index, under a checkpoint that covers it.
+	b, err := e.svc.Bundle(ctx, *got.AttestationID)
+	if err != nil || b.Index != 1 || !bytes.Equal(b.Leaf, got.Leaf) || b.Inclusion.TreeSize < 2 {
+		t.Fatalf("bundle of the evaluation attestation: %+v %v", b, err)
 	}
 	list, next, err := e.svc.ModelEvaluations(ctx, fix.ModelSHA256, store.Page{})
 	if err != nil || len(list) != 1 || list[0].ID != ev.ID || next != "" {

@@ -346,6 +346,12 @@ func (q Queries) Evaluation(ctx context.Context, id string) (*Evaluation, error)
 	return first[Evaluation](ctx, q.db, "evaluation "+id, "id = ?", id)
 }
 
+// EvaluationByAttestation reads the evaluation whose signed attestation has id (its
+// envelope digest).
+func (q Queries) EvaluationByAttestation(ctx context.Context, attestationID string) (*Evaluation, error) {
+	return first[Evaluation](ctx, q.db, "evaluation attestation "+attestationID, "attestation_id = ?", attestationID)
+}
+
 // LiveEvaluation reads an evaluator's evaluation of a bundle that is not rejected, if any.
 func (q Queries) LiveEvaluation(ctx context.Context, bundleSHA256, evaluatorID string) (*Evaluation, error) {
 	return first[Evaluation](ctx, q.db, "live evaluation of bundle "+bundleSHA256+" by "+evaluatorID,
