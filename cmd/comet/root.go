@@ -22,8 +22,7 @@ func newRootCmd() *cobra.Command {
 			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 				return usageErrorf("--log-level: %v", err)
 			}
-			slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
-			klog.SetSlogLogger(slog.Default()) // tessera logs through klog: one format, one level filter
+			useLogLevel(level)
 			return missingFlags(cmd)
 		},
 	}
@@ -37,10 +36,16 @@ func newRootCmd() *cobra.Command {
 		newKeysCmd(),
 		newServeCmd(),
 		newAdminCmd(), newProviderCmd(), newTrustRootCmd(), newSubmitCmd(), newSubmitEvalCmd(), newLookupCmd(), newVerifyCmd(), newBundleCmd(), newWorkerCmd(), newAnchorCmd(),
-		newSetupCmd(), newCeremonyCmd(), newProveCmd(), newEvaluateCmd(), newProofCmd(),
+		newSetupCmd(), newCeremonyCmd(), newProveCmd(), newEvaluateCmd(), newProofCmd(), newBenchCmd(),
 	)
 	refuseUnknownSubcommands(root)
 	return root
+}
+
+// useLogLevel logs to stderr from level up, tessera's klog included.
+func useLogLevel(level slog.Level) {
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	klog.SetSlogLogger(slog.Default()) // tessera logs through klog: one format, one level filter
 }
 
 // missingFlags reports the first flag marked required (cobra.MarkFlagRequired) that was not
