@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -208,14 +209,22 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 	if err != nil {
 		return nil, err
 	}
-	// One address: the API under /v1/ and its probes, the pages everywhere else.
-	mux := http.NewServeMux()
-	for _, p := range []string{"/v1/", "/healthz", "/readyz", "/metrics"} {
-		mux.Handle(p, apiHandler)
-	}
-	mux.Handle("/", site)
-	s.Handler = mux
+	s.Handler = oneAddress(apiHandler, site)
 	return s, nil
+}
+
+// oneAddress serves the API under /v1/ and its probes, the pages everywhere else. It routes
+// by prefix rather than through http.ServeMux, which would answer an API path holding ".."
+// with a redirect to its cleaned form instead of letting the API refuse it.
+func oneAddress(api, site http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.Path; {
+		case strings.HasPrefix(p, "/v1/"), p == "/healthz", p == "/readyz", p == "/metrics":
+			api.ServeHTTP(w, r)
+		default:
+			site.ServeHTTP(w, r)
+		}
+	})
 }
 
 func (s *Server) lock(path string) error {
