@@ -353,9 +353,11 @@ func trainingOf(env []byte) (*statement.Training, error) {
 // as comet verify does (attest/verify).
 func guaranteeText(tr *statement.Training) string {
 	g := tr.Guarantee
-	s := fmt.Sprintf("Every entry of the training objective's gradient at these weights is at most tau = %s in absolute value (%s, λ = %s)", tr.Model.Tau, tr.Model.Kind, tr.Model.Lambda)
-	if g.RelativeGradient != "" {
-		s += fmt.Sprintf("; relative to the scale of the data that is %s", g.RelativeGradient)
+	s := fmt.Sprintf("every entry of the training objective's gradient at these weights (%s, λ = %s) is at most tau = %s in absolute value", tr.Model.Kind, tr.Model.Lambda, tr.Model.Tau)
+	switch g.RelativeGradient {
+	case "", "inf":
+	default:
+		s += fmt.Sprintf(", %s relative to the scale of the data", g.RelativeGradient)
 	}
 	if g.DistanceBound != "" {
 		s += fmt.Sprintf(". So the weights are within %s (Euclidean distance, in the model's units) of the exact ridge optimum, and the objective is within %s of its minimum", g.DistanceBound, g.LossGapBound)
