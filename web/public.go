@@ -9,11 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/comet-attest/comet/attest/envelope"
 	"github.com/comet-attest/comet/attest/statement"
 	"github.com/comet-attest/comet/internal/hexdigest"
 	"github.com/comet-attest/comet/prover/commitment"
-	"github.com/comet-attest/comet/prover/model"
 	"github.com/comet-attest/comet/registry/store"
 )
 
@@ -32,7 +30,7 @@ type PublicConfig struct {
 // PublicRecords is what the public pages read from the store directly.
 type PublicRecords interface {
 	ModelView(ctx context.Context, sha256 string) (*store.ModelView, error)
-	Model(ctx context.Context, sha256 string) (*store.Model, error)
+	PublicModelFile(ctx context.Context, sha256, providerID string) (*store.ModelFile, error)
 	Provider(ctx context.Context, id string) (*store.Provider, error)
 	Revocation(ctx context.Context, attestationID string) (*store.Revocation, error)
 	Anchors(ctx context.Context, limit int) ([]store.Anchor, error)
@@ -58,6 +56,9 @@ const (
 )
 
 func (s *Site) publicRoutes() {
+	if reg := s.cfg.Public.Registry; reg != nil {
+		s.cfg.Public.Registry = &cachedRegistry{PublicRegistry: reg, now: time.Now}
+	}
 	s.mux.HandleFunc("GET /{$}", s.home)
 	s.mux.HandleFunc("GET /models/{sha256}", s.modelPage)
 	s.mux.HandleFunc("GET /providers/{id}", s.providerPage)
@@ -225,12 +226,6 @@ func (s *Site) modelPage(w http.ResponseWriter, r *http.Request) {
 		d.Status = string(*v.Status)
 		d.FailedCheck, d.Message = deref(v.FailedCheck), deref(v.Message)
 	}
-	if p, err := rec.Provider(ctx, v.ProviderID); err == nil {
-		d.ProviderName = p.DisplayName
-	} else if !errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, err)
-		return
-	}
 	if v.AttestationID != nil {
 		d.Attested, d.AttestationID, d.LogIndex, d.KeyID = true, *v.AttestationID, v.LogIndex, deref(v.KeyID)
 		if v.IssuedAt != nil {
@@ -264,15 +259,18 @@ func (s *Site) modelPage(w http.ResponseWriter, r *http.Request) {
 			d.RevokedAt = *v.RevokedAt
 		}
 	}
-	if m, err := rec.Model(ctx, sha); err == nil {
-		if mod, err := model.Unmarshal(m.Body); err == nil {
-			d.Label, d.FileKind = mod.Label, mod.Kind
-			d.Weights = weightsOf(mod)
-			d.Chart = newChart(d.Weights)
-		}
-	} else {
+	mf, err := rec.PublicModelFile(ctx, sha, v.ProviderID)
+	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	d.ProviderName = mf.ProviderName
+	if mod, err := parseModelFile(mf.Body); err == nil {
+		d.Label, d.FileKind = mod.Label, mod.Kind
+		d.Weights = weightsOf(mod)
+		d.Chart = newChart(d.Weights)
+	} else {
+		s.cfg.Logger.ErrorContext(ctx, "model page: stored model file unreadable", "model", sha, "error", err)
 	}
 	if reg := s.cfg.Public.Registry; reg != nil {
 		evs, next, err := reg.ModelEvaluations(ctx, sha, store.Page{Limit: modelEvals})
@@ -331,24 +329,6 @@ func params(m map[string]string) []param {
 	return out
 }
 
-// trainingOf reads the training predicate of a stored envelope: the registry's own, checked
-// when it was signed, so its signature is not checked again here.
-func trainingOf(env []byte) (*statement.Training, error) {
-	e, err := envelope.Parse(env)
-	if err != nil {
-		return nil, fmt.Errorf("attestation envelope: %w", err)
-	}
-	payload, err := envelope.Payload(e)
-	if err != nil {
-		return nil, fmt.Errorf("attestation envelope: %w", err)
-	}
-	_, tr, err := statement.ParseTraining(payload)
-	if err != nil {
-		return nil, fmt.Errorf("attestation statement: %w", err)
-	}
-	return tr, nil
-}
-
 // guaranteeText says in words what the attestation's predicate says the proof guarantees,
 // as comet verify does (attest/verify).
 func guaranteeText(tr *statement.Training) string {
@@ -383,17 +363,9 @@ func (s *Site) evaluationView(ctx context.Context, ev *store.Evaluation) (evalVi
 		v.IssuedAt = *ev.IssuedAt
 	}
 	if len(ev.Envelope) > 0 {
-		e, err := envelope.Parse(ev.Envelope)
+		st, err := evaluationOf(ev.Envelope)
 		if err != nil {
-			return v, fmt.Errorf("evaluation %s envelope: %w", ev.ID, err)
-		}
-		payload, err := envelope.Payload(e)
-		if err != nil {
-			return v, fmt.Errorf("evaluation %s envelope: %w", ev.ID, err)
-		}
-		_, st, err := statement.ParseEvaluation(payload)
-		if err != nil {
-			return v, fmt.Errorf("evaluation %s statement: %w", ev.ID, err)
+			return v, fmt.Errorf("evaluation %s: %w", ev.ID, err)
 		}
 		v.Task, v.Metrics, v.EvaluatorID = st.Task, st.Metrics, st.Evaluator
 		v.IssuedAt = st.IssuedAt
@@ -540,7 +512,7 @@ type weightRow struct {
 	Value   float64
 }
 
-func weightsOf(m *model.Model) []weightRow {
+func weightsOf(m *modelFile) []weightRow {
 	out := make([]weightRow, 0, len(m.Weights)+1)
 	for i, w := range m.Weights {
 		name := fmt.Sprintf("feature %d", i+1)
@@ -559,7 +531,7 @@ func weightsOf(m *model.Model) []weightRow {
 // weight from a zero line, positive to the right.
 type chart struct {
 	Width, Height float64
-	ZeroX         float64
+	ZeroX, LabelX float64
 	Bars          []chartBar
 }
 
@@ -571,15 +543,14 @@ type chartBar struct {
 	TextY     float64
 	ValueX    float64
 	Negative  bool
-	ValueLeft bool
 }
 
 const (
-	chartWidth  = 640.0
-	chartLabel  = 200.0 // width of the label column
-	chartRow    = 26.0
-	chartBarH   = 18.0
-	chartMargin = 60.0 // room for the value text at either end
+	chartWidth  = 480.0
+	chartLabel  = 130.0 // width of the label column
+	chartRow    = 24.0
+	chartBarH   = 16.0
+	chartMargin = 8.0
 )
 
 func newChart(ws []weightRow) *chart {
@@ -590,8 +561,11 @@ func newChart(ws []weightRow) *chart {
 	for _, w := range ws {
 		maxAbs = max(maxAbs, abs(w.Value))
 	}
-	c := &chart{Width: chartWidth, Height: float64(len(ws))*chartRow + 8}
-	plot := chartWidth - chartLabel - 2*chartMargin
+	c := &chart{Width: chartWidth, Height: float64(len(ws))*chartRow + 8, LabelX: chartLabel - 4}
+	// Room right of the bars for the value text: positive values after their bar,
+	// negative ones after the zero line.
+	const valueRoom = 70.0
+	plot := chartWidth - chartLabel - 2*chartMargin - valueRoom
 	c.ZeroX = chartLabel + chartMargin + plot/2
 	half := plot / 2
 	for i, w := range ws {
@@ -603,8 +577,9 @@ func newChart(ws []weightRow) *chart {
 		}
 		b.W = max(length, 1)
 		if w.Value < 0 {
+			// The value goes on the other side of the zero line, clear of the labels.
 			b.Negative, b.X = true, c.ZeroX-b.W
-			b.ValueX, b.ValueLeft = b.X-4, true
+			b.ValueX = c.ZeroX + 4
 		} else {
 			b.X = c.ZeroX
 			b.ValueX = c.ZeroX + b.W + 4

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"gorm.io/gorm/clause"
 )
 
 // The public pages' reads (web/public.go): what anyone may see, never a provider's contact
@@ -134,20 +136,39 @@ ORDER BY m.sha256 LIMIT ?`, prefix, prefix+"~", limit).Scan(&out).Error
 // accepted anchor whose tree contains it, or, when none is accepted, the smallest anchor of
 // any state that contains it.
 func (q Queries) AnchorCovering(ctx context.Context, index int64) (*Anchor, error) {
-	for _, accepted := range []bool{true, false} {
-		db := q.db.WithContext(ctx).Where("tree_size > ?", index)
-		if accepted {
-			db = db.Where("status = ?", AnchorAccepted)
-		}
-		var a []Anchor
-		if err := db.Order("tree_size").Limit(1).Find(&a).Error; err != nil {
-			return nil, translate("anchor covering", err)
-		}
-		if len(a) == 1 {
-			return &a[0], nil
-		}
+	var a []Anchor
+	err := q.db.WithContext(ctx).Where("tree_size > ?", index).
+		Order(clause.Expr{SQL: "CASE WHEN status = ? THEN 0 ELSE 1 END, tree_size", Vars: []any{AnchorAccepted}}).
+		Limit(1).Find(&a).Error
+	if err != nil {
+		return nil, translate("anchor covering", err)
 	}
-	return nil, fmt.Errorf("anchor covering index %d: %w", index, ErrNotFound)
+	if len(a) == 0 {
+		return nil, fmt.Errorf("anchor covering index %d: %w", index, ErrNotFound)
+	}
+	return &a[0], nil
+}
+
+// ModelFile is a model's file and the display name of a provider, read together for a
+// model's page (Name is "" when there is no such provider).
+type ModelFile struct {
+	Body         []byte
+	ProviderName string
+}
+
+// PublicModelFile reads a model's file and the display name of providerID (the provider a
+// ModelView shows) in one query.
+func (q Queries) PublicModelFile(ctx context.Context, sha256, providerID string) (*ModelFile, error) {
+	var out []ModelFile
+	err := q.db.WithContext(ctx).Raw(`SELECT m.body, COALESCE(p.display_name, '') AS provider_name
+FROM models m LEFT JOIN providers p ON p.id = ? WHERE m.sha256 = ?`, providerID, sha256).Scan(&out).Error
+	if err != nil {
+		return nil, translate("model file "+sha256, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("model %s: %w", sha256, ErrNotFound)
+	}
+	return &out[0], nil
 }
 
 // A time cursor is the last row's time (Unix microseconds) and id.
