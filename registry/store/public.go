@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"gorm.io/gorm/clause"
 )
 
 // The public pages' reads (web/public.go): what anyone may see, never a provider's contact
@@ -138,7 +136,7 @@ ORDER BY m.sha256 LIMIT ?`, prefix, prefix+"~", limit).Scan(&out).Error
 func (q Queries) AnchorCovering(ctx context.Context, index int64) (*Anchor, error) {
 	var a []Anchor
 	err := q.db.WithContext(ctx).Where("tree_size > ?", index).
-		Order(clause.Expr{SQL: "CASE WHEN status = ? THEN 0 ELSE 1 END, tree_size", Vars: []any{AnchorAccepted}}).
+		Order("CASE WHEN status = '" + string(AnchorAccepted) + "' THEN 0 ELSE 1 END, tree_size").
 		Limit(1).Find(&a).Error
 	if err != nil {
 		return nil, translate("anchor covering", err)
