@@ -42,6 +42,7 @@ type publicRegistry struct {
 	*registrytest.Server
 	sha, attestation string
 	sub2             string // an attested model that is not revoked
+	rejected         string // a model whose submission was rejected
 }
 
 func newPublicRegistry(t *testing.T) *publicRegistry {
@@ -90,12 +91,26 @@ func newPublicRegistry(t *testing.T) *publicRegistry {
 	if _, err := svc.Submit(ctx, prov, service.Submission{ModelName: "plain.json", Model: m2, Manifest: fix.Manifest, Proof: p2}); err != nil {
 		t.Fatal(err)
 	}
+	// An untrained model whose proof verifies but bounds nothing useful: the registry's
+	// tolerance policy rejects it.
+	m3, p3, err := fix.Untrained(registrytest.Provider, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub3, err := svc.Submit(ctx, prov, service.Submission{ModelName: "untrained.json", Model: m3, Manifest: fix.Manifest, Proof: p3})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, sha := range []string{fix.ModelSHA256, sha2} {
 		waitFor(t, "model "+sha+" logged", func() bool {
 			v, err := reg.Store.ModelView(ctx, sha)
 			return err == nil && v.Status != nil && *v.Status == store.StatusLogged && v.LogIndex != nil
 		})
 	}
+	waitFor(t, "untrained model rejected", func() bool {
+		v, err := reg.Store.ModelView(ctx, sub3.ModelSHA256)
+		return err == nil && v.Status != nil && *v.Status == store.StatusRejected
+	})
 	ev, err := svc.SubmitEvaluation(ctx, court, service.EvaluationSubmission{ModelSHA256: fix.ModelSHA256, Manifest: testManifest, Bundle: bundle})
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +131,7 @@ func newPublicRegistry(t *testing.T) *publicRegistry {
 		raw, err := svc.Checkpoint(ctx)
 		return err == nil && !strings.Contains(string(raw), "\n0\n")
 	})
-	return &publicRegistry{Server: reg, sha: fix.ModelSHA256, attestation: att.ID, sub2: sha2}
+	return &publicRegistry{Server: reg, sha: fix.ModelSHA256, attestation: att.ID, sub2: sha2, rejected: sub3.ModelSHA256}
 }
 
 func waitFor(t *testing.T, what string, ok func() bool) {
@@ -172,6 +187,8 @@ func TestPublicPages(t *testing.T) {
 			"/v1/models/" + sha + "/proof", "/v1/models/" + sha + "/manifest", "/v1/trustroot", "court-of-appeal", "regression",
 			"Included in the latest checkpoint", "/providers/" + registrytest.Provider, "&lt;script&gt;alert(1)", "[U&#43;202E]"}},
 		{name: "attested model", path: "/models/" + r.sub2, status: 200, want: []string{"plain.json", `class="tag proven"`, "Logged"}},
+		{name: "rejected model", path: "/models/" + r.rejected, status: 200, want: []string{"untrained.json", "Rejected", "<code>tolerance</code>",
+			"No attestation of this model is signed", "/v1/models/" + r.rejected + "/proof"}},
 		{name: "unknown model", path: "/models/" + strings.Repeat("0", 64), status: 404, want: []string{"Not found"}},
 		{name: "malformed hash", path: "/models/" + sha[:40], status: 404},
 		{name: "upper-case hash", path: "/models/" + strings.ToUpper(sha), status: 404},
