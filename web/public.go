@@ -536,13 +536,13 @@ type chart struct {
 }
 
 type chartBar struct {
-	Label     string
-	Value     string
-	X, Y, W   float64
-	H         float64
-	TextY     float64
-	ValueX    float64
-	Negative  bool
+	Label    string
+	Value    string
+	X, Y, W  float64
+	H        float64
+	TextY    float64
+	ValueX   float64
+	Negative bool
 }
 
 const (

@@ -163,7 +163,7 @@ var funcs = template.FuncMap{
 		}
 		return s[:12] + "…"
 	},
-	"when":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	// whenp is when of a time that may be absent ("" for none).
 	"whenp": func(t *time.Time) string {
 		if t == nil {
@@ -172,7 +172,7 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
 	// iso is a time for a <time datetime> attribute.
-	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"static": func(p string) string { return path.Join("/static", p) },
 	// clean marks the bidirectional and other control characters of a provider's string
 	// visibly (public_text.go); wrap its result in <bdi>.

@@ -64,6 +64,11 @@ func TestWebPublicPages(t *testing.T) {
 	}{{"desktop", 1280}, {"mobile", 390}} {
 		t.Run(view.name, func(t *testing.T) {
 			b := newBrowser(t, view.width)
+			// Headless Chromium keeps a window at least 500 px wide: the viewport is set
+			// exactly, as a phone's would be.
+			if err := chromedp.Do(b, chromedp.EmulateViewport(int64(view.width), 900)); err != nil {
+				t.Fatal(err)
+			}
 			visit := func(path string) {
 				t.Helper()
 				if err := chromedp.Do(b, chromedp.Navigate(reg.url+path), chromedp.WaitVisible(chromedp.CSS("main h1"))); err != nil {
@@ -95,6 +100,9 @@ func TestWebPublicPages(t *testing.T) {
 			}
 			if focused != "q" {
 				t.Errorf("Tab never reached the search input (last focus %q)", focused)
+			}
+			if w := evalJS[int](t, b, `window.innerWidth`); w != view.width {
+				t.Errorf("viewport %d px wide, want %d", w, view.width)
 			}
 			noSideways("home")
 			screenshot(t, b, "public-home-"+view.name)
