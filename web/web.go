@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -162,6 +163,29 @@ var funcs = template.FuncMap{
 		}
 		return s[:12] + "…"
 	},
-	"when":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	// whenp is when of a time that may be absent ("" for none).
+	"whenp": func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02 15:04 UTC")
+	},
+	// iso is a time for a <time datetime> attribute.
+	"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"static": func(p string) string { return path.Join("/static", p) },
+	// clean marks the bidirectional and other control characters of a provider's string
+	// visibly (public_text.go); wrap its result in <bdi>.
+	"clean": clean,
+	// page is the address of a list's next page.
+	"page": pageLink,
+	// logindex is a log index, or "" for none.
+	"logindex": func(i *int64) string {
+		if i == nil {
+			return ""
+		}
+		return strconv.FormatInt(*i, 10)
+	},
+	// num formats a chart coordinate.
+	"num": func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
 }

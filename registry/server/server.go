@@ -205,7 +205,10 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 	if err != nil {
 		return nil, err
 	}
-	site, err := web.New(web.Config{Logger: o.Logger, Now: o.Now})
+	site, err := web.New(web.Config{
+		Public: web.PublicConfig{Records: s.Store, Registry: s.Service, LogOrigin: cfg.Log.Origin},
+		Logger: o.Logger, Now: o.Now,
+	})
 	if err != nil {
 		return nil, err
 	}
