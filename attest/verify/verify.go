@@ -69,6 +69,7 @@ type Verifier struct {
 	now      func() time.Time
 	anchor   AnchorReader
 	proofs   ProofChecker
+	progress func(Line)
 }
 
 // Option configures a Verifier.
@@ -84,6 +85,10 @@ func WithAnchorReader(r AnchorReader) Option { return func(v *Verifier) { v.anch
 // WithProofChecker verifies the zero-knowledge proof with c and ties what it proves to the
 // signed statement; without it the proof is reported as not checked.
 func WithProofChecker(c ProofChecker) Option { return func(v *Verifier) { v.proofs = c } }
+
+// WithProgress calls f with each line as its check ends, so that a slow check (the proof)
+// does not hide the ones before it.
+func WithProgress(f func(Line)) Option { return func(v *Verifier) { v.progress = f } }
 
 // NewVerifier returns a verifier that trusts exactly what root says.
 func NewVerifier(root *trustroot.Root, opts ...Option) (*Verifier, error) {
@@ -188,21 +193,29 @@ func ModelSHA256(r io.Reader) (string, error) {
 
 // run collects report lines and the errors of failed checks.
 type run struct {
-	r    *Report
-	errs []error
+	r        *Report
+	errs     []error
+	progress func(Line)
 }
 
-func (x *run) pass(name, detail string) { x.r.add(name, Passed, detail) }
-func (x *run) skip(name, detail string) { x.r.add(name, NotChecked, detail) }
+func (x *run) add(name string, s Status, detail string) {
+	x.r.add(name, s, detail)
+	if x.progress != nil {
+		x.progress(x.r.Lines[len(x.r.Lines)-1])
+	}
+}
+
+func (x *run) pass(name, detail string) { x.add(name, Passed, detail) }
+func (x *run) skip(name, detail string) { x.add(name, NotChecked, detail) }
 func (x *run) fail(name string, err error) {
-	x.r.add(name, Failed, err.Error())
+	x.add(name, Failed, err.Error())
 	x.errs = append(x.errs, fmt.Errorf("%s: %w", name, err))
 }
 
 // Verify checks a bundle. The report is always returned; the error is
 // non-nil, wrapping ErrFailed and each failure, when any check failed.
 func (v *Verifier) Verify(ctx context.Context, b *bundle.Bundle, p Policy) (*Report, error) {
-	x := &run{r: &Report{Index: b.Index}}
+	x := &run{r: &Report{Index: b.Index}, progress: v.progress}
 	v.checkTrustRoot(x)
 	const needSig = "needs a verified envelope signature"
 

@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"text/tabwriter"
 
 	"github.com/comet-attest/comet/attest/trustroot"
-	"github.com/comet-attest/comet/attest/verify"
 	"github.com/comet-attest/comet/chain/anchor"
 	"github.com/spf13/cobra"
 )
@@ -76,16 +74,4 @@ func anchorReader(ctx context.Context, root *trustroot.Root, rpcURL string) (*an
 		return nil, fmt.Errorf("--rpc-url: anchor reader: %w", err)
 	}
 	return c, nil
-}
-
-// printAnchorEvidence shows what proves that the log contradicted the chain: the signed
-// checkpoint and the two roots.
-func printAnchorEvidence(out io.Writer, rep *verify.Report) {
-	for _, e := range rep.AnchorEvidence {
-		fmt.Fprintf(out, "\nevidence: the log signed root %x at size %d; contract %s (tx %s) holds %x. The signed checkpoint:\n%s",
-			e.Presented, e.Size, e.Receipt.Contract, e.Receipt.TxHash, e.Anchored, e.Checkpoint)
-	}
-	for _, e := range rep.Evidence {
-		fmt.Fprintf(out, "\nevidence: %s. Smaller checkpoint:\n%s\nLarger checkpoint:\n%s", e.Reason, e.Smaller, e.Larger)
-	}
 }

@@ -1,15 +1,13 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/comet-attest/comet/attest/envelope"
 	"github.com/comet-attest/comet/attest/statement"
-	"github.com/comet-attest/comet/registry/client"
+	"github.com/comet-attest/comet/registry/client/check"
 	"github.com/comet-attest/comet/registry/wire"
 	"github.com/spf13/cobra"
 )
@@ -72,7 +70,7 @@ private is sent: no test rows, no salt.`,
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(out, "proven: "+evaluationSummary(e))
+		fmt.Fprintln(out, "proven: "+check.EvaluationSummary(e))
 		return nil
 	}
 	return cmd
@@ -96,42 +94,6 @@ func signedEvaluation(ev *wire.Evaluation) (*statement.Evaluation, error) {
 	return e, nil
 }
 
-// evaluationSummary says in plain words what an evaluation statement claims, with every
-// metric it carries.
-func evaluationSummary(e *statement.Evaluation) string {
-	m := e.Metrics
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "held out on %s of test set %s", count(int(m.N), "row"), e.TestSet.Commitment)
-	if f := e.Featurizer; f != nil {
-		fmt.Fprintf(&sb, " (featurizer %s/%s)", f.Name, f.Version)
-	}
-	if e.Task == statement.TaskRegression {
-		fmt.Fprintf(&sb, ": R² %s, RMSE %s, SSR %s", m.R2, m.RMSE, m.SSR)
-	} else {
-		fmt.Fprintf(&sb, ": accuracy %s, precision %s, recall %s, F1 %s, AUC ≥ %s (≤ %s); tp %s, fp %s, tn %s, fn %s",
-			m.Accuracy, m.Precision, m.Recall, m.F1, m.AUCLower, m.AUCUpper, m.TP, m.FP, m.TN, m.FN)
-	}
-	fmt.Fprintf(&sb, " (proven by %s, circuit %s)", e.Evaluator, e.Circuit.Shape)
-	return sb.String()
-}
-
-// modelEvaluations lists every logged evaluation of a model, page by page.
-func modelEvaluations(ctx context.Context, c *client.Client, sha string) ([]wire.Evaluation, error) {
-	var all []wire.Evaluation
-	p := client.Page{Limit: 500}
-	for {
-		l, err := c.ModelEvaluations(ctx, sha, p)
-		if err != nil {
-			return nil, fmt.Errorf("evaluations of %s: %w", sha, err)
-		}
-		all = append(all, l.Items...)
-		if l.NextCursor == "" {
-			return all, nil
-		}
-		p.Cursor = l.NextCursor
-	}
-}
-
 // printEvaluations writes one line per evaluation, as comet lookup shows them.
 func printEvaluations(w io.Writer, evs []wire.Evaluation) error {
 	if len(evs) == 0 {
@@ -147,7 +109,7 @@ func printEvaluations(w io.Writer, evs []wire.Evaluation) error {
 		if evs[i].Revoked {
 			revoked = " [revoked]"
 		}
-		fmt.Fprintf(w, "evaluation   %s%s: %s\n", evs[i].ID, revoked, evaluationSummary(e))
+		fmt.Fprintf(w, "evaluation   %s%s: %s\n", evs[i].ID, revoked, check.EvaluationSummary(e))
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/comet-attest/comet/prover/model"
 	"github.com/comet-attest/comet/prover/setup"
 	"github.com/comet-attest/comet/registry/client"
+	"github.com/comet-attest/comet/registry/client/check"
 )
 
 // The files of a directory written by `comet bundle fetch` and read by `comet verify --dir`.
@@ -290,7 +291,7 @@ func fetchBundle(ctx context.Context, c *client.Client, root *trustroot.Root, sh
 		return nil, err
 	}
 	written = append(written, dirEnvelope)
-	if err := fetchKeys(ctx, c, filepath.Join(out, dirKeys), proofJSON); err != nil {
+	if err := check.FetchKeys(ctx, c, check.KeysDir(filepath.Join(out, dirKeys)), proofJSON); err != nil {
 		return nil, err
 	}
 	written = append(written, dirKeys+"/")

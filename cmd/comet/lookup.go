@@ -10,6 +10,7 @@ import (
 	"github.com/comet-attest/comet/internal/hexdigest"
 	"github.com/comet-attest/comet/prover/model"
 	"github.com/comet-attest/comet/registry/client"
+	"github.com/comet-attest/comet/registry/client/check"
 	"github.com/comet-attest/comet/registry/wire"
 	"github.com/spf13/cobra"
 )
@@ -56,7 +57,7 @@ func newLookupCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		evs, err := modelEvaluations(ctx, c, sha)
+		evs, err := check.ModelEvaluations(ctx, c, sha)
 		if err != nil {
 			return err
 		}

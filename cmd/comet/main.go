@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/comet-attest/comet/registry/client/check"
 )
 
 func main() {
@@ -25,7 +27,7 @@ func main() {
 
 // errCheckFailed marks a verification whose checks ran and did not all pass: exit status 1,
 // as opposed to 2 for input that could not be used at all.
-var errCheckFailed = errors.New("check failed")
+var errCheckFailed = check.ErrFailed
 
 // exitCode prints err as one line on stderr and maps it to the exit status.
 func exitCode(err error) int {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/comet-attest/comet/attest/keys"
 	"github.com/comet-attest/comet/attest/trustroot"
 	"github.com/comet-attest/comet/registry/client"
+	"github.com/comet-attest/comet/registry/client/check"
 )
 
 func newTrustRootCmd() *cobra.Command {
@@ -227,19 +227,16 @@ func printTrustRoot(cmd *cobra.Command, r *trustroot.Root) {
 }
 
 // pins is where a client keeps the trust root it pinned for one registry.
-type pins struct {
-	state    clientstate.State
-	registry string
-}
+type pins struct{ check.Pins }
 
 func newPins(stateDir, registry string) pins {
-	return pins{state: stateIn(stateDir), registry: registry}
+	return pins{check.Pins{State: stateIn(stateDir), Registry: registry}}
 }
 
 // stateIn is what the client remembers (trust roots, checkpoints) in the state directory.
 func stateIn(dir string) clientstate.State { return clientstate.State{Store: clientstate.Dir(dir)} }
 
-func (p pins) path() string { return p.state.RootPath(p.registry) }
+func (p pins) path() string { return p.Where() }
 
 // load returns the trust root to start from and says where it came from: the file the user
 // named, the one pinned in the state directory, or (trust on first use) the registry's newest,
@@ -252,27 +249,12 @@ func (p pins) load(ctx context.Context, c *client.Client, file string) (*trustro
 		}
 		return r, "from --trust-root " + file, nil
 	}
-	r, firstUse, err := p.state.PinOnFirstUse(ctx, p.registry, c)
-	switch {
-	case errors.Is(err, clientstate.ErrRefused):
-		return nil, "", fmt.Errorf("%w: %w", errCheckFailed, err)
-	case err != nil:
-		return nil, "", err
-	case firstUse:
-		return r, fmt.Sprintf("pinned on first use from %s into %s (trust on first use: pass --trust-root to choose your own)", p.registry, p.path()), nil
-	}
-	return r, "pinned in " + p.path(), nil
+	return p.Load(ctx, c, nil)
 }
 
 // update walks the registry's chain from root to the newest version it can verify.
 func (p pins) update(ctx context.Context, c *client.Client, root *trustroot.Root) (*trustroot.Root, error) {
-	newer, err := clientstate.Update(ctx, c, root, time.Now())
-	if errors.Is(err, clientstate.ErrRefused) {
-		return nil, fmt.Errorf("%w: %w", errCheckFailed, err)
-	}
-	return newer, err
+	return p.Update(ctx, c, root, time.Now())
 }
 
-func (p pins) save(ctx context.Context, r *trustroot.Root) error {
-	return p.state.Pin(ctx, p.registry, r)
-}
+func (p pins) save(ctx context.Context, r *trustroot.Root) error { return p.Save(ctx, r) }

@@ -18,13 +18,13 @@ import (
 	"strings"
 
 	"github.com/consensys/gnark/backend/groth16"
+	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
 
 	"github.com/comet-attest/comet/internal/hexdigest"
 	"github.com/comet-attest/comet/internal/jsontype"
 	"github.com/comet-attest/comet/internal/strictjson"
 	"github.com/comet-attest/comet/prover/circuit"
 	"github.com/comet-attest/comet/prover/commitment"
-	"github.com/comet-attest/comet/prover/setup"
 )
 
 // BundleFormat names this version of the proof bundle (docs/proof.md, "Proof bundle").
@@ -179,7 +179,8 @@ func (p *Proof) UnmarshalText(b []byte) error {
 	if count := binary.BigEndian.Uint32(raw[128:132]); uint64(len(raw)) != fixed+32*uint64(count) {
 		return fmt.Errorf("%d bytes do not hold %d commitments", len(raw), count)
 	}
-	pr := groth16.NewProof(setup.Curve)
+	pr := new(groth16bn254.Proof) // setup.Curve's type: groth16.NewProof would link every curve
+
 	n, err := pr.ReadFrom(bytes.NewReader(raw))
 	if err != nil {
 		return fmt.Errorf("not a Groth16 proof over BN254: %w", err)

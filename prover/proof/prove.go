@@ -22,7 +22,7 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	"github.com/consensys/gnark/backend"
 	"github.com/consensys/gnark/backend/groth16"
-	"github.com/consensys/gnark/backend/witness"
+	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
 	"github.com/consensys/gnark/constraint/solver"
 	"github.com/consensys/gnark/frontend"
 
@@ -501,21 +501,19 @@ func sameElements(a, b []fr.Element) bool {
 	return true
 }
 
-// verifyProof checks a Groth16 proof against a public input vector.
+// verifyProof checks a Groth16 proof against a public input vector. It calls BN254's
+// verifier (setup.Curve's) directly: groth16.Verify's switch over every curve gnark supports
+// would link them all into the browser's verifier.
 func verifyProof(vk groth16.VerifyingKey, pr groth16.Proof, public []fr.Element) error {
-	w, err := witness.New(setup.Curve.ScalarField())
-	if err != nil {
-		return err
+	v, ok := vk.(*groth16bn254.VerifyingKey)
+	if !ok {
+		return fmt.Errorf("verifying key %T is not over BN254", vk)
 	}
-	values := make(chan any, len(public))
-	for i := range public {
-		values <- public[i]
+	p, ok := pr.(*groth16bn254.Proof)
+	if !ok {
+		return fmt.Errorf("proof %T is not over BN254", pr)
 	}
-	close(values)
-	if err := w.Fill(len(public), 0, values); err != nil {
-		return err
-	}
-	return groth16.Verify(pr, vk, w)
+	return groth16bn254.Verify(p, v, fr.Vector(public))
 }
 
 // state is the work directory's record of a run: what it proves and the secret seed of the

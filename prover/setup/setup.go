@@ -12,10 +12,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 
 	"github.com/consensys/gnark-crypto/ecc"
 	"github.com/consensys/gnark/backend/groth16"
+	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
 	"github.com/consensys/gnark/constraint"
 	"github.com/consensys/gnark/frontend"
 	"github.com/consensys/gnark/frontend/cs/r1cs"
@@ -269,11 +271,32 @@ func writeFile(path string, write func(io.Writer) (int64, error)) error {
 // proving. It refuses keys made for anything but exactly this shape and circuit version, and
 // a verifying key whose SHA-256 is not the one keys.json records.
 func Load(ctx context.Context, root string, s circuit.Keyed, need Need) (*Keys, error) {
+	if root == "" {
+		root = "."
+	}
+	var proving func(circuit.Circuit, *Circuit, func(ext string) (fs.File, string, error)) error
+	if need == Proving {
+		proving = readProving
+	}
+	return load(ctx, os.DirFS(root), root, s, proving)
+}
+
+// LoadFS is Load of the verifying keys from a tree in Dir's layout that is not a directory
+// (a browser's memory, say): the keys of s are under fsys's s.String(). It never reads
+// proving keys, so a verifier that calls only LoadFS links none of gnark's proving code
+// (the constraint systems of every curve, their solvers and codecs).
+func LoadFS(ctx context.Context, fsys fs.FS, s circuit.Keyed) (*Keys, error) {
+	return load(ctx, fsys, ".", s, nil)
+}
+
+// load reads from fsys, and also the proving keys and constraint systems with proving
+// when it is not nil; root names fsys in messages.
+func load(ctx context.Context, fsys fs.FS, root string, s circuit.Keyed, proving func(circuit.Circuit, *Circuit, func(ext string) (fs.File, string, error)) error) (*Keys, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
 	dir := Dir(root, s)
-	m, err := ReadMeta(dir)
+	m, err := readMeta(fsys, s.String(), dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s in %s", ErrNotFound, s, root)
 	}
@@ -291,6 +314,11 @@ func Load(ctx context.Context, root string, s circuit.Keyed, need Need) (*Keys, 
 	}
 	k := NewKeys(s)
 	k.Ceremony = m.Ceremony
+	open := func(c circuit.Circuit, ext string) (fs.File, string, error) {
+		name := string(c) + "." + ext
+		f, err := fsys.Open(path.Join(s.String(), name))
+		return f, filepath.Join(dir, name), err
+	}
 	for _, c := range s.Circuits() {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -299,23 +327,19 @@ func Load(ctx context.Context, root string, s circuit.Keyed, need Need) (*Keys, 
 		if !ok || mc.ID != s.ID(c) {
 			return nil, fmt.Errorf("%w: %s/keys.json: %s circuit id %q, want %s", ErrMismatch, dir, c, mc.ID, s.ID(c))
 		}
-		kc := Circuit{ID: mc.ID, Constraints: mc.Constraints, VKSHA256: mc.VKSHA256, VK: groth16.NewVerifyingKey(Curve)}
-		if err := readVK(file(dir, c, "vk"), mc.VKSHA256, kc.VK); err != nil {
+		// BN254's own type (Curve), not groth16.NewVerifyingKey's switch over every curve gnark
+		// supports, which would link them all into the browser's verifier.
+		kc := Circuit{ID: mc.ID, Constraints: mc.Constraints, VKSHA256: mc.VKSHA256, VK: new(groth16bn254.VerifyingKey)}
+		f, where, err := open(c, "vk")
+		if err == nil {
+			err = readVK(f, where, mc.VKSHA256, kc.VK)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("%w: %s circuit: %w", ErrMismatch, c, err)
 		}
-		if need == Proving {
-			kc.PK = groth16.NewProvingKey(Curve)
-			// The proving key cannot make a false proof verify, only a true one fail, so it is
-			// read without the (slow) subgroup checks.
-			if err := readFile(file(dir, c, "pk"), kc.PK.UnsafeReadFrom); err != nil {
+		if proving != nil {
+			if err := proving(c, &kc, func(ext string) (fs.File, string, error) { return open(c, ext) }); err != nil {
 				return nil, err
-			}
-			kc.CS = groth16.NewCS(Curve)
-			if err := readFile(file(dir, c, "r1cs"), kc.CS.ReadFrom); err != nil {
-				return nil, err
-			}
-			if kc.CS.GetNbConstraints() != mc.Constraints {
-				return nil, fmt.Errorf("%w: %s constraint system has %d constraints, keys.json says %d", ErrMismatch, c, kc.CS.GetNbConstraints(), mc.Constraints)
 			}
 		}
 		*k.Circuit(c) = kc
@@ -323,10 +347,34 @@ func Load(ctx context.Context, root string, s circuit.Keyed, need Need) (*Keys, 
 	return k, nil
 }
 
+// readProving reads a circuit's proving key and constraint system, which must have as many
+// constraints as keys.json says.
+func readProving(c circuit.Circuit, kc *Circuit, open func(ext string) (fs.File, string, error)) error {
+	kc.PK = groth16.NewProvingKey(Curve)
+	// The proving key cannot make a false proof verify, only a true one fail, so it is
+	// read without the (slow) subgroup checks.
+	if err := readFile(kc.PK.UnsafeReadFrom)(open("pk")); err != nil {
+		return err
+	}
+	kc.CS = groth16.NewCS(Curve)
+	if err := readFile(kc.CS.ReadFrom)(open("r1cs")); err != nil {
+		return err
+	}
+	if kc.CS.GetNbConstraints() != kc.Constraints {
+		return fmt.Errorf("%w: %s constraint system has %d constraints, keys.json says %d", ErrMismatch, c, kc.CS.GetNbConstraints(), kc.Constraints)
+	}
+	return nil
+}
+
 // ReadMeta reads dir/keys.json; a missing file is an error that wraps fs.ErrNotExist. It
 // checks only that the file decodes, with no unknown fields: Load checks what it says.
 func ReadMeta(dir string) (*Meta, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "keys.json"))
+	return readMeta(os.DirFS(dir), ".", dir)
+}
+
+// readMeta reads sub/keys.json of fsys; dir names sub in messages.
+func readMeta(fsys fs.FS, sub, dir string) (*Meta, error) {
+	b, err := fs.ReadFile(fsys, path.Join(sub, "keys.json"))
 	if err != nil {
 		return nil, fmt.Errorf("read keys: %w", err)
 	}
@@ -344,12 +392,8 @@ const maxVKBytes = 1 << 20
 // readVK decodes a verifying key only after its bytes hash to the recorded SHA-256: gnark's
 // decoder allocates what length prefixes in its input ask for, so bytes that are not the
 // recorded key are never decoded. It also checks that the encoding is canonical (the decoded
-// key re-encodes to the same hash).
-func readVK(path, sha string, vk groth16.VerifyingKey) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
+// key re-encodes to the same hash). It closes f; path names it in messages.
+func readVK(f fs.File, path, sha string, vk groth16.VerifyingKey) error {
 	defer f.Close()
 	raw, err := io.ReadAll(io.LimitReader(f, maxVKBytes+1))
 	if err != nil {
@@ -370,16 +414,18 @@ func readVK(path, sha string, vk groth16.VerifyingKey) error {
 	return nil
 }
 
-func readFile(path string, read func(io.Reader) (int64, error)) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrMismatch, err)
+// readFile decodes with read what open returns (readFile(read)(open(...))); it closes the file.
+func readFile(read func(io.Reader) (int64, error)) func(f fs.File, path string, err error) error {
+	return func(f fs.File, path string, err error) error {
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrMismatch, err)
+		}
+		defer f.Close()
+		if _, err := read(bufio.NewReaderSize(f, 1<<20)); err != nil {
+			return fmt.Errorf("%w: read %s: %w", ErrMismatch, path, err)
+		}
+		return nil
 	}
-	defer f.Close()
-	if _, err := read(bufio.NewReaderSize(f, 1<<20)); err != nil {
-		return fmt.Errorf("%w: read %s: %w", ErrMismatch, path, err)
-	}
-	return nil
 }
 
 // Ensure loads the keys of shape s from root, or generates and saves them when there are none
