@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/comet-attest/comet/attest/bundle"
 	"github.com/comet-attest/comet/attest/envelope"
 	"github.com/comet-attest/comet/attest/statement"
 	"github.com/comet-attest/comet/attest/verify"
@@ -44,7 +45,18 @@ func checkEvaluations(ctx context.Context, o Options, verifier *verify.Verifier,
 		if err != nil {
 			return nil, err
 		}
-		e, err := verifier.VerifyEvaluation(ctx, verify.EvaluationFiles{Envelope: env, Bundle: pb, Manifest: mb, Model: modelJSON,
+		// The evaluation's own log bundle: without it nothing says the registry logged what
+		// it signed.
+		rawLogged, err := c.Bundle(ctx, ev.AttestationID)
+		if err != nil {
+			return nil, fmt.Errorf("evaluation %s: log bundle: %w", ev.ID, err)
+		}
+		logged, err := bundle.Parse(rawLogged)
+		if err != nil {
+			fail(fmt.Errorf("log bundle: %w", err))
+			continue
+		}
+		e, err := verifier.VerifyEvaluation(ctx, verify.EvaluationFiles{Envelope: env, Bundle: pb, Manifest: mb, Model: modelJSON, Logged: logged,
 			Keys: loadKeys[circuit.Keyed](o.Keys, func(ctx context.Context) error { return fetchEvalKeys(ctx, c, o.Keys, pb) })}, sha)
 		switch {
 		case err != nil:
