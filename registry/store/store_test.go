@@ -69,7 +69,7 @@ func TestMigrations(t *testing.T) {
 			t.Fatalf("river_job: %v", err)
 		}
 		// Every model reads from its migrated table.
-		for _, m := range []any{&Provider{}, &APIKey{}, &Dataset{}, &Model{}, &Submission{}, &Attestation{}, &Revocation{}, &AuditEvent{}, &Anchor{}, &SubmissionLease{}, &Evaluation{}, &AdminSession{}} {
+		for _, m := range []any{&Provider{}, &APIKey{}, &Dataset{}, &Model{}, &Submission{}, &Attestation{}, &Revocation{}, &AuditEvent{}, &Anchor{}, &SubmissionLease{}, &Evaluation{}} {
 			if err := s.w.Model(m).Limit(1).Find(m).Error; err != nil {
 				t.Errorf("%T: %v", m, err)
 			}
