@@ -3,30 +3,22 @@ package web_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/comet-attest/comet/attest/attesttest"
-	"github.com/comet-attest/comet/attest/keys"
-	"github.com/comet-attest/comet/attest/tlog"
-	"github.com/comet-attest/comet/registry/jobs"
-	"github.com/comet-attest/comet/registry/keyset"
-	"github.com/comet-attest/comet/registry/ratelimit"
+	"github.com/comet-attest/comet/internal/config"
+	"github.com/comet-attest/comet/registry/registrytest"
 	"github.com/comet-attest/comet/registry/service"
 	"github.com/comet-attest/comet/registry/store"
-	"github.com/comet-attest/comet/web"
 )
 
-// console is the admin console over a real SQLite store, log and (not started) job queue,
-// served by a real HTTP server.
+// console is comet serve's admin console: a registry opened as comet serve opens it, on
+// SQLite, with its jobs running, served on loopback; it publishes no circuit keys.
 type console struct {
 	url      string
 	adminKey string
@@ -34,50 +26,16 @@ type console struct {
 	st       *store.Store
 }
 
-func newConsole(t *testing.T, failures *ratelimit.Failures) *console {
+func newConsole(t *testing.T, edit func(*config.Config)) *console {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := store.Open(ctx, store.Options{SQLitePath: filepath.Join(dir, "comet.db"), Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Registry.CircuitKeysDir = filepath.Join(cfg.DataDir, "keys")
+	if edit != nil {
+		edit(&cfg)
 	}
-	t.Cleanup(func() { st.Close() })
-	logKey, _ := keys.Generate("comet.test/log")
-	signer, _ := keys.Generate("comet.test")
-	l, _ := attesttest.Log(t, filepath.Join(dir, "log"), logKey, tlog.Options{})
-	set, err := keyset.Open(filepath.Join(dir, "keys"), keyset.Policy{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := jobs.New(st, jobs.Options{Workers: 1, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := service.New(service.Config{Store: st, Log: l, Signer: signer, Proofs: keyset.NewChecker(set), Jobs: q, Logger: quiet, MaxRelativeGradient: 1e-3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sessions, err := service.NewSessions(svc, time.Hour, 2*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := service.NewAdmin(svc, q, set)
-	if err != nil {
-		t.Fatal(err)
-	}
-	site, err := web.New(web.Config{Logger: quiet, Admin: web.AdminConfig{Admin: admin, Sessions: sessions, Keys: set, LoginFailures: failures}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(site)
-	t.Cleanup(srv.Close)
-	raw, _, err := service.InitAdmin(ctx, st, "admin", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &console{url: srv.URL, adminKey: raw, svc: svc, st: st}
+	s := registrytest.Serve(t, cfg, nil)
+	return &console{url: s.URL, adminKey: s.AdminKey, svc: s.Service, st: s.Store}
 }
 
 // browserish is an HTTP client that keeps cookies and does not follow redirects, so that
@@ -269,11 +227,12 @@ func TestAdminAccess(t *testing.T) {
 }
 
 func TestAdminLoginRateLimit(t *testing.T) {
-	// Bursts of 2 failures per address (and 20 in all), on a clock that stands still.
-	t0 := time.Now()
-	con := newConsole(t, ratelimit.NewFailures(0.2, 2, func() time.Time { return t0 }))
+	// A burst of one failure per address and one in all, refilled in a quarter of an hour.
+	con := newConsole(t, func(c *config.Config) {
+		c.Server.FailedAuthPerSecond, c.Server.FailedAuthGlobalPerSecond = 0.001, 0.001
+	})
 	c := browserish(t)
-	for i, want := range []int{http.StatusUnauthorized, http.StatusUnauthorized, http.StatusTooManyRequests, http.StatusTooManyRequests} {
+	for i, want := range []int{http.StatusUnauthorized, http.StatusTooManyRequests, http.StatusTooManyRequests} {
 		resp, page := do(t, c, "POST", con.url+"/admin/login", url.Values{"key": {"wrong"}})
 		if resp.StatusCode != want {
 			t.Fatalf("attempt %d: %d, want %d\n%s", i, resp.StatusCode, want, page)
