@@ -109,9 +109,14 @@ func TestWebAdminConsole(t *testing.T) {
 		"--proof", p("model.proof.json"), "--wait"); !strings.Contains(out, "logged: attestation") {
 		t.Fatalf("submit:\n%s\n%s", out, reg.log())
 	}
+	// The trust root pins the shape published while serving: a client verifies the proof.
+	if out := mustRun(t, bin, anon, "verify", p("model.json"), "--state-dir", p("state"), "--allow-single-party-setup"); !strings.Contains(out, "every check passed") {
+		t.Errorf("verify of a model proven with a shape published from the console:\n%s", out)
+	}
 	sha := fix.ModelSHA256
 	step("search models", chromedp.Navigate(reg.url+"/admin/models"), chromedp.SendKeys("#sha256", sha[:10]), chromedp.Click("#search"),
-		chromedp.WaitVisible("#models"), chromedp.Click(`#models a[href="/admin/models/`+sha+`"]`), chromedp.WaitVisible("#model-status"))
+		// The results page echoes the search in the field's value attribute, which typing does not set.
+		chromedp.WaitVisible(`#sha256[value="`+sha[:10]+`"]`), chromedp.WaitVisible("#models"), chromedp.Click(`#models a[href="/admin/models/`+sha+`"]`), chromedp.WaitVisible("#model-status"))
 	if got := text("#model-status"); got != "logged" {
 		t.Errorf("model status %q", got)
 	}

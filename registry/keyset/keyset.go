@@ -41,6 +41,8 @@ type Set struct {
 	circuits []Circuit
 	byID     map[string]*Circuit
 	publish  sync.Mutex // one publish at a time
+	// onPublish runs after each publish (OnPublish), under publish.
+	onPublish func(ctx context.Context) error
 
 	mu     sync.Mutex
 	loaded map[circuit.Keyed]*setup.Keys

@@ -117,7 +117,20 @@ func (s *Set) stage(ctx context.Context, keyed circuit.Keyed, fill func(dir stri
 	if err := s.scan(); err != nil {
 		return "", fmt.Errorf("publish keys of %s: %w", keyed, err)
 	}
+	if s.onPublish != nil {
+		if err := s.onPublish(ctx); err != nil {
+			return "", fmt.Errorf("the keys of %s are published, but: %w", keyed, err)
+		}
+	}
 	return keyed.String(), nil
+}
+
+// OnPublish has f run after every shape published while the registry runs, such as
+// pinning the new circuits in the trust root; its error is the publish's.
+func (s *Set) OnPublish(f func(ctx context.Context) error) {
+	s.publish.Lock()
+	defer s.publish.Unlock()
+	s.onPublish = f
 }
 
 // copyFile copies a regular file; a link or anything else is refused, so that publishing

@@ -144,6 +144,9 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 			return nil, err
 		}
 		s.TrustRoot = s.trust.Latest()
+		// A shape published from the admin console is pinned in a new trust root version at
+		// once, so that clients verify proofs made with it.
+		s.Keys.OnPublish(func(ctx context.Context) error { return s.trust.reissue(ctx, o.Now()) })
 	}
 
 	jo := jobs.Options{
