@@ -227,4 +227,3 @@ func TestWebAdminConsole(t *testing.T) {
 	}
 	reg.stop(t)
 }
-
