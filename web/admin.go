@@ -75,11 +75,14 @@ func (s *Site) adminRoutes() {
 	m.HandleFunc("GET /admin/sessions", s.adminGet(s.sessions))
 	m.HandleFunc("POST /admin/sessions/{id}/revoke", s.adminPost(s.revokeSession))
 	m.HandleFunc("/admin/", func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := s.session(w, r); !ok {
-			s.denied(w, r)
-			return
+		// Even where there is no page, a visitor without a session learns only that.
+		h := s.adminGet
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			h = s.adminPost
 		}
-		s.notFound(w, r, "There is no admin page at this address.")
+		h(func(w http.ResponseWriter, r *http.Request, _ *service.Session) {
+			s.notFound(w, r, "There is no admin page at this address.")
+		})(w, r)
 	})
 }
 
@@ -178,8 +181,9 @@ func (s *Site) cookieName(r *http.Request) string {
 	return sessionCookie
 }
 
-// setCookie sets the session cookie to token for maxAge seconds (negative: delete it). It
-// is a session cookie in the browser's sense too: the server ends sessions, not the browser.
+// setCookie sets the session cookie to token for maxAge seconds (negative: delete it): as
+// long as the session may last at most, while the server ends it sooner when it idles or
+// is revoked.
 func (s *Site) setCookie(w http.ResponseWriter, r *http.Request, token string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{Name: s.cookieName(r), Value: token, Path: "/", MaxAge: maxAge,
 		HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteStrictMode})

@@ -218,7 +218,7 @@ func (s *Site) jobs(w http.ResponseWriter, r *http.Request, sess *service.Sessio
 	}
 	views := make([]jobView, 0, len(js))
 	for _, j := range js {
-		v := jobView{JobRow: j}
+		v := jobView{JobRow: j, CanRetry: jobs.CanRetry(j.State), CanCancel: jobs.CanCancel(j.State)}
 		if n := len(j.Errors); n > 0 {
 			v.LastError = j.Errors[n-1].Error
 		}
@@ -230,7 +230,8 @@ func (s *Site) jobs(w http.ResponseWriter, r *http.Request, sess *service.Sessio
 // jobView is a job with its latest error, the one an operator acts on.
 type jobView struct {
 	*rivertype.JobRow
-	LastError string
+	LastError           string
+	CanRetry, CanCancel bool
 }
 
 func (s *Site) controlJob(w http.ResponseWriter, r *http.Request, sess *service.Session) {

@@ -244,3 +244,26 @@ func TestAdminLoginRateLimit(t *testing.T) {
 		t.Errorf("the right key after too many failures: %d", resp.StatusCode)
 	}
 }
+
+// Behind a proxy that terminates TLS the session cookie is Secure and host-only, named so
+// that a browser refuses it over plain HTTP or from a sibling domain.
+func TestAdminSecureCookie(t *testing.T) {
+	con := newConsole(t, func(c *config.Config) { c.Server.AdminSecureCookie = true })
+	resp, _ := do(t, browserish(t), "POST", con.url+"/admin/login", url.Values{"key": {con.adminKey}})
+	cs := resp.Cookies()
+	if resp.StatusCode != http.StatusSeeOther || len(cs) != 1 || cs[0].Name != "__Host-comet_admin" || !cs[0].Secure || !cs[0].HttpOnly ||
+		cs[0].SameSite != http.SameSiteStrictMode || cs[0].Path != "/" || cs[0].Domain != "" {
+		t.Fatalf("login: %d, cookies %+v", resp.StatusCode, cs)
+	}
+	// The same session through the proxy: the cookie opens the console.
+	req, _ := http.NewRequest("GET", con.url+"/admin/", nil)
+	req.AddCookie(&http.Cookie{Name: cs[0].Name, Value: cs[0].Value})
+	got, err := browserish(t).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Body.Close()
+	if got.StatusCode != http.StatusOK {
+		t.Errorf("dashboard with the secure cookie: %d", got.StatusCode)
+	}
+}

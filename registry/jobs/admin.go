@@ -32,6 +32,10 @@ var (
 		rivertype.JobStateRunning, rivertype.JobStateScheduled}
 )
 
+// CanRetry and CanCancel report whether a job in state may be retried or cancelled.
+func CanRetry(state rivertype.JobState) bool  { return slices.Contains(retryFrom, state) }
+func CanCancel(state rivertype.JobState) bool { return slices.Contains(cancelFrom, state) }
+
 // Retry makes job id available to work now, in tx: a discarded or cancelled job is tried
 // again (with one more attempt allowed when it had used them all), a retryable or scheduled
 // one without waiting.
@@ -63,11 +67,11 @@ func controlWith[TTx comparable](ctx context.Context, c *river.Client[TTx], tx T
 	if err != nil {
 		return nil, fmt.Errorf("job %d: %w", id, err)
 	}
-	from, verb := retryFrom, "retried"
+	allowed, verb := CanRetry, "retried"
 	if op == cancel {
-		from, verb = cancelFrom, "cancelled"
+		allowed, verb = CanCancel, "cancelled"
 	}
-	if !slices.Contains(from, j.State) {
+	if !allowed(j.State) {
 		return nil, fmt.Errorf("%w: job %d is %s and cannot be %s", ErrConflict, id, j.State, verb)
 	}
 	if op == cancel {
