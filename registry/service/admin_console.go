@@ -85,7 +85,7 @@ func parseCheckpoint(raw []byte) (*Checkpoint, error) {
 		return nil, errors.New("checkpoint: no signature lines")
 	}
 	var cp f_log.Checkpoint
-	if _, err := cp.Unmarshal(append(body, '\n')); err != nil {
+	if _, err := cp.Unmarshal(append(body[:len(body):len(body)], '\n')); err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
 	out := &Checkpoint{Raw: string(raw), Origin: cp.Origin, Size: cp.Size, Root: cp.Hash}
