@@ -142,8 +142,9 @@ func TestAdminAccess(t *testing.T) {
 	for _, p := range []string{"/admin/", "/admin/providers", "/admin/providers?status=pending", "/admin/models", "/admin/models?sha256=ab&name=x",
 		"/admin/jobs", "/admin/jobs?state=available", "/admin/circuits", "/admin/log", "/admin/audit", "/admin/audit?action=admin.", "/admin/sessions"} {
 		resp, page := do(t, c, "GET", con.url+p, nil)
-		if resp.StatusCode != http.StatusOK || !strings.Contains(page, `action="/admin/logout"`) {
-			t.Errorf("GET %s: %d\n%s", p, resp.StatusCode, page)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(page, `action="/admin/logout"`) ||
+			!strings.Contains(page, `href="`+strings.SplitN(p, "?", 2)[0]+`" aria-current="page"`) {
+			t.Errorf("GET %s: %d, or its section is not marked current\n%s", p, resp.StatusCode, page)
 		}
 	}
 	for _, tc := range []struct {
