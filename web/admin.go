@@ -17,8 +17,8 @@ import (
 	"github.com/comet-attest/comet/registry/store"
 )
 
-// AdminConfig is what the admin console needs. Without Admin and Sessions the console is
-// off and /admin/ answers 404.
+// AdminConfig is what the admin console needs. Without Admin, Sessions and Keys the console
+// is off and /admin/ answers 404.
 type AdminConfig struct {
 	Admin    *service.Admin
 	Sessions *service.Sessions
@@ -44,8 +44,11 @@ const maxFormBytes = 64 << 10
 
 func (s *Site) adminRoutes() {
 	a := s.cfg.Admin
-	if a.Admin == nil || a.Sessions == nil {
+	switch {
+	case a.Admin == nil && a.Sessions == nil && a.Keys == nil:
 		return
+	case a.Admin == nil || a.Sessions == nil || a.Keys == nil:
+		panic("web: the admin console needs Admin, Sessions and Keys together") // a wiring bug
 	}
 	if a.LoginFailures == nil {
 		s.cfg.Admin.LoginFailures = ratelimit.NewFailures(2, 100, s.cfg.Now)
