@@ -51,6 +51,13 @@ type Server struct {
 	// X-Forwarded-For and X-Real-IP headers name the client; empty trusts none, and the
 	// client address is the connection's.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// AdminSessionIdle ends an admin console session unused this long, and AdminSessionMax
+	// ends it this long after login however it is used.
+	AdminSessionIdle time.Duration `yaml:"admin_session_idle"`
+	AdminSessionMax  time.Duration `yaml:"admin_session_max"`
+	// AdminSecureCookie marks the session cookie Secure even when the request came without
+	// TLS: for a registry behind a reverse proxy that terminates TLS.
+	AdminSecureCookie bool `yaml:"admin_secure_cookie"`
 }
 
 // Database selects SQLite (the default) or PostgreSQL (when DSN is set).
@@ -174,6 +181,8 @@ func Default() Config {
 			FailedAuthPerSecond:       2,
 			FailedAuthGlobalPerSecond: 100,
 			TrustedProxies:            []string{},
+			AdminSessionIdle:          12 * time.Hour,
+			AdminSessionMax:           7 * 24 * time.Hour,
 		},
 		DataDir:  "./comet-data",
 		Database: Database{SQLitePath: "comet.db", SQLiteSynchronous: "full"},
@@ -238,6 +247,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.FailedAuthPerSecond <= 0 || c.Server.FailedAuthGlobalPerSecond < c.Server.FailedAuthPerSecond {
 		bad("server.failed_auth_per_second %g must be positive and at most server.failed_auth_global_per_second %g", c.Server.FailedAuthPerSecond, c.Server.FailedAuthGlobalPerSecond)
+	}
+	if c.Server.AdminSessionIdle <= 0 || c.Server.AdminSessionMax < c.Server.AdminSessionIdle {
+		bad("server.admin_session_idle %s must be positive and at most server.admin_session_max %s", c.Server.AdminSessionIdle, c.Server.AdminSessionMax)
 	}
 	for _, p := range c.Server.TrustedProxies {
 		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {

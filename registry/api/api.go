@@ -10,6 +10,7 @@ import (
 	"github.com/comet-attest/comet/attest/trustroot"
 	"github.com/comet-attest/comet/registry/jobs"
 	"github.com/comet-attest/comet/registry/keyset"
+	"github.com/comet-attest/comet/registry/ratelimit"
 	"github.com/comet-attest/comet/registry/service"
 	"github.com/comet-attest/comet/registry/store"
 	"github.com/prometheus/client_golang/prometheus"
@@ -116,9 +117,8 @@ type API struct {
 	maxBody    int64
 	bundleWait time.Duration
 	ready      func(ctx context.Context) error
-	limiter    *limiter // requests per key (and unauthenticated ones per address)
-	failedBy   *limiter // failed authentications per address
-	failedAll  *limiter // failed authentications of everyone, under the one key ""
+	limiter    *ratelimit.Limiter  // requests per key (and unauthenticated ones per address)
+	failedAuth *ratelimit.Failures // failed authentications per address and of everyone
 	proxies    []string
 	metrics    *metrics
 	promReg    *prometheus.Registry

@@ -71,7 +71,7 @@ func TestForwardedHeadersNeedATrustedProxy(t *testing.T) {
 // key in use goes on working from anywhere.
 func TestFailedAuthenticationLimits(t *testing.T) {
 	r := newRegistry(t, sqliteDB, loadContract(t), func(c *config.Config) {
-		c.Server.FailedAuthPerSecond, c.Server.FailedAuthGlobalPerSecond = 0.001, 0.002 // bursts of 1 and 1: see burstOf
+		c.Server.FailedAuthPerSecond, c.Server.FailedAuthGlobalPerSecond = 0.001, 0.002 // bursts of 1 and 1: see ratelimit.BurstOf
 		c.Server.TrustedProxies = []string{"127.0.0.1"}
 	})
 	from := func(addr, key string) int {

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/comet-attest/comet/registry/wire"
@@ -34,21 +33,20 @@ func (a *API) authenticate(c *gin.Context) {
 		return
 	}
 	addr, id := c.ClientIP(), service.KeyID(raw)
-	known := id != "" && a.limiter.holds(id)
-	if !a.failedBy.has(addr) || (!known && !a.failedAll.has("")) {
+	known := id != "" && a.limiter.Holds(id)
+	if !a.failedAuth.Permit(addr, known) {
 		abort(c, http.StatusTooManyRequests, wire.CodeRateLimited, "", "too many failed authentications; retry later")
 		return
 	}
 	p, err := a.reg.Authenticate(c.Request.Context(), raw)
 	if errors.Is(err, service.ErrUnauthorized) {
-		a.failedBy.allow(addr)
-		a.failedAll.allow("")
+		a.failedAuth.Failed(addr)
 	}
 	if err != nil {
 		a.fail(c, err)
 		return
 	}
-	if !a.limiter.allow(id) {
+	if !a.limiter.Allow(id) {
 		abort(c, http.StatusTooManyRequests, wire.CodeRateLimited, "", "rate limit exceeded; retry later")
 		return
 	}
@@ -57,7 +55,7 @@ func (a *API) authenticate(c *gin.Context) {
 
 // rateLimitByAddress limits unauthenticated writes (registration) per client address.
 func (a *API) rateLimitByAddress(c *gin.Context) {
-	if !a.limiter.allow("addr:" + c.ClientIP()) {
+	if !a.limiter.Allow("addr:" + c.ClientIP()) {
 		abort(c, http.StatusTooManyRequests, wire.CodeRateLimited, "", "rate limit exceeded; retry later")
 	}
 }
@@ -75,82 +73,6 @@ func (a *API) limitBody(c *gin.Context) {
 		return
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, a.maxBody)
-}
-
-// maxBuckets caps a limiter's table: past it, new callers are refused until idle buckets go.
-const maxBuckets = 100_000
-
-// burstOf is a limiter's burst for a rate: ten seconds' worth, at least one.
-func burstOf(rate float64) int { return max(1, int(10*rate)) }
-
-// limiter is a token bucket per caller. Idle buckets are dropped, and the table is capped,
-// so that it stays bounded however many callers there are.
-type limiter struct {
-	rate  float64
-	burst float64
-	now   func() time.Time
-
-	mu      sync.Mutex
-	buckets map[string]*bucket
-	swept   time.Time
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-func newLimiter(rate float64, burst int, now func() time.Time) *limiter {
-	return &limiter{rate: rate, burst: float64(burst), now: now, buckets: map[string]*bucket{}}
-}
-
-// allow takes a token from key's bucket, reporting whether there was one.
-func (l *limiter) allow(key string) bool { return l.use(key, true) }
-
-// holds reports whether key has a bucket: whether it was allowed lately.
-func (l *limiter) holds(key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	_, ok := l.buckets[key]
-	return ok
-}
-
-// has reports whether key's bucket has a token, without taking it; a caller without a
-// bucket has a full one.
-func (l *limiter) has(key string) bool { return l.use(key, false) }
-
-func (l *limiter) use(key string, take bool) bool {
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.swept) > time.Minute || len(l.buckets) >= maxBuckets {
-		for k, b := range l.buckets {
-			if now.Sub(b.last) > time.Minute {
-				delete(l.buckets, k)
-			}
-		}
-		l.swept = now
-	}
-	b, ok := l.buckets[key]
-	if !ok {
-		if !take {
-			return len(l.buckets) < maxBuckets
-		}
-		if len(l.buckets) >= maxBuckets {
-			return false
-		}
-		b = &bucket{tokens: l.burst, last: now}
-		l.buckets[key] = b
-	}
-	b.tokens = min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	if take {
-		b.tokens--
-	}
-	return true
 }
 
 type metrics struct {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/comet-attest/comet/registry/ratelimit"
 	"github.com/comet-attest/comet/registry/wire"
 
 	"github.com/gin-gonic/gin"
@@ -41,9 +42,8 @@ func New(c Config) (http.Handler, error) {
 	a := &API{
 		reg: c.Registry, rec: c.Records, jobs: c.Jobs, keys: c.Keys, trustRoots: c.TrustRoots, logDir: c.LogDir,
 		maxBody: c.MaxBodyBytes, bundleWait: c.BundleWait, ready: c.Ready,
-		limiter: newLimiter(c.RatePerSecond, c.RateBurst, c.Now), metrics: m, promReg: c.Metrics, logger: c.Logger,
-		failedBy:  newLimiter(c.FailedAuthPerSecond, burstOf(c.FailedAuthPerSecond), c.Now),
-		failedAll: newLimiter(c.FailedAuthGlobalPerSecond, burstOf(c.FailedAuthGlobalPerSecond), c.Now), proxies: c.TrustedProxies,
+		limiter: ratelimit.New(c.RatePerSecond, c.RateBurst, c.Now), metrics: m, promReg: c.Metrics, logger: c.Logger,
+		failedAuth: ratelimit.NewFailures(c.FailedAuthPerSecond, c.FailedAuthGlobalPerSecond, c.Now), proxies: c.TrustedProxies,
 	}
 	return a.router()
 }

@@ -99,7 +99,9 @@ type Options struct {
 type Queue struct {
 	rc       riverClient
 	insertTx func(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
-	bind     *binding
+	// controlTx retries or cancels a job in tx (see admin.go).
+	controlTx func(ctx context.Context, tx *store.Tx, id int64, op control) (*rivertype.JobRow, error)
+	bind      *binding
 }
 
 // riverClient is the part of river.Client that does not depend on the driver's transaction
@@ -189,6 +191,9 @@ func New(st *store.Store, o Options) (*Queue, error) {
 		q.insertTx = func(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
 			return insertWith(ctx, c, tx.SQL, args, opts)
 		}
+		q.controlTx = func(ctx context.Context, tx *store.Tx, id int64, op control) (*rivertype.JobRow, error) {
+			return controlWith(ctx, c, tx.SQL, id, op)
+		}
 	case migrate.Postgres:
 		c, err := river.NewClient(riverpgxv5.New(st.PgxPool()), cfg)
 		if err != nil {
@@ -197,6 +202,9 @@ func New(st *store.Store, o Options) (*Queue, error) {
 		q.rc = c
 		q.insertTx = func(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
 			return insertWith(ctx, c, tx.PGX, args, opts)
+		}
+		q.controlTx = func(ctx context.Context, tx *store.Tx, id int64, op control) (*rivertype.JobRow, error) {
+			return controlWith(ctx, c, tx.PGX, id, op)
 		}
 	default:
 		return nil, fmt.Errorf("jobs: unknown dialect %q", st.Dialect())

@@ -74,7 +74,7 @@ func (c *Checker) parse(sub service.Parts) (*parsed, error) {
 // the bundle's shape, with the published verifying key.
 func (c *Checker) published(circuits map[string]proof.CircuitID, shape circuit.Keyed) error {
 	for name, id := range circuits {
-		pub, ok := c.set.byID[id.ID]
+		pub, ok := c.set.circuit(id.ID)
 		if !ok || pub.Circuit != name || pub.shape != shape {
 			return fmt.Errorf("%s circuit %s (shape %s) is not published by this registry", name, id.ID, shape)
 		}

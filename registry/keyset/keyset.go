@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/comet-attest/comet/attest/trustroot"
@@ -29,11 +30,19 @@ type Circuit struct {
 	shape circuit.Keyed
 }
 
-// Set is the published key set.
+// Set is the published key set. An operator may publish more shapes while the registry
+// runs (Publish, Generate); what is published stays published until a restart reads root
+// again.
 type Set struct {
-	root     string
+	root   string
+	policy Policy
+
+	pub      sync.RWMutex // guards circuits and byID, replaced whole on each publish
 	circuits []Circuit
 	byID     map[string]*Circuit
+	publish  sync.Mutex // one publish at a time
+	// onPublish runs after each publish (OnPublish), under publish.
+	onPublish func(ctx context.Context) error
 
 	mu     sync.Mutex
 	loaded map[circuit.Keyed]*setup.Keys
@@ -49,64 +58,96 @@ type Policy struct {
 	MinContributions int
 }
 
+// check refuses keys the policy does not accept; dir names them.
+func (p Policy) check(dir string, c *setup.Ceremony) error {
+	n := p.MinContributions
+	switch {
+	case n <= 0:
+		return nil
+	case c == nil:
+		return fmt.Errorf("%w: %s is a single-party setup and registry.require_ceremony is set", ErrSinglePartyKeys, dir)
+	case min(len(c.Phase1Contributors), len(c.Phase2Contributors)) < n:
+		return fmt.Errorf("%w: %s has %d and %d contributions to its two phases, registry.min_ceremony_contributions is %d",
+			ErrSinglePartyKeys, dir, len(c.Phase1Contributors), len(c.Phase2Contributors), n)
+	}
+	return nil
+}
+
 // Open lists the key sets under root. A missing root is an empty set: a fresh registry
 // publishes nothing until an operator puts keys there (comet ceremony finalize, or comet
 // setup for local testing). Keys the policy refuses make Open fail, naming them.
 func Open(root string, p Policy) (*Set, error) {
-	s := &Set{root: root, byID: map[string]*Circuit{}, loaded: map[circuit.Keyed]*setup.Keys{}}
-	entries, err := os.ReadDir(root)
-	if errors.Is(err, fs.ErrNotExist) {
-		return s, nil
+	s := &Set{root: root, policy: p, loaded: map[circuit.Keyed]*setup.Keys{}}
+	if err := s.scan(); err != nil {
+		return nil, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read circuit keys: %w", err)
+	return s, nil
+}
+
+// scan reads root and replaces the published circuits with what it holds.
+func (s *Set) scan() error {
+	entries, err := os.ReadDir(s.root)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("read circuit keys: %w", err)
 	}
+	var circuits []Circuit
 	for _, e := range entries {
-		if !e.IsDir() {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
-		dir := filepath.Join(root, e.Name())
+		dir := filepath.Join(s.root, e.Name())
 		// setup.Load checks the rest of keys.json again before any key is used.
 		kf, err := setup.ReadMeta(dir)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("circuit keys %s: %w", dir, err)
+			return fmt.Errorf("circuit keys %s: %w", dir, err)
 		}
-		if n := p.MinContributions; n > 0 {
-			switch c := kf.Ceremony; {
-			case c == nil:
-				return nil, fmt.Errorf("%w: %s is a single-party setup and registry.require_ceremony is set", ErrSinglePartyKeys, dir)
-			case min(len(c.Phase1Contributors), len(c.Phase2Contributors)) < n:
-				return nil, fmt.Errorf("%w: %s has %d and %d contributions to its two phases, registry.min_ceremony_contributions is %d",
-					ErrSinglePartyKeys, dir, len(c.Phase1Contributors), len(c.Phase2Contributors), n)
-			}
+		if err := s.policy.check(dir, kf.Ceremony); err != nil {
+			return err
 		}
 		keyed := kf.Keyed()
 		for name, c := range kf.Circuits {
 			if c.ID != keyed.ID(circuit.Circuit(name)) {
-				return nil, fmt.Errorf("circuit keys %s: %s circuit id %s is not the id of shape %s", dir, name, c.ID, keyed)
+				return fmt.Errorf("circuit keys %s: %s circuit id %s is not the id of shape %s", dir, name, c.ID, keyed)
 			}
-			s.circuits = append(s.circuits, Circuit{ID: c.ID, Shape: keyed.String(), Circuit: name, VKSHA256: c.VKSHA256,
+			circuits = append(circuits, Circuit{ID: c.ID, Shape: keyed.String(), Circuit: name, VKSHA256: c.VKSHA256,
 				Constraints: c.Constraints, Ceremony: kf.Ceremony, dir: dir, shape: keyed})
 		}
 	}
-	sort.Slice(s.circuits, func(i, j int) bool { return s.circuits[i].ID < s.circuits[j].ID })
-	for i := range s.circuits {
-		s.byID[s.circuits[i].ID] = &s.circuits[i]
+	sort.Slice(circuits, func(i, j int) bool { return circuits[i].ID < circuits[j].ID })
+	byID := make(map[string]*Circuit, len(circuits))
+	for i := range circuits {
+		byID[circuits[i].ID] = &circuits[i]
 	}
-	return s, nil
+	s.pub.Lock()
+	s.circuits, s.byID = circuits, byID
+	s.pub.Unlock()
+	return nil
 }
 
 // Circuits lists the published circuits by id.
-func (s *Set) Circuits() []Circuit { return s.circuits }
+func (s *Set) Circuits() []Circuit {
+	s.pub.RLock()
+	defer s.pub.RUnlock()
+	return s.circuits
+}
+
+// circuit returns the published circuit id.
+func (s *Set) circuit(id string) (*Circuit, bool) {
+	s.pub.RLock()
+	defer s.pub.RUnlock()
+	c, ok := s.byID[id]
+	return c, ok
+}
 
 // Pins maps every published circuit id to its verifying key's SHA-256 and its ceremony, for
 // the trust root.
 func (s *Set) Pins() map[string]trustroot.CircuitPin {
-	out := make(map[string]trustroot.CircuitPin, len(s.circuits))
-	for _, c := range s.circuits {
+	circuits := s.Circuits()
+	out := make(map[string]trustroot.CircuitPin, len(circuits))
+	for _, c := range circuits {
 		p := trustroot.CircuitPin{VKSHA256: c.VKSHA256}
 		if cer := c.Ceremony; cer != nil {
 			p.Ceremony = &trustroot.Ceremony{TranscriptSHA256: cer.TranscriptSHA256,
@@ -121,7 +162,7 @@ func (s *Set) Pins() map[string]trustroot.CircuitPin {
 // "transcript" (the ceremony transcript of its shape); "" if the circuit or the file does
 // not exist.
 func (s *Set) File(id, name string) string {
-	c, ok := s.byID[id]
+	c, ok := s.circuit(id)
 	if !ok {
 		return ""
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/comet-attest/comet/registry/api"
 	"github.com/comet-attest/comet/registry/jobs"
 	"github.com/comet-attest/comet/registry/keyset"
+	"github.com/comet-attest/comet/registry/ratelimit"
 	"github.com/comet-attest/comet/registry/service"
 	"github.com/comet-attest/comet/registry/store"
 	"github.com/comet-attest/comet/web"
@@ -144,6 +145,9 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 			return nil, err
 		}
 		s.TrustRoot = s.trust.Latest()
+		// A shape published from the admin console is pinned in a new trust root version at
+		// once, so that clients verify proofs made with it.
+		s.Keys.OnPublish(func(ctx context.Context) error { return s.trust.reissue(ctx, o.Now()) })
 	}
 
 	jo := jobs.Options{
@@ -205,10 +209,18 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 	if err != nil {
 		return nil, err
 	}
-	site, err := web.New(web.Config{
+	sessions, err := service.NewSessions(s.Service, cfg.Server.AdminSessionIdle, cfg.Server.AdminSessionMax)
+	if err != nil {
+		return nil, err
+	}
+	console, err := service.NewAdmin(s.Service, s.Queue, s.Keys)
+	if err != nil {
+		return nil, err
+	}
+	site, err := web.New(web.Config{Logger: o.Logger, Now: o.Now,
 		Public: web.PublicConfig{Records: s.Store, Registry: s.Service, LogOrigin: cfg.Log.Origin},
-		Logger: o.Logger, Now: o.Now,
-	})
+		Admin: web.AdminConfig{Admin: console, Sessions: sessions, Keys: s.Keys, SecureCookie: cfg.Server.AdminSecureCookie,
+			LoginFailures: ratelimit.NewFailures(cfg.Server.FailedAuthPerSecond, cfg.Server.FailedAuthGlobalPerSecond, o.Now)}})
 	if err != nil {
 		return nil, err
 	}

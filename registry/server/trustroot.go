@@ -31,6 +31,10 @@ type trustChain struct {
 
 	mu       sync.RWMutex
 	versions []*trustroot.Root // versions[i] is version i+1
+
+	// reissue issues a new version if what the registry states changed since start: set by
+	// writeTrustRoot, for circuit keys published while the registry runs.
+	reissue func(ctx context.Context, now time.Time) error
 }
 
 // openTrustChain loads and re-verifies the chain in dir (empty when dir does not exist).
@@ -259,14 +263,21 @@ func writeTrustRoot(ctx context.Context, registry, log *keys.Signer, witnesses *
 	if a := cfg.Anchor; a.RPCURL != "" {
 		in.starknet = &trustroot.Starknet{ChainID: a.ChainID, Contract: a.Contract}
 	}
-	before := chain.Latest()
-	r, err := chain.ensure(ctx, in, cfg.Path("trustroot.json"), now)
-	if err != nil {
-		return nil, err
+	chain.reissue = func(ctx context.Context, now time.Time) error {
+		in.circuits = set.Pins()
+		before := chain.Latest()
+		r, err := chain.ensure(ctx, in, cfg.Path("trustroot.json"), now)
+		if err != nil {
+			return err
+		}
+		if r != before {
+			logger.Info("issued trust root", slog.Int64("version", r.Version), slog.String("sha256", r.Fingerprint()),
+				slog.String("expires", r.Expires.Format(time.RFC3339)))
+		}
+		return nil
 	}
-	if r != before {
-		logger.Info("issued trust root", slog.Int64("version", r.Version), slog.String("sha256", r.Fingerprint()),
-			slog.String("expires", r.Expires.Format(time.RFC3339)))
+	if err := chain.reissue(ctx, now); err != nil {
+		return nil, err
 	}
 	return chain, nil
 }

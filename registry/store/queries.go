@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -464,32 +463,7 @@ func (q Queries) AddAudit(ctx context.Context, e *AuditEvent) error {
 
 // AuditEvents lists audit events newest first, optionally about one subject.
 func (q Queries) AuditEvents(ctx context.Context, subject string, p Page) ([]AuditEvent, string, error) {
-	db := q.db.Model(&AuditEvent{})
-	if subject != "" {
-		db = db.Where("subject = ?", subject)
-	}
-	if p.Cursor != "" {
-		after, err := decodeCursor(p.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		id, err := strconv.ParseInt(after, 10, 64)
-		if err != nil {
-			return nil, "", fmt.Errorf("%w: audit cursor", ErrBadCursor)
-		}
-		db = db.Where("id < ?", id)
-	}
-	n := p.limit()
-	var out []AuditEvent
-	if err := db.WithContext(ctx).Order("id DESC").Limit(n + 1).Find(&out).Error; err != nil {
-		return nil, "", translate("audit events", err)
-	}
-	next := ""
-	if len(out) > n {
-		out = out[:n]
-		next = encodeCursor(strconv.FormatInt(out[n-1].ID, 10))
-	}
-	return out, next, nil
+	return q.SearchAudit(ctx, AuditFilter{Subject: subject}, p)
 }
 
 // Anchors lists anchors, largest tree size first.
