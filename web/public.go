@@ -308,7 +308,6 @@ func (s *Site) modelPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "model", Page{Title: "Model " + clean(d.Name), Nav: "home", Data: d})
 }
 
-
 func params(m map[string]string) []param {
 	out := make([]param, 0, len(m))
 	for k, v := range m {
