@@ -413,29 +413,54 @@ func (v *Verifier) checkRevoked(ctx context.Context, x *run, p Policy) {
 		x.skip(CheckRevocation, "no revocation list given")
 		return
 	}
-	ignored := 0
-	for _, env := range p.revocations {
+	if rev, ignored := v.revokedBy(ctx, x.r.EnvelopeDigest, p.revocations); rev != nil {
+		x.fail(CheckRevocation, fmt.Errorf("revoked at %s: %s", ts(rev.RevokedAt), rev.Reason))
+	} else {
+		x.pass(CheckRevocation, fmt.Sprintf("%d revocations checked, %d without a valid registry signature ignored", len(p.revocations)-ignored, ignored))
+	}
+}
+
+// revokedBy returns the first of revocations that validly revokes the envelope of digest:
+// signed by a registry key of the trust root that was not revoked before it; ignored counts
+// those that are not valid revocations at all.
+func (v *Verifier) revokedBy(ctx context.Context, digest [32]byte, revocations []*dsse.Envelope) (rev *statement.Revocation, ignored int) {
+	for _, env := range revocations {
 		signers, payload, err := envelope.Verify(ctx, env, v.registry...)
 		if err != nil {
 			ignored++
 			continue
 		}
-		target, rev, err := statement.ParseRevocation(payload)
+		target, r, err := statement.ParseRevocation(payload)
 		if err != nil {
 			ignored++
 			continue
 		}
 		k, _ := v.root.RegistryKey(signers[0].KeyID())
-		if !k.RevokedAt.IsZero() && !rev.RevokedAt.Before(k.RevokedAt) {
+		if !k.RevokedAt.IsZero() && !r.RevokedAt.Before(k.RevokedAt) {
 			ignored++
 			continue
 		}
-		if target == x.r.EnvelopeDigest {
-			x.fail(CheckRevocation, fmt.Errorf("revoked at %s: %s", ts(rev.RevokedAt), rev.Reason))
-			return
+		if target == digest {
+			return r, ignored
 		}
 	}
-	x.pass(CheckRevocation, fmt.Sprintf("%d revocations checked, %d without a valid registry signature ignored", len(p.revocations)-ignored, ignored))
+	return nil, ignored
+}
+
+// ErrNotRevocation reports a revocation that does not revoke the attestation it is given for.
+var ErrNotRevocation = errors.New("not a valid revocation of this attestation")
+
+// Revocation checks that revocation validly revokes the attestation env (an evaluation's,
+// say, whose revocation the registry serves beside it) and returns what it says.
+func (v *Verifier) Revocation(ctx context.Context, env, revocation *dsse.Envelope) (*statement.Revocation, error) {
+	digest, err := envelope.Digest(env)
+	if err != nil {
+		return nil, err
+	}
+	if rev, _ := v.revokedBy(ctx, digest, []*dsse.Envelope{revocation}); rev != nil {
+		return rev, nil
+	}
+	return nil, ErrNotRevocation
 }
 
 func checkLeaf(x *run, got []byte, subj statement.Subject, tr *statement.Training, signer *keys.Verifier) {

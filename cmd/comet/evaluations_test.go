@@ -84,6 +84,20 @@ func TestSubmitEval(t *testing.T) {
 		t.Errorf("verify with an evaluation:\n%s", out)
 	}
 
+	// Offline: comet bundle fetch writes the evaluation beside the model's files, and verify
+	// --dir checks it as online.
+	evidence := p("evidence")
+	mustRun(t, bin, anon, "bundle", "fetch", p("model.json"), "--out", evidence, "--state-dir", state)
+	for _, name := range []string{"envelope.json", "bundle.json", "proof.json", "manifest.json"} {
+		if _, err := os.Stat(filepath.Join(evidence, "evaluations", evID, name)); err != nil {
+			t.Errorf("bundle fetch: %v", err)
+		}
+	}
+	offline := []string{"verify", p("model.json"), "--offline", "--dir", evidence, "--waive", "revocation", "--allow-single-party-setup"}
+	if out := mustRun(t, bin, nil, offline...); !regexp.MustCompile(`evaluation `+evID+`\s+passed\s+held out on 40 rows`).MatchString(out) {
+		t.Errorf("offline verify with an evaluation:\n%s", out)
+	}
+
 	if out := mustRun(t, bin, admin, "admin", "revoke", evID, "--reason", "test set leaked into training"); !strings.Contains(out, "evaluation "+evID+" revoked at ") {
 		t.Errorf("admin revoke of an evaluation:\n%s", out)
 	}
@@ -94,5 +108,23 @@ func TestSubmitEval(t *testing.T) {
 	out = mustRun(t, bin, anon, append(verifyArgs, "--waive", "evaluations")...)
 	if !strings.Contains(out, "every check passed") || !strings.Contains(out, "evaluation "+evID+" (--waive evaluations)") {
 		t.Errorf("verify --waive evaluations:\n%s", out)
+	}
+	// Fetched again, the signed revocation travels with the evaluation; a revocation that
+	// does not verify is no revocation, and the evaluation's line says so.
+	mustRun(t, bin, anon, "bundle", "fetch", p("model.json"), "--out", evidence, "--state-dir", state)
+	code, out, _ = run(t, bin, nil, offline...)
+	if code != 1 || !regexp.MustCompile(`evaluation `+evID+`\s+failed\s+revoked at \S+: test set leaked into training`).MatchString(out) {
+		t.Errorf("offline verify with a revoked evaluation: exit %d\n%s", code, out)
+	}
+	rev := filepath.Join(evidence, "evaluations", evID, "revocation.json")
+	raw, err := os.ReadFile(rev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(rev, []byte(strings.Replace(string(raw), `"sig":"`, `"sig":"AA`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ = run(t, bin, nil, offline...); code != 1 || !strings.Contains(out, "its revocation does not verify") {
+		t.Errorf("offline verify with a forged revocation: exit %d\n%s", code, out)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -31,6 +32,10 @@ const (
 	dirManifest   = "manifest.json"
 	dirKeys       = "keys"
 	dirRevocation = "revocation.json"
+	// dirEvaluations holds one directory per logged evaluation of the model, named by its
+	// id: its envelope, log bundle, proof, manifest and, if revoked, revocation, under the
+	// names above; their verifying keys go with the model's under keys/.
+	dirEvaluations = "evaluations"
 )
 
 // trustedRoot is the trust root a fetch checks against: the pinned one (or --trust-root),
@@ -295,6 +300,10 @@ func fetchBundle(ctx context.Context, c *client.Client, root *trustroot.Root, sh
 		return nil, err
 	}
 	written = append(written, dirKeys+"/")
+	if err := writeEvaluations(ctx, c, sha, out); err != nil {
+		return nil, err
+	}
+	written = append(written, dirEvaluations+"/")
 	r, err := c.Revocation(ctx, l.Attestation.ID)
 	switch {
 	case errors.Is(err, client.ErrNotFound):
@@ -313,6 +322,81 @@ func fetchBundle(ctx context.Context, c *client.Client, root *trustroot.Root, sh
 		written = append(written, dirRevocation)
 	}
 	return written, nil
+}
+
+// writeEvaluations replaces out's evaluations with the model's logged ones.
+func writeEvaluations(ctx context.Context, c *client.Client, sha, out string) error {
+	evs, err := check.FetchEvaluations(ctx, c, sha)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(out, dirEvaluations)
+	if err := os.RemoveAll(dir); err != nil { // an earlier fetch's would be about another state
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, ev := range evs {
+		if !validID(ev.ID) {
+			return fmt.Errorf("%w: the registry names an evaluation %q", errCheckFailed, ev.ID)
+		}
+		if err := os.Mkdir(filepath.Join(dir, ev.ID), 0o755); err != nil {
+			return err
+		}
+		for name, b := range evaluationFiles(&ev) {
+			if *b == nil {
+				continue
+			}
+			if err := atomicfile.WriteFile(filepath.Join(dir, ev.ID, name), *b, 0o644); err != nil {
+				return err
+			}
+		}
+		if err := check.FetchEvalKeys(ctx, c, check.KeysDir(filepath.Join(out, dirKeys)), ev.Proof); err != nil {
+			return fmt.Errorf("evaluation %s: %w", ev.ID, err)
+		}
+	}
+	return nil
+}
+
+// readEvaluations reads what writeEvaluations wrote into dir; ok is false when dir has no
+// evaluations directory (an older fetch, or files named one by one).
+func readEvaluations(dir string) (evs []check.Evaluation, ok bool, err error) {
+	entries, err := os.ReadDir(filepath.Join(dir, dirEvaluations))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	for _, d := range entries {
+		if !d.IsDir() || !validID(d.Name()) {
+			continue
+		}
+		ev := check.Evaluation{ID: d.Name()}
+		for name, b := range evaluationFiles(&ev) {
+			raw, err := os.ReadFile(filepath.Join(dir, dirEvaluations, d.Name(), name))
+			switch {
+			case errors.Is(err, os.ErrNotExist) && name == dirRevocation:
+			case err != nil:
+				return nil, false, err
+			default:
+				*b = raw
+			}
+		}
+		evs = append(evs, ev)
+	}
+	return evs, true, nil
+}
+
+// evaluationFiles names the files of one evaluation's directory.
+func evaluationFiles(ev *check.Evaluation) map[string]*[]byte {
+	return map[string]*[]byte{dirEnvelope: &ev.Envelope, dirBundle: &ev.Logged, dirProof: &ev.Proof, dirManifest: &ev.Manifest, dirRevocation: &ev.Revocation}
+}
+
+// validID is an id that is safe as one path element.
+func validID(id string) bool {
+	return id != "" && len(id) <= 100 && strings.Trim(id, "abcdefghijklmnopqrstuvwxyz0123456789_-") == ""
 }
 
 // writeEnvelope writes the DSSE envelope of a client bundle alone, as the JSON object DSSE

@@ -164,6 +164,9 @@ func runVerify(cmd *cobra.Command, f *verifyFlags, arg string) error {
 	}
 	var e *check.Evidence
 	if f.offline {
+		if f.keys != "" {
+			o.Keys = check.KeysDir(f.keys) // the evaluations' keys are read from there too
+		}
 		e, err = offline(f, m)
 	} else {
 		e, err = check.Fetch(ctx, o, m)
@@ -252,6 +255,19 @@ func offline(f *verifyFlags, m *model.Model) (*check.Evidence, error) {
 		e.Proofs = verify.ProofFiles{Bundle: pb, Manifest: mb, Model: modelJSON, Keys: check.LocalKeys(check.KeysDir(f.keys))}
 	case f.proof != "" || f.manifest != "" || f.keys != "":
 		return nil, usageErrorf("--proof, --manifest and --keys go together: the proof is checked with all three")
+	}
+	var evs []check.Evaluation
+	ok := false
+	if f.dir != "" {
+		evs, ok, err = readEvaluations(f.dir)
+	}
+	switch {
+	case err != nil:
+		return nil, usageErrorf("--dir: %v", err)
+	case ok:
+		e.Evaluations = evs
+	default:
+		e.Notes = append(e.Notes, "evaluations: not checked offline (comet bundle fetch writes them into the --dir it makes)")
 	}
 	return e, nil
 }

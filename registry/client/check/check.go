@@ -98,7 +98,9 @@ type Evidence struct {
 	Policy []verify.PolicyOption
 	// Proofs checks the proof; nil leaves it not checked.
 	Proofs verify.ProofChecker
-	Notes  []string
+	// Evaluations are the model's logged evaluations offline (online, Run fetches them).
+	Evaluations []Evaluation
+	Notes       []string
 }
 
 // waivable are the checks that must run unless the user waives them by name: what the
@@ -193,17 +195,17 @@ func Run(ctx context.Context, o Options, e *Evidence) (*Result, error) {
 		}
 	}
 	res := judge(e, rep, o)
+	evs := e.Evaluations
 	if o.Client != nil {
-		modelJSON, err := e.Model.Marshal()
-		if err != nil {
+		if evs, err = FetchEvaluations(ctx, o.Client, e.Model.SHA256); err != nil {
 			return nil, err
 		}
-		lines, err := checkEvaluations(ctx, o, verifier, e.Model.SHA256, modelJSON)
-		if err != nil {
-			return nil, err
-		}
-		res.addEvaluations(lines, slices.Contains(o.Waive, WaiveEvaluations))
 	}
+	modelJSON, err := e.Model.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	res.addEvaluations(checkEvaluations(ctx, o, verifier, evs, e.Model.SHA256, modelJSON), slices.Contains(o.Waive, WaiveEvaluations))
 	if line, ok := featurizerLine(rep); ok {
 		o.print(Line{Kind: KindFeaturizer, Text: line})
 	}

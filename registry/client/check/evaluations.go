@@ -2,9 +2,12 @@ package check
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 
 	"github.com/comet-attest/comet/attest/bundle"
 	"github.com/comet-attest/comet/attest/envelope"
@@ -15,63 +18,100 @@ import (
 	"github.com/comet-attest/comet/registry/wire"
 )
 
-// checkEvaluations checks each logged evaluation of the model as the training proof is
-// checked (verify.Verifier.VerifyEvaluation): one line each, named by the evaluation, saying
-// what it proves and who proved it. A revoked evaluation fails its line.
-func checkEvaluations(ctx context.Context, o Options, verifier *verify.Verifier, sha string, modelJSON []byte) ([]verify.Line, error) {
-	c := o.Client
+// Evaluation is one logged evaluation of a model as a client holds it: what the registry
+// serves for it, or what comet bundle fetch wrote (Evidence.Evaluations offline).
+type Evaluation struct {
+	ID       string
+	Envelope []byte
+	// Logged is the evaluation attestation's client bundle (leaf, inclusion, checkpoint).
+	Logged []byte
+	// Proof and Manifest are the evaluation bundle and the test set's manifest.
+	Proof, Manifest []byte
+	// Revocation is the signed revocation when the registry says it revoked the evaluation.
+	Revocation []byte
+}
+
+// FetchEvaluations fetches everything about each logged evaluation of the model.
+func FetchEvaluations(ctx context.Context, c *client.Client, sha string) ([]Evaluation, error) {
 	evs, err := ModelEvaluations(ctx, c, sha)
 	if err != nil {
 		return nil, err
 	}
+	out := make([]Evaluation, 0, len(evs))
+	for _, ev := range evs {
+		e := Evaluation{ID: ev.ID, Envelope: ev.Envelope}
+		for _, part := range []struct {
+			dst   *[]byte
+			fetch func(context.Context, string) ([]byte, error)
+			id    string
+		}{{&e.Proof, c.EvaluationProof, ev.ID}, {&e.Manifest, c.EvaluationManifest, ev.ID}, {&e.Logged, c.Bundle, ev.AttestationID}} {
+			if *part.dst, err = part.fetch(ctx, part.id); err != nil {
+				return nil, fmt.Errorf("evaluation %s: %w", ev.ID, err)
+			}
+		}
+		if ev.Revoked {
+			r, err := c.Revocation(ctx, ev.AttestationID)
+			if err != nil {
+				return nil, fmt.Errorf("evaluation %s: its revocation: %w", ev.ID, err)
+			}
+			e.Revocation = r.Envelope
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// checkEvaluations checks each evaluation as the training proof is checked
+// (verify.Verifier.VerifyEvaluation, with its log bundle): one line each, named by the
+// evaluation, saying what it proves and who proved it. A revoked evaluation fails its line,
+// and so does one the registry calls revoked without a valid signed revocation.
+func checkEvaluations(ctx context.Context, o Options, verifier *verify.Verifier, evs []Evaluation, sha string, modelJSON []byte) []verify.Line {
 	lines := make([]verify.Line, 0, len(evs))
-	add := func(l verify.Line) {
+	for _, ev := range evs {
+		l := verify.Line{Name: "evaluation " + ev.ID, Status: verify.Failed}
+		e, err := checkEvaluation(ctx, o, verifier, ev, sha, modelJSON)
+		switch {
+		case err != nil:
+			l.Detail = err.Error()
+		case ev.Revocation != nil:
+			l.Detail = "revoked"
+			env, err := envelope.Parse(ev.Revocation)
+			var rev *statement.Revocation
+			if err == nil {
+				var signed *dsse.Envelope
+				if signed, err = envelope.Parse(ev.Envelope); err == nil {
+					rev, err = verifier.Revocation(ctx, signed, env)
+				}
+			}
+			if err != nil {
+				l.Detail = fmt.Sprintf("the registry says it is revoked, but its revocation does not verify (%v)", err)
+			} else {
+				l.Detail = fmt.Sprintf("revoked at %s: %s (it proved: %s)", rev.RevokedAt.Format(time.RFC3339), rev.Reason, EvaluationSummary(e))
+			}
+		default:
+			l.Status, l.Detail = verify.Passed, EvaluationSummary(e)
+		}
 		lines = append(lines, l)
 		o.print(checkLine(l))
 	}
-	for _, ev := range evs {
-		name := "evaluation " + ev.ID
-		fail := func(err error) { add(verify.Line{Name: name, Status: verify.Failed, Detail: err.Error()}) }
-		env, err := envelope.Parse(ev.Envelope)
-		if err != nil {
-			fail(err)
-			continue
-		}
-		pb, err := c.EvaluationProof(ctx, ev.ID)
-		if err != nil {
-			return nil, err
-		}
-		mb, err := c.EvaluationManifest(ctx, ev.ID)
-		if err != nil {
-			return nil, err
-		}
-		// The evaluation's own log bundle: without it nothing says the registry logged what
-		// it signed.
-		rawLogged, err := c.Bundle(ctx, ev.AttestationID)
-		if err != nil {
-			return nil, fmt.Errorf("evaluation %s: log bundle: %w", ev.ID, err)
-		}
-		logged, err := bundle.Parse(rawLogged)
-		if err != nil {
-			fail(fmt.Errorf("log bundle: %w", err))
-			continue
-		}
-		e, err := verifier.VerifyEvaluation(ctx, verify.EvaluationFiles{Envelope: env, Bundle: pb, Manifest: mb, Model: modelJSON, Logged: logged,
-			Keys: loadKeys[circuit.Keyed](o.Keys, func(ctx context.Context) error { return fetchEvalKeys(ctx, c, o.Keys, pb) })}, sha)
-		switch {
-		case err != nil:
-			fail(err)
-		case ev.Revoked:
-			reason := "revoked"
-			if r, err := c.Revocation(ctx, ev.AttestationID); err == nil {
-				reason = fmt.Sprintf("revoked at %s: %s", r.RevokedAt.Format(time.RFC3339), r.Reason)
-			}
-			fail(fmt.Errorf("%s (it proved: %s)", reason, EvaluationSummary(e)))
-		default:
-			add(verify.Line{Name: name, Status: verify.Passed, Detail: EvaluationSummary(e)})
-		}
+	return lines
+}
+
+func checkEvaluation(ctx context.Context, o Options, verifier *verify.Verifier, ev Evaluation, sha string, modelJSON []byte) (*statement.Evaluation, error) {
+	env, err := envelope.Parse(ev.Envelope)
+	if err != nil {
+		return nil, err
 	}
-	return lines, nil
+	logged, err := bundle.Parse(ev.Logged)
+	if err != nil {
+		return nil, fmt.Errorf("log bundle: %w", err)
+	}
+	fetch := func(context.Context) error { return errors.New("offline: keys are read from the keys directory only") }
+	if o.Client != nil {
+		fetch = func(ctx context.Context) error { return FetchEvalKeys(ctx, o.Client, o.Keys, ev.Proof) }
+	}
+	return verifier.VerifyEvaluation(ctx, verify.EvaluationFiles{Envelope: env, Bundle: ev.Proof, Manifest: ev.Manifest, Model: modelJSON,
+		Logged: logged, Keys: loadKeys[circuit.Keyed](o.Keys, fetch)}, sha)
 }
 
 // EvaluationSummary says in plain words what an evaluation statement claims, with every

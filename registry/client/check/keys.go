@@ -61,9 +61,9 @@ func LocalKeys(k Keys) func(context.Context, circuit.Shape) (*setup.Keys, error)
 	return loadKeys[circuit.Shape](k, nil)
 }
 
-// fetchEvalKeys fetches the verifying keys of the evaluation circuits an evaluation bundle
+// FetchEvalKeys fetches into k the verifying keys of the evaluation circuits an evaluation bundle
 // names.
-func fetchEvalKeys(ctx context.Context, c *client.Client, k Keys, bundleJSON []byte) error {
+func FetchEvalKeys(ctx context.Context, c *client.Client, k Keys, bundleJSON []byte) error {
 	b, err := proof.ParseEvalBundle(bundleJSON)
 	if err != nil {
 		return err
