@@ -9,10 +9,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -66,7 +64,7 @@ func BenchmarkPublicModelPage(b *testing.B) {
 			for i := range order {
 				order[i] = rng.IntN(len(benchSeeded.shas))
 			}
-			load(b, 16, func(hc *http.Client, i int) error {
+			registrytest.Load(b, 16, func(hc *http.Client, i int) error {
 				resp, err := hc.Get(benchSeeded.url + tc.prefix + benchSeeded.shas[order[i]])
 				if err != nil {
 					return err
@@ -210,47 +208,4 @@ func waitUntil(ok func() bool) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return nil
-}
-
-// load runs b.N requests from `clients` concurrent keep-alive clients on loopback and reports
-// requests per second and latency percentiles (as registry/api's benchmarks do).
-func load(b *testing.B, clients int, do func(c *http.Client, i int) error) {
-	b.Helper()
-	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
-	hc := &http.Client{Transport: tr}
-	defer tr.CloseIdleConnections()
-	lat := make([]time.Duration, b.N)
-	var next atomic.Int64
-	var failed atomic.Value
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	start := time.Now()
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= b.N {
-					return
-				}
-				t0 := time.Now()
-				if err := do(hc, i); err != nil {
-					failed.Store(err)
-					return
-				}
-				lat[i] = time.Since(t0)
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	if err, _ := failed.Load().(error); err != nil {
-		b.Fatal(err)
-	}
-	slices.Sort(lat)
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }

@@ -103,49 +103,6 @@ func hex64(i uint64) string {
 	return hex.EncodeToString(h[:])
 }
 
-// load runs b.N requests from `clients` concurrent keep-alive clients on loopback and reports
-// requests per second and latency percentiles.
-func load(b *testing.B, clients int, do func(c *http.Client, i int) error) {
-	b.Helper()
-	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
-	hc := &http.Client{Transport: tr}
-	defer tr.CloseIdleConnections()
-	lat := make([]time.Duration, b.N)
-	var next atomic.Int64
-	var failed atomic.Value
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	start := time.Now()
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= b.N {
-					return
-				}
-				t0 := time.Now()
-				if err := do(hc, i); err != nil {
-					failed.Store(err)
-					return
-				}
-				lat[i] = time.Since(t0)
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	if err, _ := failed.Load().(error); err != nil {
-		b.Fatal(err)
-	}
-	slices.Sort(lat)
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
-}
-
 // seeded is the lookup benchmark's registry, kept across its runs and closed by TestMain.
 var seeded struct {
 	sync.Once
@@ -176,7 +133,7 @@ func BenchmarkLookup(b *testing.B) {
 	for i := range order {
 		order[i] = rng.IntN(len(seeded.shas))
 	}
-	load(b, 16, func(hc *http.Client, i int) error {
+	registrytest.Load(b, 16, func(hc *http.Client, i int) error {
 		resp, err := hc.Get(seeded.url + "/v1/models/" + seeded.shas[order[i]])
 		if err != nil {
 			return err
@@ -204,7 +161,7 @@ func BenchmarkSubmit(b *testing.B) {
 		}
 		bodies[i], _ = json.Marshal(wire.SubmitRequest{ModelName: "model.json", Model: m, Manifest: fix.Manifest, Proof: pr})
 	}
-	load(b, 16, func(hc *http.Client, i int) error {
+	registrytest.Load(b, 16, func(hc *http.Client, i int) error {
 		req, _ := http.NewRequest("POST", url+"/v1/submissions", bytes.NewReader(bodies[i]))
 		req.Header.Set("Authorization", "Bearer "+key)
 		req.Header.Set("Content-Type", "application/json")
@@ -244,7 +201,7 @@ func BenchmarkFailedAuth(b *testing.B) {
 	}()
 	var unauthorized atomic.Int64
 	start := time.Now()
-	load(b, 16, func(c *http.Client, i int) error {
+	registrytest.Load(b, 16, func(c *http.Client, i int) error {
 		req, _ := http.NewRequest(http.MethodGet, url+"/v1/submissions", nil)
 		req.Header.Set("Authorization", fmt.Sprintf("Bearer comet_%016x_%064x", rand.Uint64(), i))
 		resp, err := c.Do(req)
