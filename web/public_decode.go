@@ -49,11 +49,7 @@ func trainingOf(env []byte) (*statement.Training, error) {
 	if err := statementOf(env, statement.TrainingPredicateType, &tr); err == nil {
 		return &tr, nil
 	}
-	e, err := envelope.Parse(env)
-	if err != nil {
-		return nil, fmt.Errorf("attestation envelope: %w", err)
-	}
-	payload, err := envelope.Payload(e)
+	payload, err := envelope.ParsePayload(env)
 	if err != nil {
 		return nil, fmt.Errorf("attestation envelope: %w", err)
 	}
@@ -70,11 +66,7 @@ func evaluationOf(env []byte) (*statement.Evaluation, error) {
 	if err := statementOf(env, statement.EvaluationPredicateType, &ev); err == nil {
 		return &ev, nil
 	}
-	e, err := envelope.Parse(env)
-	if err != nil {
-		return nil, fmt.Errorf("evaluation envelope: %w", err)
-	}
-	payload, err := envelope.Payload(e)
+	payload, err := envelope.ParsePayload(env)
 	if err != nil {
 		return nil, fmt.Errorf("evaluation envelope: %w", err)
 	}

@@ -201,3 +201,13 @@ func (v verifier) Public() crypto.PublicKey { return v.v.Public() }
 
 // Payload returns the decoded payload without verifying any signature.
 func Payload(env *dsse.Envelope) ([]byte, error) { return decodePayload(env) }
+
+// ParsePayload is Parse then Payload: the payload of an envelope whose signature is checked
+// elsewhere, such as one a registry reads back from its own database.
+func ParsePayload(raw []byte) ([]byte, error) {
+	env, err := Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	return Payload(env)
+}

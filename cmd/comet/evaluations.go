@@ -79,11 +79,7 @@ private is sent: no test rows, no salt.`,
 // signedEvaluation reads the evaluation statement of the registry's envelope. It checks no
 // signature: comet verify does.
 func signedEvaluation(ev *wire.Evaluation) (*statement.Evaluation, error) {
-	env, err := envelope.Parse(ev.Envelope)
-	if err != nil {
-		return nil, fmt.Errorf("evaluation %s: %w", ev.ID, err)
-	}
-	payload, err := envelope.Payload(env)
+	payload, err := envelope.ParsePayload(ev.Envelope)
 	if err != nil {
 		return nil, fmt.Errorf("evaluation %s: %w", ev.ID, err)
 	}

@@ -49,11 +49,7 @@ func viewEvaluation(e *store.Evaluation) wire.Evaluation {
 // featurizerOfEnvelope reads the featurizer from the training statement that a stored
 // envelope carries. The envelope is the registry's own, so its signature is not checked here.
 func featurizerOfEnvelope(env []byte) (*wire.LookupFeaturizer, error) {
-	e, err := envelope.Parse(env)
-	if err != nil {
-		return nil, fmt.Errorf("attestation envelope: %w", err)
-	}
-	payload, err := envelope.Payload(e)
+	payload, err := envelope.ParsePayload(env)
 	if err != nil {
 		return nil, fmt.Errorf("attestation envelope: %w", err)
 	}
