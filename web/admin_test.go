@@ -13,8 +13,10 @@ import (
 
 	"github.com/comet-attest/comet/internal/config"
 	"github.com/comet-attest/comet/registry/registrytest"
+	"github.com/comet-attest/comet/registry/server"
 	"github.com/comet-attest/comet/registry/service"
 	"github.com/comet-attest/comet/registry/store"
+	"github.com/comet-attest/comet/web"
 )
 
 // console is comet serve's admin console: a registry opened as comet serve opens it, on
@@ -34,7 +36,7 @@ func newConsole(t *testing.T, edit func(*config.Config)) *console {
 	if edit != nil {
 		edit(&cfg)
 	}
-	s := registrytest.Serve(t, cfg, nil)
+	s := registrytest.ServeWith(t, cfg, nil, server.Options{Site: web.ForServer})
 	return &console{url: s.URL, adminKey: s.AdminKey, svc: s.Service, st: s.Store}
 }
 

@@ -15,8 +15,10 @@ import (
 	"time"
 
 	"github.com/comet-attest/comet/registry/registrytest"
+	"github.com/comet-attest/comet/registry/server"
 	"github.com/comet-attest/comet/registry/service"
 	"github.com/comet-attest/comet/registry/store"
+	"github.com/comet-attest/comet/web"
 )
 
 // benchModels is how many models the benchmark's registry holds: 100,000, or
@@ -95,7 +97,7 @@ func seedBench(b *testing.B) (string, []string, error) {
 	if s := os.Getenv("COMET_BENCH_SQLITE_SYNCHRONOUS"); s != "" {
 		cfg.Database.SQLiteSynchronous = s
 	}
-	reg := registrytest.Serve(b, cfg, nil)
+	reg := registrytest.ServeWith(b, cfg, nil, server.Options{Site: web.ForServer})
 	ctx := context.Background()
 	svc, st := reg.Service, reg.Store
 	admin, err := svc.Authenticate(ctx, reg.AdminKey)

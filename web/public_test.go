@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/comet-attest/comet/registry/registrytest"
+	"github.com/comet-attest/comet/registry/server"
 	"github.com/comet-attest/comet/registry/service"
 	"github.com/comet-attest/comet/registry/store"
+	"github.com/comet-attest/comet/web"
 	"github.com/gin-gonic/gin"
 )
 
@@ -57,7 +59,7 @@ func newPublicRegistry(t *testing.T) *publicRegistry {
 	}
 	cfg := registrytest.Config(t)
 	cfg.Registry.CircuitKeysDir = keysDir
-	reg := registrytest.Serve(t, cfg, nil)
+	reg := registrytest.ServeWith(t, cfg, nil, server.Options{Site: web.ForServer})
 	ctx := context.Background()
 	svc := reg.Service
 	admin, err := svc.Authenticate(ctx, reg.AdminKey)

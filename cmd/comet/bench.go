@@ -10,8 +10,8 @@ import (
 	gnarklog "github.com/consensys/gnark/logger"
 	"github.com/spf13/cobra"
 
+	"github.com/comet-attest/comet/cmd/comet/internal/bench"
 	"github.com/comet-attest/comet/internal/atomicfile"
-	"github.com/comet-attest/comet/internal/bench"
 )
 
 func newBenchCmd() *cobra.Command {

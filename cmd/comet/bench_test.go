@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/comet-attest/comet/internal/bench"
+	"github.com/comet-attest/comet/cmd/comet/internal/bench"
 )
 
 // comet bench --quick runs every step for real (a proof, a registry on loopback), prints the

@@ -94,7 +94,7 @@ func TestSubmitEval(t *testing.T) {
 		}
 	}
 	offline := []string{"verify", p("model.json"), "--offline", "--dir", evidence, "--waive", "revocation", "--allow-single-party-setup"}
-	if out := mustRun(t, bin, nil, offline...); !regexp.MustCompile(`evaluation `+evID+`\s+passed\s+held out on 40 rows`).MatchString(out) {
+	if out := mustRun(t, bin, nil, offline...); !regexp.MustCompile(`evaluation ` + evID + `\s+passed\s+held out on 40 rows`).MatchString(out) {
 		t.Errorf("offline verify with an evaluation:\n%s", out)
 	}
 

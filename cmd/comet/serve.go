@@ -10,6 +10,7 @@ import (
 
 	"github.com/comet-attest/comet/internal/config"
 	"github.com/comet-attest/comet/registry/server"
+	"github.com/comet-attest/comet/web"
 	gnarklog "github.com/consensys/gnark/logger"
 	"github.com/spf13/cobra"
 )
@@ -66,7 +67,7 @@ start what is not configured (anchoring, witnesses) and every submission's state
 		}
 		gnarklog.Disable() // gnark logs every proof the jobs check; the registry logs outcomes
 		ctx := cmd.Context()
-		s, err := server.Open(ctx, cfg, server.Options{Logger: slog.Default()})
+		s, err := server.Open(ctx, cfg, server.Options{Logger: slog.Default(), Site: web.ForServer})
 		if err != nil {
 			return errors.Join(err, ln.Close())
 		}

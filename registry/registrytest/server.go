@@ -31,8 +31,18 @@ type Server struct {
 // test's cleanup stops it as a signal stops comet serve, and fails the test if that fails.
 func Serve(tb testing.TB, cfg config.Config, hc *http.Client) *Server {
 	tb.Helper()
+	return ServeWith(tb, cfg, hc, server.Options{})
+}
+
+// ServeWith is Serve with options, such as the pages to serve beside the API (Site); their
+// logger defaults to one that discards.
+func ServeWith(tb testing.TB, cfg config.Config, hc *http.Client, o server.Options) *Server {
+	tb.Helper()
 	ctx := context.Background()
-	s, err := server.Open(ctx, cfg, server.Options{Logger: slog.New(slog.DiscardHandler)})
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	s, err := server.Open(ctx, cfg, o)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -21,10 +21,8 @@ import (
 	"github.com/comet-attest/comet/registry/api"
 	"github.com/comet-attest/comet/registry/jobs"
 	"github.com/comet-attest/comet/registry/keyset"
-	"github.com/comet-attest/comet/registry/ratelimit"
 	"github.com/comet-attest/comet/registry/service"
 	"github.com/comet-attest/comet/registry/store"
-	"github.com/comet-attest/comet/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -61,6 +59,10 @@ type Options struct {
 	// never opens the log, whose one writer is `comet serve` (a tessera POSIX log takes one
 	// appending process), and it serves no HTTP.
 	Worker bool
+	// Site builds the HTML pages served beside the API on its address (web.ForServer); nil
+	// serves the API alone. It is a function the caller passes because the pages are a layer
+	// above the registry (DESIGN.md): the registry does not import them.
+	Site func(s *Server, logger *slog.Logger, now func() time.Time) (http.Handler, error)
 }
 
 // Open assembles the registry; nothing runs in the background until Start except the log's
@@ -209,22 +211,14 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 	if err != nil {
 		return nil, err
 	}
-	sessions, err := service.NewSessions(s.Service, cfg.Server.AdminSessionIdle, cfg.Server.AdminSessionMax)
-	if err != nil {
-		return nil, err
+	s.Handler = apiHandler
+	if o.Site != nil {
+		site, err := o.Site(s, o.Logger, o.Now)
+		if err != nil {
+			return nil, err
+		}
+		s.Handler = oneAddress(apiHandler, site)
 	}
-	console, err := service.NewAdmin(s.Service, s.Queue, s.Keys)
-	if err != nil {
-		return nil, err
-	}
-	site, err := web.New(web.Config{Logger: o.Logger, Now: o.Now,
-		Public: web.PublicConfig{Records: s.Store, Registry: s.Service, LogOrigin: cfg.Log.Origin},
-		Admin: web.AdminConfig{Admin: console, Sessions: sessions, Keys: s.Keys, SecureCookie: cfg.Server.AdminSecureCookie,
-			LoginFailures: ratelimit.NewFailures(cfg.Server.FailedAuthPerSecond, cfg.Server.FailedAuthGlobalPerSecond, o.Now)}})
-	if err != nil {
-		return nil, err
-	}
-	s.Handler = oneAddress(apiHandler, site)
 	return s, nil
 }
 
