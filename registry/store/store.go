@@ -155,7 +155,12 @@ func (s *Store) openSQLite(ctx context.Context, o Options, gcfg func() *gorm.Con
 	if err := migrate.River(ctx, riversqlite.New(w), ""); err != nil {
 		return err
 	}
-	rg, err := gorm.Open(sqlite.New(sqlite.Config{Conn: r}), gcfg())
+	// The readers prepare each distinct query once per connection rather than per call:
+	// SQLite's prepare was an eighth of a public page's time. The schema does not change
+	// under them (migrations ran above), and the LRU bounds what queries with IN lists add.
+	rcfg := gcfg()
+	rcfg.PrepareStmt, rcfg.PrepareStmtMaxSize, rcfg.PrepareStmtTTL = true, 256, time.Hour
+	rg, err := gorm.Open(sqlite.New(sqlite.Config{Conn: r}), rcfg)
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
