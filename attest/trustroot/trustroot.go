@@ -41,6 +41,9 @@ var (
 	ErrRollback = errors.New("trust root rollback")
 	// ErrExpired reports a trust root past its expiry.
 	ErrExpired = errors.New("trust root expired")
+	// ErrFork reports a registry that serves another document under the version a client
+	// pinned: two histories of one trust root, which no honest registry has.
+	ErrFork = errors.New("trust root fork")
 )
 
 // File is the signed body of one trust root version.
@@ -399,10 +402,25 @@ const maxSteps = 1024
 // Update walks the chain of versions after pinned, each signed by the one before, and
 // returns the newest, which must not have expired at now. latest, when positive, is the
 // version the registry says is current: a value below pinned's version is a rollback, and
-// the walk must reach it.
+// the walk must reach it. The registry's copy of the pinned version must be the pinned
+// document itself (ErrFork otherwise): a registry that rewrote the version a client holds
+// would otherwise go unnoticed until a signature failed, for reasons the client could not
+// name.
 func Update(ctx context.Context, pinned *Root, latest int64, fetch Fetch, now time.Time) (*Root, error) {
 	if latest > 0 && latest < pinned.Version {
 		return nil, fmt.Errorf("%w: the registry offers version %d, version %d is pinned", ErrRollback, latest, pinned.Version)
+	}
+	raw, found, err := fetch(ctx, pinned.Version)
+	if err != nil {
+		return nil, fmt.Errorf("fetch trust root version %d: %w", pinned.Version, err)
+	}
+	if found {
+		// A document of another version is the walk's to refuse; one of this version must
+		// be the pinned one.
+		if theirs, err := Parse(raw); err == nil && theirs.Version == pinned.Version && theirs.Fingerprint() != pinned.Fingerprint() {
+			return nil, fmt.Errorf("%w: the registry's version %d has fingerprint sha256:%s, the pinned version %d sha256:%s",
+				ErrFork, pinned.Version, theirs.Fingerprint(), pinned.Version, pinned.Fingerprint())
+		}
 	}
 	cur := pinned
 	for range maxSteps {

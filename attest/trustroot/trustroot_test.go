@@ -246,6 +246,12 @@ func TestUpdateRefuses(t *testing.T) {
 			return c.raws[0], true, nil
 		}, trustroot.ErrRollback},
 		{"chain ends before the advertised version", c.roots[0], 5, c.fetch, trustroot.ErrChain},
+		{"another document under the pinned version", c.roots[1], 0, func(ctx context.Context, v int64) ([]byte, bool, error) {
+			if v == 2 {
+				return expiredRaw, true, nil // version 2 too, signed by the same keys, but not the pinned one
+			}
+			return c.fetch(ctx, v)
+		}, trustroot.ErrFork},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -181,7 +181,8 @@ func TestWebVerify(t *testing.T) {
 	screenshot(t, ctx, "verify-revoked")
 
 	// A pinned root that does not chain to the registry's (another registry's root, pinned
-	// in its place): both sides refuse what the registry serves, with the same words.
+	// in its place): both sides refuse what the registry serves, with the same words, naming
+	// the fork (the registry's version 1 is not the pinned version 1).
 	if err := os.MkdirAll(p("other"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +192,7 @@ func TestWebVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, cliOut, cliErr = run(t, bin, anon, cli...)
-	if code != 1 || cliOut != "" || !strings.Contains(cliErr, "comet: check failed: ") {
+	if code != 1 || cliOut != "" || !strings.Contains(cliErr, "check failed: ") || !strings.Contains(cliErr, "trust root fork") {
 		t.Fatalf("comet verify from a foreign pinned root: exit %d\n%s%s", code, cliOut, cliErr)
 	}
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const k = Object.keys(localStorage).filter(k => k.startsWith("comet/trustroots/"));
