@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -269,6 +271,9 @@ func (s *Site) modelPage(w http.ResponseWriter, r *http.Request) {
 		d.Label, d.FileKind = mod.Label, mod.Kind
 		d.Weights = weightsOf(mod)
 		d.Chart = newChart(d.Weights)
+		if d.Training != nil {
+			d.Guarantee += looseDistance(d.Training.Guarantee.DistanceBound, d.Weights)
+		}
 	} else {
 		s.cfg.Logger.ErrorContext(ctx, "model page: stored model file unreadable", "model", sha, "error", err)
 	}
@@ -336,6 +341,27 @@ func guaranteeText(tr *statement.Training) string {
 		s += fmt.Sprintf(". So the weights are within %s (Euclidean distance, in the model's units) of the exact ridge optimum, and the objective is within %s of its minimum", g.DistanceBound, g.LossGapBound)
 	}
 	return s + "."
+}
+
+// looseDistance says in plain words when the proven distance to the optimum exceeds the
+// weights' own size: true, but no bound a reader can use (the gradient bound tau, scaled by
+// the largest value the format allows, can be far above the weights), so that a visitor does
+// not read it as one.
+func looseDistance(bound string, ws []weightRow) string {
+	b, err := strconv.ParseFloat(bound, 64)
+	if err != nil || len(ws) == 0 {
+		return ""
+	}
+	var sq float64
+	for _, w := range ws {
+		sq += w.Value * w.Value
+	}
+	norm := math.Sqrt(sq)
+	if b <= norm {
+		return ""
+	}
+	return fmt.Sprintf(" That distance is larger than the weights themselves (their Euclidean norm is %s), so it bounds nothing a reader can use; the relative gradient says how close to optimal the weights are.",
+		strconv.FormatFloat(norm, 'g', 4, 64))
 }
 
 // evalView is one proven evaluation of the model.

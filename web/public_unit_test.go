@@ -30,6 +30,25 @@ func TestParseCheckpoint(t *testing.T) {
 	}
 }
 
+func TestLooseDistance(t *testing.T) {
+	ws := []weightRow{{"a", 3}, {"b", -4}} // norm 5
+	for _, c := range []struct {
+		bound string
+		want  string
+	}{
+		{"0.01", ""},
+		{"5", ""},
+		{"5.54179e+09", "larger than the weights themselves (their Euclidean norm is 5)"},
+		{"", ""},
+		{"not a number", ""},
+	} {
+		got := looseDistance(c.bound, ws)
+		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("bound %q: %q, want %q", c.bound, got, c.want)
+		}
+	}
+}
+
 func TestChart(t *testing.T) {
 	c := newChart([]weightRow{{"a", 2}, {"b", -1}, {"c", 0}})
 	if len(c.Bars) != 3 || c.Bars[0].Negative || !c.Bars[1].Negative {
