@@ -40,13 +40,6 @@ type RevocationArgs struct {
 // Kind is stable: it is stored with every job.
 func (RevocationArgs) Kind() string { return "log_revocation" }
 
-// LogPendingArgs is the periodic job with which the log's owner appends what `comet worker`
-// processes signed.
-type LogPendingArgs struct{}
-
-// Kind is stable: it is stored with every job.
-func (LogPendingArgs) Kind() string { return "log_pending" }
-
 // RequeueStaleArgs is the periodic job that requeues the submissions of dead workers
 // (Processor.RequeueStale).
 type RequeueStaleArgs struct{}
@@ -65,8 +58,6 @@ type Processor interface {
 	// submission.
 	GiveUpEvaluation(ctx context.Context, id string, cause error) error
 	LogRevocation(ctx context.Context, id string) error
-	// LogPending appends every signed attestation and revocation the log lacks.
-	LogPending(ctx context.Context) error
 	// RequeueStale gives a fresh job to each submission whose worker stopped renewing its
 	// lease.
 	RequeueStale(ctx context.Context) error
@@ -83,14 +74,16 @@ type Options struct {
 	// process may append to a tessera POSIX log (two appenders can deadlock on its file
 	// locks), so `comet worker` processes leave that queue to `comet serve`.
 	LogOwner bool
-	// LogPendingEvery, when positive, adds the periodic job that logs what other processes
-	// signed (Processor.LogPending); it needs LogOwner.
-	LogPendingEvery time.Duration
+	// LogCandidate says this process may come to own the log (a replica on PostgreSQL
+	// waiting for the log-owner lease): it schedules the log's periodic jobs like an owner,
+	// since River's leader may be any process, but works QueueLog only after WorkLog.
+	LogCandidate bool
 	// RequeueStaleEvery, when positive, adds the periodic job that requeues the submissions
 	// of dead workers (Processor.RequeueStale). Every process sharing the queue should set
 	// it: River's leader, whichever process that is, schedules it, and any process works it.
 	RequeueStaleEvery time.Duration
-	// Anchor, when set, adds the periodic anchoring job (see anchor.go); it needs LogOwner.
+	// Anchor, when set, adds the periodic anchoring job (see anchor.go); it needs LogOwner
+	// or LogCandidate.
 	Anchor *AnchorOptions
 	Logger *slog.Logger
 }
@@ -109,6 +102,7 @@ type riverClient interface {
 	Stop(ctx context.Context) error
 	JobGet(ctx context.Context, id int64) (*rivertype.JobRow, error)
 	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
+	Queues() *river.QueueBundle
 }
 
 // binding lets the workers, registered before the service exists, reach it once Start has
@@ -134,7 +128,7 @@ func New(st *store.Store, o Options) (*Queue, error) {
 	}
 	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}}
 	if o.LogOwner {
-		queues[QueueLog] = river.QueueConfig{MaxWorkers: 2}
+		queues[QueueLog] = logQueue
 	}
 	cfg := &river.Config{
 		Queues:               queues,
@@ -146,15 +140,6 @@ func New(st *store.Store, o Options) (*Queue, error) {
 		MaxAttempts:          o.MaxAttempts,
 		Logger:               o.Logger,
 		Schema:               st.Schema(),
-	}
-	if o.LogPendingEvery > 0 {
-		if !o.LogOwner {
-			return nil, errors.New("jobs: only the process that owns the log logs what others signed")
-		}
-		if err := river.AddWorkerSafely(workers, &logPendingWorker{b: b}); err != nil {
-			return nil, err
-		}
-		cfg.PeriodicJobs = append(cfg.PeriodicJobs, singletonPeriodic(o.LogPendingEvery, LogPendingArgs{}))
 	}
 	if o.RequeueStaleEvery > 0 {
 		if err := river.AddWorkerSafely(workers, &requeueStaleWorker{b: b}); err != nil {
@@ -171,8 +156,8 @@ func New(st *store.Store, o Options) (*Queue, error) {
 		))
 	}
 	if o.Anchor != nil {
-		if !o.LogOwner {
-			return nil, errors.New("jobs: anchoring runs only in the process that owns the log")
+		if !o.LogOwner && !o.LogCandidate {
+			return nil, errors.New("jobs: anchoring runs only in a process that owns the log or may come to")
 		}
 		if err := addAnchoring(cfg, workers, st, *o.Anchor); err != nil {
 			return nil, err
@@ -388,15 +373,6 @@ type revocationWorker struct {
 
 func (w *revocationWorker) Work(ctx context.Context, job *river.Job[RevocationArgs]) error {
 	return w.b.p.LogRevocation(ctx, job.Args.RevocationID)
-}
-
-type logPendingWorker struct {
-	river.WorkerDefaults[LogPendingArgs]
-	b *binding
-}
-
-func (w *logPendingWorker) Work(ctx context.Context, _ *river.Job[LogPendingArgs]) error {
-	return w.b.p.LogPending(ctx)
 }
 
 type requeueStaleWorker struct {

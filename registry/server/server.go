@@ -21,6 +21,7 @@ import (
 	"github.com/comet-attest/comet/registry/api"
 	"github.com/comet-attest/comet/registry/jobs"
 	"github.com/comet-attest/comet/registry/keyset"
+	"github.com/comet-attest/comet/registry/logowner"
 	"github.com/comet-attest/comet/registry/service"
 	"github.com/comet-attest/comet/registry/store"
 	"github.com/comet-attest/comet/web"
@@ -47,6 +48,7 @@ type Server struct {
 	started  atomic.Bool
 	closers  []func(context.Context) error
 	stopJobs func(context.Context) error
+	replica  *replica // nil but on PostgreSQL in `comet serve`
 }
 
 // Options are what the configuration does not say.
@@ -57,8 +59,9 @@ type Options struct {
 	// configuration (tests pass one talking to a loopback node).
 	Anchorer jobs.Anchorer
 	// Worker opens the registry as `comet worker`: it verifies and signs submissions but
-	// never opens the log, whose one writer is `comet serve` (a tessera POSIX log takes one
-	// appending process), and it serves no HTTP.
+	// never opens the log, whose one writer is the `comet serve` replica holding the
+	// log-owner lease (a tessera POSIX log takes one appending process), and it serves no
+	// HTTP.
 	Worker bool
 }
 
@@ -112,13 +115,36 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 		return nil, err
 	}
 	var svcLog service.Log // stays nil in a worker: see Options.Worker
-	if !o.Worker {
+	logOpts := tlog.Options{
+		CheckpointInterval: cfg.Log.CheckpointInterval, Logger: o.Logger,
+		Witnesses: witnesses, WitnessQuorum: cfg.Log.WitnessQuorum, WitnessTimeout: cfg.Log.WitnessTimeout,
+	}
+	switch {
+	case o.Worker:
+	case cfg.Postgres():
+		// One of any number of replicas: it reads the shared log directory until it holds
+		// the log-owner lease (see replica).
+		viewCtx, cancelView := context.WithCancel(context.WithoutCancel(ctx))
+		s.closers = append(s.closers, func(context.Context) error { cancelView(); return nil })
+		s.Log = tlog.OpenView(viewCtx, cfg.Path(cfg.Log.Dir), logKey.Verifier(), o.Logger)
+		rl := &replicaLog{}
+		rl.cur.Store(s.Log)
+		pool, name := s.Store.PgxPool(), s.Store.Schema()
+		s.replica = &replica{
+			log: rl, view: s.Log, every: cfg.Log.CheckpointInterval, logger: o.Logger,
+			openLog: func(ctx context.Context) (*tlog.Log, func(context.Context) error, error) {
+				return tlog.Open(ctx, cfg.Path(cfg.Log.Dir), logKey, logKey.Verifier(), logOpts)
+			},
+			acquire: func(ctx context.Context) (*logowner.Lease, error) {
+				return logowner.Acquire(ctx, pool, name, leaseInterval, o.Logger)
+			},
+		}
+		s.closers = append(s.closers, s.replica.close)
+		svcLog = rl
+	default:
 		// The log's background work must outlive requests but not Close: it gets its own context.
 		logCtx, cancelLog := context.WithCancel(context.WithoutCancel(ctx))
-		l, shutdownLog, err := tlog.Open(logCtx, cfg.Path(cfg.Log.Dir), logKey, logKey.Verifier(), tlog.Options{
-			CheckpointInterval: cfg.Log.CheckpointInterval, Logger: o.Logger,
-			Witnesses: witnesses, WitnessQuorum: cfg.Log.WitnessQuorum, WitnessTimeout: cfg.Log.WitnessTimeout,
-		})
+		l, shutdownLog, err := tlog.Open(logCtx, cfg.Path(cfg.Log.Dir), logKey, logKey.Verifier(), logOpts)
 		if err != nil {
 			cancelLog()
 			return nil, err
@@ -148,7 +174,8 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 
 	jo := jobs.Options{
 		Workers: cfg.Jobs.Workers, PollInterval: cfg.Jobs.PollInterval, MaxAttempts: cfg.Jobs.MaxAttempts,
-		JobTimeout: cfg.Jobs.JobTimeout, RescueAfter: cfg.Jobs.RescueAfter, LogOwner: !o.Worker, Logger: o.Logger,
+		JobTimeout: cfg.Jobs.JobTimeout, RescueAfter: cfg.Jobs.RescueAfter, LogOwner: !o.Worker && s.replica == nil,
+		LogCandidate: s.replica != nil, Logger: o.Logger,
 	}
 	var leases service.Leases
 	if cfg.Postgres() {
@@ -156,11 +183,6 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 		// others once its leases go stale (see service.Leases).
 		leases = service.Leases{Heartbeat: cfg.Jobs.Heartbeat, StaleAfter: cfg.Jobs.StaleAfter}
 		jo.RequeueStaleEvery = cfg.Jobs.StaleAfter / 3
-	}
-	if !o.Worker && cfg.Postgres() {
-		// `comet worker` processes sign without the log; this one, its only writer, logs
-		// what they signed.
-		jo.LogPendingEvery = cfg.Log.CheckpointInterval
 	}
 	if !o.Worker { // anchoring reads the log's checkpoints
 		anchorer := o.Anchorer
@@ -180,6 +202,9 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 	}
 	if s.Queue, err = jobs.New(s.Store, jo); err != nil {
 		return nil, err
+	}
+	if s.replica != nil {
+		s.replica.queue = s.Queue
 	}
 	checker := keyset.NewChecker(s.Keys)
 	s.Service, err = service.New(service.Config{
@@ -255,7 +280,7 @@ func (s *Server) ready(ctx context.Context) error {
 
 // Start reconciles the log with the database and starts the job workers.
 func (s *Server) Start(ctx context.Context) error {
-	if s.Log != nil {
+	if s.Log != nil && s.replica == nil {
 		// On SQLite this process is the only worker, so open submissions whose jobs were
 		// running in a previous process get fresh jobs.
 		if _, err := s.Service.Reconcile(ctx, !s.Config.Postgres()); err != nil {
@@ -266,8 +291,20 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	s.stopJobs = s.Queue.Stop
+	if s.replica != nil {
+		s.replica.start(ctx, s.Service)
+	}
 	s.started.Store(true)
 	return nil
+}
+
+// fenced is closed when a replica stopped appending on its own, which ends Serve; nil (never
+// ready) for any other process.
+func (s *Server) fenced() <-chan struct{} {
+	if s.replica == nil {
+		return nil
+	}
+	return s.replica.fenced
 }
 
 // Serve answers HTTP on ln until ctx ends, then shuts down gracefully: it stops accepting,
@@ -292,6 +329,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case serveErr = <-errc:
 	case <-ctx.Done():
 		s.logger.Info("shutting down")
+	case <-s.fenced():
+		serveErr = s.replica.err
+		s.logger.Error("shutting down: this replica no longer owns the log and must be restarted", slog.Any("error", serveErr))
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.Config.Server.ShutdownTimeout)
 	defer cancel()
