@@ -4,6 +4,9 @@
 // included: its kernel closes the socket) frees it at once, with no expiry to tune; a
 // holder that is alive but cut off notices within one interval, when its ping fails, and
 // must stop appending (Lost), which it does before the server gives up on the session.
+//
+// Lock is the same kind of lock held for a moment, for start-up work that processes must
+// not do at once (generating the registry's keys, issuing a trust root version).
 package logowner
 
 import (
@@ -28,12 +31,32 @@ type Lease struct {
 	logger *slog.Logger
 }
 
-// Key is the advisory lock key of the lease named name: one per registry schema, so that
-// registries sharing a database do not share a lease.
+// Key is the advisory lock key of the lock named name. Names carry the registry's schema,
+// so that registries sharing a database do not share locks.
 func Key(name string) int64 {
 	h := fnv.New64a()
-	h.Write([]byte("comet/log-owner/" + name))
+	h.Write([]byte("comet/" + name))
 	return int64(h.Sum64())
+}
+
+// Lock waits until it holds the lock named name and returns its release.
+func Lock(ctx context.Context, pool *pgxpool.Pool, name string) (unlock func(), err error) {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", name, err)
+	}
+	key := Key(name)
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
+		conn.Release()
+		return nil, fmt.Errorf("lock %s: %w", name, err)
+	}
+	return func() {
+		// A connection that cannot unlock is closed, which unlocks it.
+		if _, err := conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", key); err != nil {
+			conn.Conn().Close(context.WithoutCancel(ctx))
+		}
+		conn.Release()
+	}, nil
 }
 
 // Acquire waits, trying every interval, until it holds the lease named name, or ctx ends.

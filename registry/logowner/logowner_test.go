@@ -122,3 +122,42 @@ func TestAcquireEndsWithItsContext(t *testing.T) {
 		t.Fatal("accepted a zero interval")
 	}
 }
+
+// Lock serializes: a second Lock waits for the first's unlock.
+func TestLockWaitsForUnlock(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p := pool(t)
+	name := pgtest.Schema(t)
+	unlock, err := logowner.Lock(ctx, p, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan func(), 1)
+	go func() {
+		u, err := logowner.Lock(ctx, p, name)
+		if err != nil {
+			t.Error(err)
+			close(got)
+			return
+		}
+		got <- u
+	}()
+	select {
+	case <-got:
+		t.Fatal("two holders of one lock")
+	case <-time.After(3 * interval):
+	}
+	unlock()
+	select {
+	case u := <-got:
+		u()
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second Lock still waits after the unlock")
+	}
+	short, cancelShort := context.WithTimeout(ctx, 0)
+	defer cancelShort()
+	if _, err := logowner.Lock(short, p, name); err == nil {
+		t.Fatal("Lock with an ended context succeeded")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -72,7 +73,7 @@ func TestReplicaFencesWhenItLosesTheLease(t *testing.T) {
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND "+
-		"((classid::bigint << 32) | objid::bigint) = $1", logowner.Key(cfg.Database.Schema)); err != nil {
+		"((classid::bigint << 32) | objid::bigint) = $1", logowner.Key("log-owner/"+cfg.Database.Schema)); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -88,4 +89,32 @@ func TestReplicaFencesWhenItLosesTheLease(t *testing.T) {
 	}
 	took := waitFor(t, 5*time.Second, "the standby takes the lease over", b.replica.log.Appending)
 	t.Logf("standby took over %s after the owner stopped", took.Round(time.Millisecond))
+}
+
+// Replicas opened at once on a new database and data directory all open (PostgreSQL does not
+// serialise concurrent CREATE ... IF NOT EXISTS: the store's boot lock does) and serve one
+// trust root, made once.
+func TestReplicasStartTogether(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three registries opened at once on PostgreSQL")
+	}
+	ctx := context.Background()
+	cfg := testConfig(t)
+	cfg.Database.DSN, cfg.Database.Schema = pgtest.DSN(), pgtest.Schema(t)
+	servers := make([]*Server, 3)
+	errs := make([]error, len(servers))
+	var wg sync.WaitGroup
+	for i := range servers {
+		wg.Go(func() { servers[i], errs[i] = Open(ctx, cfg, quiet) })
+	}
+	wg.Wait()
+	for i, s := range servers {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		defer s.Close(ctx)
+		if r := s.TrustRoot; r.Version != 1 || r.Fingerprint() != servers[0].TrustRoot.Fingerprint() {
+			t.Errorf("replica %d serves trust root version %d %s, replica 0 version 1 %s", i, r.Version, r.Fingerprint(), servers[0].TrustRoot.Fingerprint())
+		}
+	}
 }

@@ -98,6 +98,15 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 		return nil, err
 	}
 	s.closers = append(s.closers, func(context.Context) error { return s.Store.Close() })
+	if cfg.Postgres() {
+		// Processes started together on one data directory must not each generate the keys
+		// or issue a trust root version.
+		unlock, err := logowner.Lock(ctx, s.Store.PgxPool(), "start-up/"+s.Store.Schema())
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
 
 	regKey, err := loadOrCreateKey(cfg.Registry.KeyEnv, cfg.Registry.KeyFile, cfg.Path(filepath.Join("keys", "registry.key")), cfg.Registry.Name, cfg, o.Logger)
 	if err != nil {
@@ -136,7 +145,7 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 				return tlog.Open(ctx, cfg.Path(cfg.Log.Dir), logKey, logKey.Verifier(), logOpts)
 			},
 			acquire: func(ctx context.Context) (*logowner.Lease, error) {
-				return logowner.Acquire(ctx, pool, name, leaseInterval, o.Logger)
+				return logowner.Acquire(ctx, pool, "log-owner/"+name, leaseInterval, o.Logger)
 			},
 		}
 		s.closers = append(s.closers, s.replica.close)
