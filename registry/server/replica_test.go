@@ -8,10 +8,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/comet-attest/comet/internal/config"
 	"github.com/comet-attest/comet/internal/pgtest"
 	"github.com/comet-attest/comet/registry/logowner"
 	"github.com/jackc/pgx/v5"
 )
+
+// pgConfig is testConfig on a fresh PostgreSQL schema.
+func pgConfig(t *testing.T) config.Config {
+	cfg := testConfig(t)
+	cfg.Database.DSN, cfg.Database.Schema = pgtest.DSN(), pgtest.Schema(t)
+	return cfg
+}
 
 // waitFor polls cond until it holds or d passes.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
@@ -34,9 +42,7 @@ func TestReplicaFencesWhenItLosesTheLease(t *testing.T) {
 	if testing.Short() {
 		t.Skip("two replicas on PostgreSQL, a lease session killed (a few seconds)")
 	}
-	ctx := context.Background()
-	cfg := testConfig(t)
-	cfg.Database.DSN, cfg.Database.Schema = pgtest.DSN(), pgtest.Schema(t)
+	ctx, cfg := context.Background(), pgConfig(t)
 	start := func() *Server {
 		s, err := Open(ctx, cfg, quiet)
 		if err != nil {
@@ -98,9 +104,7 @@ func TestReplicasStartTogether(t *testing.T) {
 	if testing.Short() {
 		t.Skip("three registries opened at once on PostgreSQL")
 	}
-	ctx := context.Background()
-	cfg := testConfig(t)
-	cfg.Database.DSN, cfg.Database.Schema = pgtest.DSN(), pgtest.Schema(t)
+	ctx, cfg := context.Background(), pgConfig(t)
 	servers := make([]*Server, 3)
 	errs := make([]error, len(servers))
 	var wg sync.WaitGroup
