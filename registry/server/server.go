@@ -228,7 +228,11 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 		return s, nil
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newLogCollector(s.Log))
+	currentLog := func() *tlog.Log { return s.Log }
+	if s.replica != nil {
+		currentLog = s.replica.log.cur.Load
+	}
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newLogCollector(currentLog))
 	apiHandler, err := api.New(api.Config{
 		Registry: s.Service, Records: s.Store, Jobs: s.Queue, Keys: s.Keys, TrustRoots: s.trust,
 		LogDir: cfg.Path(cfg.Log.Dir), MaxBodyBytes: cfg.Server.MaxBodyBytes,
