@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/comet-attest/comet/attest/attesttest"
@@ -30,11 +31,20 @@ func TestViewReadsWhatTheAppenderPublished(t *testing.T) {
 	l, closeLog := attesttest.Log(t, dir, k, tlog.Options{})
 	defer closeLog()
 	const n = 300 // more than one entry bundle
+	leaves := make([]string, n) // by index
+	var wg sync.WaitGroup
 	for i := range n {
-		if _, err := l.Append(ctx, fmt.Appendf(nil, "leaf-%04d", i)); err != nil {
-			t.Fatal(err)
-		}
+		wg.Go(func() {
+			leaf := fmt.Sprintf("leaf-%04d", i)
+			idx, err := l.Append(ctx, []byte(leaf))
+			if err != nil || idx >= n {
+				t.Errorf("append %s: index %d, %v", leaf, idx, err)
+				return
+			}
+			leaves[idx] = leaf
+		})
 	}
+	wg.Wait()
 	if _, _, err := l.AwaitCheckpoint(ctx, n-1); err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +70,7 @@ func TestViewReadsWhatTheAppenderPublished(t *testing.T) {
 				t.Fatalf("view's proof differs from the appender's (%v)", err)
 			}
 			leaf, err := v.Entry(ctx, tc.index, tc.size)
-			if err != nil || string(leaf) != fmt.Sprintf("leaf-%04d", tc.index) {
+			if err != nil || string(leaf) != leaves[tc.index] {
 				t.Fatalf("entry %d: %q, %v", tc.index, leaf, err)
 			}
 			if tc.size == cp.Size {
