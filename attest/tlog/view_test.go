@@ -30,7 +30,7 @@ func TestViewReadsWhatTheAppenderPublished(t *testing.T) {
 	}
 	l, closeLog := attesttest.Log(t, dir, k, tlog.Options{})
 	defer closeLog()
-	const n = 300 // more than one entry bundle
+	const n = 300               // more than one entry bundle
 	leaves := make([]string, n) // by index
 	var wg sync.WaitGroup
 	for i := range n {

@@ -291,12 +291,14 @@ func (s *Server) ready(ctx context.Context) error {
 	return nil
 }
 
-// Start reconciles the log with the database and starts the job workers.
+// Start reconciles the log with the database and starts the job workers, and a replica's
+// wait for the log-owner lease.
 func (s *Server) Start(ctx context.Context) error {
 	if s.Log != nil && s.replica == nil {
 		// On SQLite this process is the only worker, so open submissions whose jobs were
-		// running in a previous process get fresh jobs.
-		if _, err := s.Service.Reconcile(ctx, !s.Config.Postgres()); err != nil {
+		// running in a previous process get fresh jobs. (A replica reconciles when it takes
+		// the log-owner lease, and leaves open submissions to the stale-lease requeue.)
+		if _, err := s.Service.Reconcile(ctx, true); err != nil {
 			return err
 		}
 	}
