@@ -30,8 +30,9 @@ func TestViewReadsWhatTheAppenderPublished(t *testing.T) {
 	}
 	l, closeLog := attesttest.Log(t, dir, k, tlog.Options{})
 	defer closeLog()
-	const n = 300               // more than one entry bundle
-	leaves := make([]string, n) // by index
+	const n = 300 // more than one entry bundle
+	// leaves[i] is the leaf at index i.
+	leaves := make([]string, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
