@@ -93,6 +93,7 @@ type Queue struct {
 	rc       riverClient
 	insertTx func(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 	bind     *binding
+	st       *store.Store
 }
 
 // riverClient is the part of river.Client that does not depend on the driver's transaction
@@ -163,7 +164,7 @@ func New(st *store.Store, o Options) (*Queue, error) {
 			return nil, err
 		}
 	}
-	q := &Queue{bind: b}
+	q := &Queue{bind: b, st: st}
 	switch st.Dialect() {
 	case migrate.SQLite:
 		c, err := river.NewClient(riversqlite.New(st.SQLiteDB()), cfg)

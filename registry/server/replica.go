@@ -113,7 +113,7 @@ func (r *replica) run(ctx context.Context, svc *service.Service) error {
 	r.shutdownLog = shutdown
 	r.log.cur.Store(l)
 	r.log.appending.Store(true)
-	if err := r.queue.WorkLog(); err != nil {
+	if err := r.queue.WorkLog(ctx, r.logger); err != nil {
 		return r.fence(err)
 	}
 	r.logger.InfoContext(ctx, "log owner: appending", slog.Duration("opened_in", time.Since(took)))
