@@ -20,6 +20,13 @@ import (
 // a holder cut off from the database stops appending within about this long.
 const leaseInterval = time.Second
 
+// takeoverGrace is how long a new holder waits before it appends. A holder whose session the
+// database ended while it lives on (a restart, pg_terminate_backend) notices at its next
+// ping, within two intervals (the tick, then the ping's timeout), and stops appending; until
+// then the lock is free but the old holder may still append, and two appenders corrupt the
+// log. A holder that died needs no grace, but nothing tells the two cases apart.
+const takeoverGrace = 3 * leaseInterval
+
 // ErrLeaseLost reports that this replica could no longer vouch for its log-owner lease and
 // stopped appending: it must exit, and may be started again as a replica.
 var ErrLeaseLost = errors.New("lost the log-owner lease: stopped appending to the log")
@@ -101,8 +108,15 @@ func (r *replica) run(ctx context.Context, svc *service.Service) error {
 		return nil // closed while waiting for the lease
 	}
 	r.lease = lease
+	r.logger.InfoContext(ctx, "took the log-owner lease", slog.Duration("waited", time.Since(waiting)), slog.Duration("grace", takeoverGrace))
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-lease.Lost():
+		return ErrLeaseLost
+	case <-time.After(takeoverGrace):
+	}
 	took := time.Now()
-	r.logger.InfoContext(ctx, "took the log-owner lease", slog.Duration("waited", took.Sub(waiting)))
 	// The log's background work must stop the moment the lease is lost, not when Close gets to it.
 	logCtx, cancelLog := context.WithCancel(context.WithoutCancel(ctx))
 	r.cancelLog = cancelLog
