@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -18,13 +21,14 @@ import (
 // leaseInterval is how often a replica tries to take the log-owner lease and how often the
 // holder checks that it still has it: a dead holder is replaced within about this long, and
 // a holder cut off from the database stops appending within about this long.
-const leaseInterval = time.Second
+const leaseInterval = 250 * time.Millisecond
 
 // takeoverGrace is how long a new holder waits before it appends. A holder whose session the
 // database ended while it lives on (a restart, pg_terminate_backend) notices at its next
 // ping, within two intervals (the tick, then the ping's timeout), and stops appending; until
 // then the lock is free but the old holder may still append, and two appenders corrupt the
-// log. A holder that died needs no grace, but nothing tells the two cases apart.
+// log. A holder that died needs no grace, but nothing tells the two cases apart; only a log
+// directory that no one ever opened for appending had no holder to wait for.
 const takeoverGrace = 3 * leaseInterval
 
 // ErrLeaseLost reports that this replica could no longer vouch for its log-owner lease and
@@ -70,6 +74,7 @@ func (r *replicaLog) ConsistencyProof(ctx context.Context, from, to uint64) ([][
 type replica struct {
 	log     *replicaLog
 	view    *tlog.Log
+	logDir  string
 	openLog func(context.Context) (*tlog.Log, func(context.Context) error, error)
 	acquire func(context.Context) (*logowner.Lease, error)
 	queue   *jobs.Queue
@@ -108,13 +113,17 @@ func (r *replica) run(ctx context.Context, svc *service.Service) error {
 		return nil // closed while waiting for the lease
 	}
 	r.lease = lease
-	r.logger.InfoContext(ctx, "took the log-owner lease", slog.Duration("waited", time.Since(waiting)), slog.Duration("grace", takeoverGrace))
+	grace := takeoverGrace
+	if _, err := os.Stat(filepath.Join(r.logDir, tlog.Paths{}.Private())); errors.Is(err, fs.ErrNotExist) {
+		grace = 0 // tessera makes its private state when an appender first opens the directory
+	}
+	r.logger.InfoContext(ctx, "took the log-owner lease", slog.Duration("waited", time.Since(waiting)), slog.Duration("grace", grace))
 	select {
 	case <-ctx.Done():
 		return nil
 	case <-lease.Lost():
 		return ErrLeaseLost
-	case <-time.After(takeoverGrace):
+	case <-time.After(grace):
 	}
 	took := time.Now()
 	// The log's background work must stop the moment the lease is lost, not when Close gets to it.

@@ -140,7 +140,7 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 		rl.cur.Store(s.Log)
 		pool, name := s.Store.PgxPool(), s.Store.Schema()
 		s.replica = &replica{
-			log: rl, view: s.Log, every: cfg.Log.CheckpointInterval, logger: o.Logger,
+			log: rl, view: s.Log, logDir: cfg.Path(cfg.Log.Dir), every: cfg.Log.CheckpointInterval, logger: o.Logger,
 			openLog: func(ctx context.Context) (*tlog.Log, func(context.Context) error, error) {
 				return tlog.Open(ctx, cfg.Path(cfg.Log.Dir), logKey, logKey.Verifier(), logOpts)
 			},
