@@ -2,8 +2,10 @@
 // appender to the transparency log: a session-level advisory lock on a connection of its
 // own. PostgreSQL releases such a lock when the session ends, so a holder that dies (SIGKILL
 // included: its kernel closes the socket) frees it at once, with no expiry to tune; a
-// holder that is alive but cut off notices within one interval, when its ping fails, and
-// must stop appending (Lost), which it does before the server gives up on the session.
+// holder that is alive but cut off notices within two intervals (the tick, then the ping's
+// timeout), when its ping fails, and must stop appending (Lost). The server may end a session
+// before its holder notices (a restart, pg_terminate_backend), so a new holder waits that long
+// before it appends.
 //
 // Lock is the same kind of lock held for a moment, for start-up work that processes must
 // not do at once (generating the registry's keys, issuing a trust root version).
