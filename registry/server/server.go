@@ -34,8 +34,10 @@ var ErrLocked = errors.New("data directory is in use by another registry process
 
 // Server is an assembled registry.
 type Server struct {
-	Config    config.Config
-	Store     *store.Store
+	Config config.Config
+	Store  *store.Store
+	// Log is the transparency log; on a PostgreSQL replica, its read-only view (the appender
+	// it opens on taking the log-owner lease serves the service), and nil in a worker.
 	Log       *tlog.Log
 	Keys      *keyset.Set
 	Queue     *jobs.Queue
