@@ -94,6 +94,9 @@ type Queue struct {
 	insertTx func(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 	bind     *binding
 	st       *store.Store
+	// anchorEvery is how often the anchoring job looks whether an anchor is due (0: no
+	// anchoring), for a log owner that schedules it itself (ScheduleAnchor).
+	anchorEvery time.Duration
 }
 
 // riverClient is the part of river.Client that does not depend on the driver's transaction
@@ -103,6 +106,7 @@ type riverClient interface {
 	Stop(ctx context.Context) error
 	JobGet(ctx context.Context, id int64) (*rivertype.JobRow, error)
 	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 	Queues() *river.QueueBundle
 }
 
@@ -165,6 +169,9 @@ func New(st *store.Store, o Options) (*Queue, error) {
 		}
 	}
 	q := &Queue{bind: b, st: st}
+	if o.Anchor != nil {
+		q.anchorEvery = anchorCheckEvery(*o.Anchor)
+	}
 	switch st.Dialect() {
 	case migrate.SQLite:
 		c, err := river.NewClient(riversqlite.New(st.SQLiteDB()), cfg)
@@ -392,11 +399,14 @@ func (w *requeueStaleWorker) Work(ctx context.Context, _ *river.Job[RequeueStale
 func singletonPeriodic(every time.Duration, args river.JobArgs) *river.PeriodicJob {
 	return river.NewPeriodicJob(
 		river.PeriodicInterval(every),
-		func() (river.JobArgs, *river.InsertOpts) {
-			return args, &river.InsertOpts{Queue: QueueLog, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: singletonStates}}
-		},
+		func() (river.JobArgs, *river.InsertOpts) { return args, singletonOpts() },
 		&river.PeriodicJobOpts{RunOnStart: true},
 	)
+}
+
+// singletonOpts insert a job on QueueLog unless one with the same args is in singletonStates.
+func singletonOpts() *river.InsertOpts {
+	return &river.InsertOpts{Queue: QueueLog, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: singletonStates}}
 }
 
 // singletonStates are the states in which a periodic job blocks another: River's required

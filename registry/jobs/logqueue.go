@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -41,4 +42,23 @@ func (q *Queue) WorkLog(ctx context.Context, logger *slog.Logger) error {
 		return fmt.Errorf("work the log queue: %w", err)
 	}
 	return nil
+}
+
+// AnchorEvery is how often the anchoring job looks whether an anchor is due; 0 without
+// anchoring.
+func (q *Queue) AnchorEvery() time.Duration { return q.anchorEvery }
+
+// ScheduleAnchor inserts the anchoring job unless one waits or runs. The log owner calls it
+// on a schedule of its own, beside River's periodic job: River's leader inserts periodic
+// jobs, and the leader may be a `comet worker`, which does not anchor.
+func (q *Queue) ScheduleAnchor(ctx context.Context) error {
+	if _, err := q.rc.Insert(ctx, AnchorArgs{}, singletonOpts()); err != nil {
+		return fmt.Errorf("schedule anchoring: %w", err)
+	}
+	return nil
+}
+
+func anchorCheckEvery(o AnchorOptions) time.Duration {
+	o.setDefaults()
+	return o.CheckEvery
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/comet-attest/comet/chain/starknettest"
 	"github.com/comet-attest/comet/internal/pgtest"
 	"github.com/comet-attest/comet/registry/jobs"
 	"github.com/comet-attest/comet/registry/store"
@@ -66,5 +67,35 @@ func TestWorkLogRescuesTheDeadHoldersJobs(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("logged only %v after taking the lease", got)
 		}
+	}
+}
+
+// The log owner's own schedule of anchoring adds one job at a time beside River's periodic
+// one, and says how often to call it.
+func TestScheduleAnchorIsASingleton(t *testing.T) {
+	ctx := context.Background()
+	e := newChainEnv(t, starknettest.Config{})
+	q, err := jobs.New(e.st, jobs.Options{Workers: 1, PollInterval: 20 * time.Millisecond, MaxAttempts: 3, JobTimeout: time.Minute,
+		RescueAfter: time.Hour, LogCandidate: true, Anchor: &e.opts, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := q.AnchorEvery(); got != 10*time.Second {
+		t.Errorf("anchor every %s with an interval of %s, want 10s", got, e.opts.Interval)
+	}
+	for range 3 {
+		if err := q.ScheduleAnchor(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	js, _, err := q.List(ctx, jobs.ListParams{Kind: jobs.AnchorArgs{}.Kind()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(js) != 1 || js[0].Queue != jobs.QueueLog {
+		t.Fatalf("%d anchoring jobs after three schedules, want one on the log queue: %+v", len(js), js)
+	}
+	if q, _ := jobs.New(e.st, jobs.Options{Workers: 1, MaxAttempts: 3, Logger: quiet}); q.AnchorEvery() != 0 {
+		t.Error("a queue without anchoring schedules it")
 	}
 }

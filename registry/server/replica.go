@@ -142,6 +142,13 @@ func (r *replica) run(ctx context.Context, svc *service.Service) error {
 	r.logger.InfoContext(ctx, "log owner: appending", slog.Duration("opened_in", time.Since(took)))
 	t := time.NewTicker(r.every)
 	defer t.Stop()
+	var anchorTick <-chan time.Time // nil without anchoring
+	if every := r.queue.AnchorEvery(); every > 0 {
+		at := time.NewTicker(every)
+		defer at.Stop()
+		anchorTick = at.C
+		r.scheduleAnchor(ctx)
+	}
 	for {
 		// What others signed, and what a dead holder signed but did not log, at once and then
 		// on every tick; an entry the dead holder did append is found in the log, not added again.
@@ -153,8 +160,16 @@ func (r *replica) run(ctx context.Context, svc *service.Service) error {
 			return nil
 		case <-lease.Lost():
 			return r.fence(ErrLeaseLost)
+		case <-anchorTick:
+			r.scheduleAnchor(ctx)
 		case <-t.C:
 		}
+	}
+}
+
+func (r *replica) scheduleAnchor(ctx context.Context) {
+	if err := r.queue.ScheduleAnchor(ctx); err != nil && ctx.Err() == nil {
+		r.logger.WarnContext(ctx, "schedule anchoring", slog.Any("error", err))
 	}
 }
 
