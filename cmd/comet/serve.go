@@ -42,7 +42,12 @@ func newServeCmd() *cobra.Command {
 		Long: `Binds the address first, then opens the database, the transparency log and the job workers,
 generating the registry's and the log's signing keys on first start, and answers the REST API
 under /v1 until SIGINT or SIGTERM, when it finishes the requests in flight and stops. It logs at
-start what is not configured (anchoring, witnesses) and every submission's state.`,
+start what is not configured (anchoring, witnesses) and every submission's state.
+
+On PostgreSQL (database.dsn) any number of comet serve replicas with the same configuration and a
+shared data directory serve at once; the one holding the log-owner lease appends to the log, the
+others sign and hand appends over through the database. A replica that loses the lease while it
+appends stops appending and exits with an error, to be restarted (see docs/api.md, Replicas).`,
 		Example: "  comet serve                                   # ./config.yaml when present, else the defaults\n  comet serve --config registry.yaml --addr 127.0.0.1:9090",
 		Args:    cobra.NoArgs,
 	}

@@ -92,6 +92,7 @@ type pgCluster struct {
 	fix                 *registrytest.Material
 	reg, worker         *registryProcess
 	admin, prov         *client.Client
+	adminKey, provKey   string // for clients of other processes
 }
 
 func startPGCluster(t *testing.T) *pgCluster {
@@ -113,11 +114,11 @@ jobs:
 	if err := os.WriteFile(c.config, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	adminKey := strings.TrimSpace(mustRun(t, c.bin, nil, "admin", "init", "--create", "--config", c.config))
+	c.adminKey = strings.TrimSpace(mustRun(t, c.bin, nil, "admin", "init", "--create", "--config", c.config))
 	c.reg = startRegistry(t, c.bin, c.config)
 	c.worker = startWorker(t, c.bin, c.config)
 	ctx := context.Background()
-	c.admin, _ = client.New(c.reg.url, adminKey, nil)
+	c.admin, _ = client.New(c.reg.url, c.adminKey, nil)
 	anon, _ := client.New(c.reg.url, "", nil)
 	r, err := anon.Register(ctx, wire.RegisterRequest{ID: "acme-legal", Contact: "ops@acme.example"})
 	if err != nil {
@@ -126,6 +127,7 @@ jobs:
 	if _, err := c.admin.ProviderAction(ctx, "acme-legal", "approve", ""); err != nil {
 		t.Fatal(err)
 	}
+	c.provKey = r.Key
 	c.prov, _ = client.New(c.reg.url, r.Key, nil)
 	return c
 }

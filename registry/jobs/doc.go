@@ -11,9 +11,11 @@
 // safe. After the last attempt fails, the submission is rejected with the check "internal"
 // rather than left in "verifying" forever.
 //
-// In the process that owns the log and shares its database with `comet worker` processes, a
-// periodic job appends what the workers signed (Processor.LogPending), on River's schedule
-// like anchoring rather than on a ticker of its own.
+// On PostgreSQL, QueueLog is worked by the one `comet serve` replica that holds the log-owner
+// lease (registry/logowner), from the moment it takes the lease (WorkLog); that replica also
+// appends what the others and the `comet worker` processes signed, on a ticker of its own
+// rather than as a River periodic job, which a holder killed mid-run would leave "running",
+// blocking the next runs until River rescued it.
 //
 // Where several processes share the queue, a verifying job holds a lease on its submission
 // that it renews while it works (registry/service.Leases), and every process adds a periodic

@@ -40,13 +40,6 @@ type RevocationArgs struct {
 // Kind is stable: it is stored with every job.
 func (RevocationArgs) Kind() string { return "log_revocation" }
 
-// LogPendingArgs is the periodic job with which the log's owner appends what `comet worker`
-// processes signed.
-type LogPendingArgs struct{}
-
-// Kind is stable: it is stored with every job.
-func (LogPendingArgs) Kind() string { return "log_pending" }
-
 // RequeueStaleArgs is the periodic job that requeues the submissions of dead workers
 // (Processor.RequeueStale).
 type RequeueStaleArgs struct{}
@@ -65,8 +58,6 @@ type Processor interface {
 	// submission.
 	GiveUpEvaluation(ctx context.Context, id string, cause error) error
 	LogRevocation(ctx context.Context, id string) error
-	// LogPending appends every signed attestation and revocation the log lacks.
-	LogPending(ctx context.Context) error
 	// RequeueStale gives a fresh job to each submission whose worker stopped renewing its
 	// lease.
 	RequeueStale(ctx context.Context) error
@@ -83,14 +74,16 @@ type Options struct {
 	// process may append to a tessera POSIX log (two appenders can deadlock on its file
 	// locks), so `comet worker` processes leave that queue to `comet serve`.
 	LogOwner bool
-	// LogPendingEvery, when positive, adds the periodic job that logs what other processes
-	// signed (Processor.LogPending); it needs LogOwner.
-	LogPendingEvery time.Duration
+	// LogCandidate says this process may come to own the log (a replica on PostgreSQL
+	// waiting for the log-owner lease): it schedules the log's periodic jobs like an owner,
+	// since River's leader may be any process, but works QueueLog only after WorkLog.
+	LogCandidate bool
 	// RequeueStaleEvery, when positive, adds the periodic job that requeues the submissions
 	// of dead workers (Processor.RequeueStale). Every process sharing the queue should set
 	// it: River's leader, whichever process that is, schedules it, and any process works it.
 	RequeueStaleEvery time.Duration
-	// Anchor, when set, adds the periodic anchoring job (see anchor.go); it needs LogOwner.
+	// Anchor, when set, adds the periodic anchoring job (see anchor.go); it needs LogOwner
+	// or LogCandidate.
 	Anchor *AnchorOptions
 	Logger *slog.Logger
 }
@@ -102,6 +95,10 @@ type Queue struct {
 	// controlTx retries or cancels a job in tx (see admin.go).
 	controlTx func(ctx context.Context, tx *store.Tx, id int64, op control) (*rivertype.JobRow, error)
 	bind      *binding
+	st        *store.Store
+	// anchorEvery is how often the anchoring job looks whether an anchor is due (0: no
+	// anchoring), for a log owner that schedules it itself (ScheduleAnchor).
+	anchorEvery time.Duration
 }
 
 // riverClient is the part of river.Client that does not depend on the driver's transaction
@@ -111,6 +108,8 @@ type riverClient interface {
 	Stop(ctx context.Context) error
 	JobGet(ctx context.Context, id int64) (*rivertype.JobRow, error)
 	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	Queues() *river.QueueBundle
 }
 
 // binding lets the workers, registered before the service exists, reach it once Start has
@@ -136,7 +135,7 @@ func New(st *store.Store, o Options) (*Queue, error) {
 	}
 	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}}
 	if o.LogOwner {
-		queues[QueueLog] = river.QueueConfig{MaxWorkers: 2}
+		queues[QueueLog] = logQueue
 	}
 	cfg := &river.Config{
 		Queues:               queues,
@@ -148,15 +147,6 @@ func New(st *store.Store, o Options) (*Queue, error) {
 		MaxAttempts:          o.MaxAttempts,
 		Logger:               o.Logger,
 		Schema:               st.Schema(),
-	}
-	if o.LogPendingEvery > 0 {
-		if !o.LogOwner {
-			return nil, errors.New("jobs: only the process that owns the log logs what others signed")
-		}
-		if err := river.AddWorkerSafely(workers, &logPendingWorker{b: b}); err != nil {
-			return nil, err
-		}
-		cfg.PeriodicJobs = append(cfg.PeriodicJobs, singletonPeriodic(o.LogPendingEvery, LogPendingArgs{}))
 	}
 	if o.RequeueStaleEvery > 0 {
 		if err := river.AddWorkerSafely(workers, &requeueStaleWorker{b: b}); err != nil {
@@ -173,14 +163,17 @@ func New(st *store.Store, o Options) (*Queue, error) {
 		))
 	}
 	if o.Anchor != nil {
-		if !o.LogOwner {
-			return nil, errors.New("jobs: anchoring runs only in the process that owns the log")
+		if !o.LogOwner && !o.LogCandidate {
+			return nil, errors.New("jobs: anchoring runs only in a process that owns the log or may come to")
 		}
 		if err := addAnchoring(cfg, workers, st, *o.Anchor); err != nil {
 			return nil, err
 		}
 	}
-	q := &Queue{bind: b}
+	q := &Queue{bind: b, st: st}
+	if o.Anchor != nil {
+		q.anchorEvery = anchorCheckEvery(*o.Anchor)
+	}
 	switch st.Dialect() {
 	case migrate.SQLite:
 		c, err := river.NewClient(riversqlite.New(st.SQLiteDB()), cfg)
@@ -398,15 +391,6 @@ func (w *revocationWorker) Work(ctx context.Context, job *river.Job[RevocationAr
 	return w.b.p.LogRevocation(ctx, job.Args.RevocationID)
 }
 
-type logPendingWorker struct {
-	river.WorkerDefaults[LogPendingArgs]
-	b *binding
-}
-
-func (w *logPendingWorker) Work(ctx context.Context, _ *river.Job[LogPendingArgs]) error {
-	return w.b.p.LogPending(ctx)
-}
-
 type requeueStaleWorker struct {
 	river.WorkerDefaults[RequeueStaleArgs]
 	b *binding
@@ -423,11 +407,14 @@ func (w *requeueStaleWorker) Work(ctx context.Context, _ *river.Job[RequeueStale
 func singletonPeriodic(every time.Duration, args river.JobArgs) *river.PeriodicJob {
 	return river.NewPeriodicJob(
 		river.PeriodicInterval(every),
-		func() (river.JobArgs, *river.InsertOpts) {
-			return args, &river.InsertOpts{Queue: QueueLog, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: singletonStates}}
-		},
+		func() (river.JobArgs, *river.InsertOpts) { return args, singletonOpts() },
 		&river.PeriodicJobOpts{RunOnStart: true},
 	)
+}
+
+// singletonOpts insert a job on QueueLog unless one with the same args is in singletonStates.
+func singletonOpts() *river.InsertOpts {
+	return &river.InsertOpts{Queue: QueueLog, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: singletonStates}}
 }
 
 // singletonStates are the states in which a periodic job blocks another: River's required

@@ -18,9 +18,12 @@ import (
 	"github.com/comet-attest/comet/attest/verify"
 	"github.com/comet-attest/comet/chain/anchor"
 	"github.com/comet-attest/comet/chain/starknettest"
+	"github.com/comet-attest/comet/internal/config"
+	"github.com/comet-attest/comet/internal/pgtest"
 	"github.com/comet-attest/comet/registry/client"
 	"github.com/comet-attest/comet/registry/keyset"
 	"github.com/comet-attest/comet/registry/registrytest"
+	"github.com/comet-attest/comet/registry/server"
 	"github.com/comet-attest/comet/registry/service"
 	"github.com/comet-attest/comet/registry/store"
 	"github.com/comet-attest/comet/registry/wire"
@@ -38,7 +41,8 @@ type anchoredRegistry struct {
 
 var quiet = slog.New(slog.DiscardHandler)
 
-func startAnchoredRegistry(t *testing.T) *anchoredRegistry {
+// startAnchoredRegistry starts it; before, when given, is called with the configuration.
+func startAnchoredRegistry(t *testing.T, before ...func(config.Config) config.Config) *anchoredRegistry {
 	t.Helper()
 	ch := starknettest.NewAnchored(t, starknettest.Config{})
 	node := ch.Node
@@ -46,6 +50,9 @@ func startAnchoredRegistry(t *testing.T) *anchoredRegistry {
 	cfg.Anchor.RPCURL, cfg.Anchor.ChainID, cfg.Anchor.Contract = node.URL(), node.ChainID(), ch.Contract
 	cfg.Anchor.Account, cfg.Anchor.KeyFile = ch.Account, ch.KeyFile
 	cfg.Anchor.Interval, cfg.Anchor.MaxEntries = 300*time.Millisecond, 2
+	for _, f := range before {
+		cfg = f(cfg)
+	}
 	s := registrytest.Serve(t, cfg, nil)
 	return &anchoredRegistry{s: s, node: node, prov: s.Provider(t, registrytest.Provider), anon: s.Anon, fix: registrytest.Get(t)}
 }
@@ -120,12 +127,40 @@ func (r *anchoredRegistry) verifier(t *testing.T, withChain bool) (*verify.Verif
 	return v, rd
 }
 
+// A replica on PostgreSQL anchors though a `comet worker`, which does not anchor, started
+// first and so leads River, which inserts periodic jobs in its leader only: the log owner
+// schedules anchoring itself.
+func TestReplicaAnchorsWhileAWorkerLeads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a worker and a replica on PostgreSQL, anchoring on the loopback node")
+	}
+	ctx := context.Background()
+	r := startAnchoredRegistry(t, func(cfg config.Config) config.Config {
+		cfg.Database.DSN, cfg.Database.Schema = pgtest.DSN(), pgtest.Schema(t)
+		w, err := server.Open(ctx, cfg, server.Options{Logger: quiet, Worker: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { w.Close(ctx) })
+		return cfg
+	})
+	r.anchorsTwice(t)
+}
+
 // Anchoring goes on after the first anchor: each periodic job that finds nothing due, or
 // anchors, completes, and a completed job must not keep the next from being queued (River's
 // default unique states counted completed jobs, so a registry anchored once and then not
 // until its job cleaner ran a day later).
 func TestRegistryAnchorsAgain(t *testing.T) {
-	r := startAnchoredRegistry(t)
+	startAnchoredRegistry(t).anchorsTwice(t)
+}
+
+// anchorsTwice logs two models and waits for their anchor, then two more and another anchor.
+func (r *anchoredRegistry) anchorsTwice(t *testing.T) {
+	t.Helper()
 	r.submit(t, 1)
 	r.submit(t, 2)
 	first := r.awaitAnchor(t, 2)

@@ -21,6 +21,7 @@ import (
 	"github.com/comet-attest/comet/registry/api"
 	"github.com/comet-attest/comet/registry/jobs"
 	"github.com/comet-attest/comet/registry/keyset"
+	"github.com/comet-attest/comet/registry/logowner"
 	"github.com/comet-attest/comet/registry/service"
 	"github.com/comet-attest/comet/registry/store"
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,8 +33,10 @@ var ErrLocked = errors.New("data directory is in use by another registry process
 
 // Server is an assembled registry.
 type Server struct {
-	Config    config.Config
-	Store     *store.Store
+	Config config.Config
+	Store  *store.Store
+	// Log is the transparency log; on a PostgreSQL replica, its read-only view (the appender
+	// it opens on taking the log-owner lease serves the service), and nil in a worker.
 	Log       *tlog.Log
 	Keys      *keyset.Set
 	Queue     *jobs.Queue
@@ -46,6 +49,7 @@ type Server struct {
 	started  atomic.Bool
 	closers  []func(context.Context) error
 	stopJobs func(context.Context) error
+	replica  *replica // nil but on PostgreSQL in `comet serve`
 }
 
 // Options are what the configuration does not say.
@@ -56,8 +60,9 @@ type Options struct {
 	// configuration (tests pass one talking to a loopback node).
 	Anchorer jobs.Anchorer
 	// Worker opens the registry as `comet worker`: it verifies and signs submissions but
-	// never opens the log, whose one writer is `comet serve` (a tessera POSIX log takes one
-	// appending process), and it serves no HTTP.
+	// never opens the log, whose one writer is the `comet serve` replica holding the
+	// log-owner lease (a tessera POSIX log takes one appending process), and it serves no
+	// HTTP.
 	Worker bool
 	// Site builds the HTML pages served beside the API on its address (web.ForServer); nil
 	// serves the API alone. It is a function the caller passes because the pages are a layer
@@ -98,6 +103,15 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 		return nil, err
 	}
 	s.closers = append(s.closers, func(context.Context) error { return s.Store.Close() })
+	if cfg.Postgres() {
+		// Processes started together on one data directory must not each generate the keys
+		// or issue a trust root version.
+		unlock, err := logowner.Lock(ctx, s.Store.PgxPool(), "start-up/"+s.Store.Schema())
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
 
 	regKey, err := loadOrCreateKey(cfg.Registry.KeyEnv, cfg.Registry.KeyFile, cfg.Path(filepath.Join("keys", "registry.key")), cfg.Registry.Name, cfg, o.Logger)
 	if err != nil {
@@ -115,13 +129,36 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 		return nil, err
 	}
 	var svcLog service.Log // stays nil in a worker: see Options.Worker
-	if !o.Worker {
+	logOpts := tlog.Options{
+		CheckpointInterval: cfg.Log.CheckpointInterval, Logger: o.Logger,
+		Witnesses: witnesses, WitnessQuorum: cfg.Log.WitnessQuorum, WitnessTimeout: cfg.Log.WitnessTimeout,
+	}
+	switch {
+	case o.Worker:
+	case cfg.Postgres():
+		// One of any number of replicas: it reads the shared log directory until it holds
+		// the log-owner lease (see replica).
+		viewCtx, cancelView := context.WithCancel(context.WithoutCancel(ctx))
+		s.closers = append(s.closers, func(context.Context) error { cancelView(); return nil })
+		s.Log = tlog.OpenView(viewCtx, cfg.Path(cfg.Log.Dir), logKey.Verifier(), o.Logger)
+		rl := &replicaLog{}
+		rl.cur.Store(s.Log)
+		pool, name := s.Store.PgxPool(), s.Store.Schema()
+		s.replica = &replica{
+			log: rl, view: s.Log, logDir: cfg.Path(cfg.Log.Dir), every: cfg.Log.CheckpointInterval, logger: o.Logger,
+			openLog: func(ctx context.Context) (*tlog.Log, func(context.Context) error, error) {
+				return tlog.Open(ctx, cfg.Path(cfg.Log.Dir), logKey, logKey.Verifier(), logOpts)
+			},
+			acquire: func(ctx context.Context) (*logowner.Lease, error) {
+				return logowner.Acquire(ctx, pool, "log-owner/"+name, leaseInterval, o.Logger)
+			},
+		}
+		s.closers = append(s.closers, s.replica.close)
+		svcLog = rl
+	default:
 		// The log's background work must outlive requests but not Close: it gets its own context.
 		logCtx, cancelLog := context.WithCancel(context.WithoutCancel(ctx))
-		l, shutdownLog, err := tlog.Open(logCtx, cfg.Path(cfg.Log.Dir), logKey, logKey.Verifier(), tlog.Options{
-			CheckpointInterval: cfg.Log.CheckpointInterval, Logger: o.Logger,
-			Witnesses: witnesses, WitnessQuorum: cfg.Log.WitnessQuorum, WitnessTimeout: cfg.Log.WitnessTimeout,
-		})
+		l, shutdownLog, err := tlog.Open(logCtx, cfg.Path(cfg.Log.Dir), logKey, logKey.Verifier(), logOpts)
 		if err != nil {
 			cancelLog()
 			return nil, err
@@ -154,7 +191,8 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 
 	jo := jobs.Options{
 		Workers: cfg.Jobs.Workers, PollInterval: cfg.Jobs.PollInterval, MaxAttempts: cfg.Jobs.MaxAttempts,
-		JobTimeout: cfg.Jobs.JobTimeout, RescueAfter: cfg.Jobs.RescueAfter, LogOwner: !o.Worker, Logger: o.Logger,
+		JobTimeout: cfg.Jobs.JobTimeout, RescueAfter: cfg.Jobs.RescueAfter, LogOwner: !o.Worker && s.replica == nil,
+		LogCandidate: s.replica != nil, Logger: o.Logger,
 	}
 	var leases service.Leases
 	if cfg.Postgres() {
@@ -162,11 +200,6 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 		// others once its leases go stale (see service.Leases).
 		leases = service.Leases{Heartbeat: cfg.Jobs.Heartbeat, StaleAfter: cfg.Jobs.StaleAfter}
 		jo.RequeueStaleEvery = cfg.Jobs.StaleAfter / 3
-	}
-	if !o.Worker && cfg.Postgres() {
-		// `comet worker` processes sign without the log; this one, its only writer, logs
-		// what they signed.
-		jo.LogPendingEvery = cfg.Log.CheckpointInterval
 	}
 	if !o.Worker { // anchoring reads the log's checkpoints
 		anchorer := o.Anchorer
@@ -187,6 +220,9 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 	if s.Queue, err = jobs.New(s.Store, jo); err != nil {
 		return nil, err
 	}
+	if s.replica != nil {
+		s.replica.queue = s.Queue
+	}
 	checker := keyset.NewChecker(s.Keys)
 	s.Service, err = service.New(service.Config{
 		Store: s.Store, Log: svcLog, Signer: regKey, Proofs: checker, Evaluations: checker, Jobs: s.Queue, Now: o.Now, Logger: o.Logger,
@@ -200,7 +236,11 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 		return s, nil
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newLogCollector(s.Log))
+	currentLog := func() *tlog.Log { return s.Log }
+	if s.replica != nil {
+		currentLog = s.replica.log.cur.Load
+	}
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newLogCollector(currentLog))
 	apiHandler, err := api.New(api.Config{
 		Registry: s.Service, Records: s.Store, Jobs: s.Queue, Keys: s.Keys, TrustRoots: s.trust,
 		LogDir: cfg.Path(cfg.Log.Dir), MaxBodyBytes: cfg.Server.MaxBodyBytes,
@@ -259,12 +299,14 @@ func (s *Server) ready(ctx context.Context) error {
 	return nil
 }
 
-// Start reconciles the log with the database and starts the job workers.
+// Start reconciles the log with the database and starts the job workers, and a replica's
+// wait for the log-owner lease.
 func (s *Server) Start(ctx context.Context) error {
-	if s.Log != nil {
+	if s.Log != nil && s.replica == nil {
 		// On SQLite this process is the only worker, so open submissions whose jobs were
-		// running in a previous process get fresh jobs.
-		if _, err := s.Service.Reconcile(ctx, !s.Config.Postgres()); err != nil {
+		// running in a previous process get fresh jobs. (A replica reconciles when it takes
+		// the log-owner lease, and leaves open submissions to the stale-lease requeue.)
+		if _, err := s.Service.Reconcile(ctx, true); err != nil {
 			return err
 		}
 	}
@@ -272,8 +314,20 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	s.stopJobs = s.Queue.Stop
+	if s.replica != nil {
+		s.replica.start(ctx, s.Service)
+	}
 	s.started.Store(true)
 	return nil
+}
+
+// fenced is closed when a replica stopped appending on its own, which ends Serve; nil (never
+// ready) for any other process.
+func (s *Server) fenced() <-chan struct{} {
+	if s.replica == nil {
+		return nil
+	}
+	return s.replica.fenced
 }
 
 // Serve answers HTTP on ln until ctx ends, then shuts down gracefully: it stops accepting,
@@ -298,6 +352,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case serveErr = <-errc:
 	case <-ctx.Done():
 		s.logger.Info("shutting down")
+	case <-s.fenced():
+		serveErr = s.replica.err
+		s.logger.Error("shutting down: this replica no longer owns the log and must be restarted", slog.Any("error", serveErr))
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.Config.Server.ShutdownTimeout)
 	defer cancel()

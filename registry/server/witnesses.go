@@ -32,15 +32,16 @@ func witnessPolicy(cfg config.Log) (*trustroot.WitnessEntry, []tlog.Witness, err
 }
 
 // logCollector exports the log's publication state and its witnesses' answers (tlog.Status)
-// on /metrics, read at each scrape.
+// on /metrics, read at each scrape from the log that log returns: a replica's changes when it
+// takes the log-owner lease.
 type logCollector struct {
-	log *tlog.Log
+	log func() *tlog.Log
 
 	integrated, published, unpublished, unpublishedSecs *prometheus.Desc
 	cosignatures, cosignedSize, failures, failing       *prometheus.Desc
 }
 
-func newLogCollector(l *tlog.Log) *logCollector {
+func newLogCollector(l func() *tlog.Log) *logCollector {
 	w := []string{"witness"}
 	return &logCollector{
 		log:             l,
@@ -65,7 +66,7 @@ func (c *logCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *logCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	st, err := c.log.Status(ctx)
+	st, err := c.log().Status(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(c.published, err)
 		return

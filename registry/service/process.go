@@ -73,7 +73,7 @@ func (s *Service) ProcessSubmission(ctx context.Context, id string) error {
 		}
 		return err
 	}
-	if s.log == nil {
+	if !s.appends() {
 		return nil // signed and stored; the process that owns the log appends it (LogPending)
 	}
 	return s.logAttestation(ctx, att, sub.ID)

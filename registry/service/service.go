@@ -115,6 +115,23 @@ type Log interface {
 	ConsistencyProof(ctx context.Context, from, to uint64) ([][]byte, error)
 }
 
+// Standby is what a Log may also say: whether this process appends to it now. A registry
+// replica without the log-owner lease reads the log but leaves its attestations to the
+// holder, which logs what others signed (LogPending); a Log without the method always
+// appends.
+type Standby interface {
+	Appending() bool
+}
+
+// appends reports whether this process appends its attestations to the log itself.
+func (s *Service) appends() bool {
+	if s.log == nil {
+		return false
+	}
+	sb, ok := s.log.(Standby)
+	return !ok || sb.Appending()
+}
+
 // Enqueuer inserts the jobs that writes cause, in the writer's transaction.
 type Enqueuer interface {
 	EnqueueSubmission(ctx context.Context, tx *store.Tx, submissionID string) (jobID int64, err error)
@@ -145,7 +162,8 @@ type Service struct {
 type Config struct {
 	Store *store.Store
 	// Log is the transparency log, nil in a process that does not own it (`comet worker`):
-	// such a process verifies and signs, and the owner logs what it signed (LogPending).
+	// such a process verifies and signs, and the owner logs what it signed (LogPending). A
+	// replica that may come to own it passes a Log that is also a Standby.
 	Log    Log
 	Signer *keys.Signer // the registry's attestation key
 	Proofs ProofChecker

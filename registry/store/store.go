@@ -175,6 +175,9 @@ func (s *Store) openSQLite(ctx context.Context, o Options, gcfg func() *gorm.Con
 	return nil
 }
 
+// bootLockKey is the PostgreSQL advisory lock that serialises opening a store ("comet_b").
+const bootLockKey = 0x636f6d65745f62
+
 func (s *Store) openPostgres(ctx context.Context, o Options, gcfg func() *gorm.Config) error {
 	s.dialect = migrate.Postgres
 	pc, err := pgxpool.ParseConfig(o.DSN)
@@ -183,13 +186,20 @@ func (s *Store) openPostgres(ctx context.Context, o Options, gcfg func() *gorm.C
 	}
 	if o.Schema != "" {
 		pc.ConnConfig.RuntimeParams["search_path"] = o.Schema
-		boot, err := pgx.ConnectConfig(ctx, pc.ConnConfig.Copy())
-		if err != nil {
-			return fmt.Errorf("open store: %w", err)
-		}
-		_, err = boot.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{o.Schema}.Sanitize())
-		boot.Close(ctx)
-		if err != nil {
+	}
+	// Processes started together on a new database (registry replicas, workers) would race
+	// on CREATE ... IF NOT EXISTS, which PostgreSQL does not serialise: one boots at a time,
+	// holding this connection's lock until its migrations are done.
+	boot, err := pgx.ConnectConfig(ctx, pc.ConnConfig.Copy())
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer boot.Close(context.WithoutCancel(ctx))
+	if _, err := boot.Exec(ctx, "SELECT pg_advisory_lock($1)", bootLockKey); err != nil {
+		return fmt.Errorf("open store: boot lock: %w", err)
+	}
+	if o.Schema != "" {
+		if _, err := boot.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{o.Schema}.Sanitize()); err != nil {
 			return fmt.Errorf("open store: create schema: %w", err)
 		}
 	}
