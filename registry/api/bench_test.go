@@ -22,6 +22,7 @@ import (
 	"github.com/comet-attest/comet/registry/wire"
 
 	"github.com/comet-attest/comet/internal/config"
+	"github.com/comet-attest/comet/internal/pgtest"
 	"github.com/comet-attest/comet/registry/registrytest"
 	"github.com/comet-attest/comet/registry/server"
 	"github.com/comet-attest/comet/registry/store"
@@ -267,4 +268,51 @@ func percentileMS(d []time.Duration, p int) float64 {
 	d = slices.Clone(d)
 	slices.Sort(d)
 	return float64(d[len(d)*p/100].Microseconds()) / 1000
+}
+
+// BenchmarkLookupReplicas: GET /v1/models/{sha256} from 16 concurrent clients spread over
+// two `comet serve` replicas on one PostgreSQL schema and one data directory, with 100,000
+// attested models; both replicas and the load generator share the machine's cores, as two
+// processes would. BenchmarkLookup (SQLite, one process) is its reference.
+func BenchmarkLookupReplicas(b *testing.B) {
+	if b.N == 1 {
+		return // the sizing run: run with -benchtime Nx, so that the seeding is done once
+	}
+	cfg := config.Default()
+	cfg.DataDir = b.TempDir()
+	cfg.Registry.CircuitKeysDir = registrytest.Get(b).KeysDir
+	cfg.Server.RatePerSecond, cfg.Server.RateBurst = 1e9, 1<<30
+	cfg.Database.DSN, cfg.Database.Schema = pgtest.DSN(), pgtest.Schema(b)
+	var urls []string
+	var first *server.Server
+	for range 2 {
+		srv, err := server.Open(context.Background(), cfg, server.Options{Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ts := httptest.NewServer(srv.Handler)
+		b.Cleanup(func() { ts.Close(); srv.Close(context.Background()) })
+		urls = append(urls, ts.URL)
+		if first == nil {
+			first = srv
+		}
+	}
+	shas := seedModels(b, first.Store, 100_000)
+	rng := rand.New(rand.NewPCG(1, 2))
+	order := make([]int, b.N)
+	for i := range order {
+		order[i] = rng.IntN(len(shas))
+	}
+	registrytest.Load(b, 16, func(hc *http.Client, i int) error {
+		resp, err := hc.Get(urls[i%2] + "/v1/models/" + shas[order[i]])
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return err
+	})
 }
