@@ -140,15 +140,9 @@ func Prove(ctx context.Context, k *setup.Keys, req Request, opts Options) (*Bund
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	st, err := boundStatement(req.Manifest, req.Model, req.Provider)
+	st, err := provingStatement(k, req)
 	if err != nil {
 		return nil, err
-	}
-	if k.Keyed() != circuit.Keyed(st.shape) {
-		return nil, fmt.Errorf("%w: keys are for %s, this proof needs %s", setup.ErrMismatch, k.Keyed(), st.shape)
-	}
-	if k.Chunk.PK == nil || k.Final.PK == nil {
-		return nil, errors.New("prove: proving keys not loaded")
 	}
 	final, err := check(ctx, st, req)
 	if err != nil {
@@ -208,6 +202,21 @@ func Prove(ctx context.Context, k *setup.Keys, req Request, opts Options) (*Bund
 		return nil, err
 	}
 	return b, nil
+}
+
+// provingStatement is req's statement, once the keys are known to be its shape's proving keys.
+func provingStatement(k *setup.Keys, req Request) (*statement, error) {
+	st, err := boundStatement(req.Manifest, req.Model, req.Provider)
+	if err != nil {
+		return nil, err
+	}
+	if k.Keyed() != circuit.Keyed(st.shape) {
+		return nil, fmt.Errorf("%w: keys are for %s, this proof needs %s", setup.ErrMismatch, k.Keyed(), st.shape)
+	}
+	if k.Chunk.PK == nil || k.Final.PK == nil {
+		return nil, errors.New("prove: proving keys not loaded")
+	}
+	return st, nil
 }
 
 func equalSums(a, b []fr.Element) bool {
