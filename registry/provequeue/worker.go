@@ -59,7 +59,7 @@ func (q *Queue) NewWorker(key *Key, o WorkerOptions) (*Worker, error) {
 		id = fmt.Sprintf("%s-%d", host, os.Getpid())
 	}
 	workers := river.NewWorkers()
-	if err := river.AddWorkerSafely(workers, &chunkWorker{q: q, key: key, id: id, log: log, keys: map[string]*setup.Keys{}}); err != nil {
+	if err := river.AddWorkerSafely(workers, &chunkWorker{q: q, key: key, id: id, timeout: rescue, log: log, keys: map[string]*setup.Keys{}}); err != nil {
 		return nil, err
 	}
 	c, err := river.NewClient(riverpgxv5.New(q.pool), &river.Config{
@@ -67,9 +67,9 @@ func (q *Queue) NewWorker(key *Key, o WorkerOptions) (*Worker, error) {
 		Queues:  map[string]river.QueueConfig{QueueName: {MaxWorkers: max(o.Chunks, 1)}},
 		Workers: workers,
 		Schema:  q.schema,
-		// Proving ignores cancellation, so a timeout would only lose a finished proof; a
-		// lost worker's chunk is rescued instead.
-		JobTimeout:           -1,
+		// River rescues only jobs past their timeout, and a dead worker's chunk must be
+		// rescued; proving ignores the cancellation, and the proof is stored all the same.
+		JobTimeout:           rescue,
 		RescueStuckJobsAfter: rescue,
 		Logger:               log,
 	})
@@ -91,12 +91,14 @@ type chunkWorker struct {
 	key *Key
 	id  string
 	log *slog.Logger
+	// timeout is the rescue delay: see NewWorker.
+	timeout time.Duration
 
 	mu   sync.Mutex
 	keys map[string]*setup.Keys // proving keys by directory and shape, loaded once
 }
 
-func (w *chunkWorker) Timeout(*river.Job[ChunkArgs]) time.Duration { return -1 }
+func (w *chunkWorker) Timeout(*river.Job[ChunkArgs]) time.Duration { return w.timeout }
 
 func (w *chunkWorker) provingKeys(ctx context.Context, dir string, s circuit.Shape) (*setup.Keys, error) {
 	w.mu.Lock()
@@ -145,6 +147,9 @@ func (w *chunkWorker) Work(ctx context.Context, job *river.Job[ChunkArgs]) error
 		return err
 	}
 	took := time.Since(start)
+	// Past the timeout ctx is cancelled, but a proof made is worth keeping: its job may
+	// already have been given to another worker, and the first proof stored stands.
+	ctx = context.WithoutCancel(ctx)
 	data, err := json.Marshal(cp)
 	if err != nil {
 		return err
