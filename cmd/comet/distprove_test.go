@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -133,14 +132,7 @@ func TestDistributedProve(t *testing.T) {
 		"--provider", "acme-legal", "--keys", at("keys")}
 	mustRun(t, bin, nil, append(prove, "--out", at("single.proof.json"))...)
 
-	u, err := url.Parse(pgtest.DSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := u.Query()
-	v.Set("search_path", pgtest.Schema(t))
-	u.RawQuery = v.Encode()
-	queue := u.String()
+	queue := pgtest.SchemaURL(t)
 	worker := func(id string) *process {
 		return start(t, bin, "worker", "--prove", "--queue", queue, "--queue-key-file", at("queue.key"), "--id", id, "--rescue-after", "8s")
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,14 +146,7 @@ func (r *run) request() proof.Request {
 
 func openQueue(t *testing.T) *Queue {
 	t.Helper()
-	u, err := url.Parse(pgtest.DSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := u.Query()
-	v.Set("search_path", pgtest.Schema(t))
-	u.RawQuery = v.Encode()
-	q, err := Open(context.Background(), u.String())
+	q, err := Open(context.Background(), pgtest.SchemaURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
