@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -236,8 +237,9 @@ func (f proveFlags) proveQueued(cmd *cobra.Command, data string, req proof.Reque
 		}
 	}
 	if err != nil {
-		q.Close()
-		return nil, err
+		defer q.Close()
+		// A signal ended ctx; the withdrawal still needs the database.
+		return nil, errors.Join(err, q.Cancel(context.WithoutCancel(ctx), run))
 	}
 	return func() error {
 		defer q.Close()

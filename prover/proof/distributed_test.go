@@ -16,6 +16,9 @@ import (
 // from JSON-encoded tasks, and checks that Prove reuses every honest chunk proof, proves
 // again one made from a wrong task, and that the bundle verifies.
 func TestPlanProveChunkAssemble(t *testing.T) {
+	if testing.Short() {
+		t.Skip("proves four circuits")
+	}
 	ctx := context.Background()
 	dir := t.TempDir()
 	p := commitAndTrain(t, synthetic(t, dir, 20, 7), small)

@@ -260,6 +260,20 @@ func TestQueue(t *testing.T) {
 	if _, err := q.Wait(short, sealed, 200*time.Millisecond, func(p Progress) { seen = p }); !errors.Is(err, context.DeadlineExceeded) || seen.Done != 0 {
 		t.Errorf("another key: %v, progress %+v", err, seen)
 	}
+	// Withdrawn, its job is cancelled rather than left to the workers; a finished run's
+	// withdrawal changes nothing.
+	if err := q.Cancel(ctx, sealed); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Progress(ctx, sealed); !errors.Is(err, ErrChunkFailed) {
+		t.Errorf("progress of a withdrawn run: %v", err)
+	}
+	if err := q.Cancel(ctx, run); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := q.Progress(ctx, run); err != nil || p.Done != 0 {
+		t.Errorf("a finished run withdrawn: %+v, %v", p, err)
+	}
 }
 
 func mustRead(t *testing.T, path string) string {

@@ -142,6 +142,7 @@ type Run struct {
 	ID      string
 	Chunks  int
 	Started time.Time
+	jobs    []int64
 }
 
 // Enqueue inserts one job per task, in one transaction, each carrying the salt and its task
@@ -166,8 +167,12 @@ func (q *Queue) Enqueue(ctx context.Context, key *Key, spec Spec, salt commitmen
 		return nil, fmt.Errorf("enqueue: %w", err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	if _, err := q.client.InsertManyTx(ctx, tx, params); err != nil {
+	res, err := q.client.InsertManyTx(ctx, tx, params)
+	if err != nil {
 		return nil, fmt.Errorf("enqueue: %w", err)
+	}
+	for _, r := range res {
+		run.jobs = append(run.jobs, r.Job.ID)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("enqueue: %w", err)
@@ -314,6 +319,26 @@ func (q *Queue) proofs(ctx context.Context, run *Run) ([]proof.ChunkProof, error
 		out = append(out, cp)
 	}
 	return out, rows.Err()
+}
+
+// Cancel withdraws a run that will not be assembled (its planner failed or was stopped):
+// its unfinished jobs are cancelled, so that no worker spends time on them, and its proofs
+// are forgotten.
+func (q *Queue) Cancel(ctx context.Context, run *Run) error {
+	tx, err := q.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("cancel run: %w", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	for _, id := range run.jobs {
+		if _, err := q.client.JobCancelTx(ctx, tx, id); err != nil {
+			return fmt.Errorf("cancel run: job %d: %w", id, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("cancel run: %w", err)
+	}
+	return q.Forget(ctx, run)
 }
 
 // Forget deletes the run's chunk proofs once its bundle is written; River's cleaner removes
