@@ -212,6 +212,9 @@ func (f proveFlags) proveQueued(cmd *cobra.Command, data string, req proof.Reque
 	if err != nil {
 		return nil, err
 	}
+	if spec.Offsets, err = proof.ChunkOffsets(ctx, spec.Data, req.Manifest.Header); err != nil {
+		return nil, err
+	}
 	q, err := provequeue.Open(ctx, f.queue)
 	if err != nil {
 		return nil, err

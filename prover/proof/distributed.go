@@ -1,17 +1,23 @@
 package proof
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
 
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 
 	"github.com/comet-attest/comet/internal/atomicfile"
 	"github.com/comet-attest/comet/prover/circuit"
+	"github.com/comet-attest/comet/prover/commitment"
+	"github.com/comet-attest/comet/prover/dataset"
 	"github.com/comet-attest/comet/prover/setup"
 )
 
@@ -117,18 +123,39 @@ func Plan(ctx context.Context, k *setup.Keys, req Request, workDir string) ([]Ch
 	return tasks, nil
 }
 
-// errChunkDone stops ProveChunk's reading after its chunk.
-var errChunkDone = errors.New("chunk proven")
-
-// ProveChunk proves chunk t.Index of a planned run: it reads the rows up to that chunk,
-// checks the chunk against its manifest commitment (ErrData otherwise) and proves it.
+// ProveChunk proves chunk t.Index of a planned run from req.Rows, which yields the rows from
+// that chunk's first on (CSVSourceAt): it checks the chunk against its manifest commitment
+// (ErrData otherwise, as when the rows start elsewhere) and proves it.
 func ProveChunk(ctx context.Context, k *setup.Keys, req Request, t ChunkTask) (ChunkProof, error) {
 	st, err := provingStatement(k, req)
 	if err != nil {
 		return ChunkProof{}, err
 	}
-	if t.Index < 0 || t.Index >= len(st.chunks) {
-		return ChunkProof{}, fmt.Errorf("prove chunk %d: the manifest has %d chunks", t.Index, len(st.chunks))
+	i := t.Index
+	if i < 0 || i >= len(st.chunks) {
+		return ChunkProof{}, fmt.Errorf("prove chunk %d: the manifest has %d chunks", i, len(st.chunks))
+	}
+	r, closer, err := req.Rows(ctx)
+	if err != nil {
+		return ChunkProof{}, fmt.Errorf("open rows: %w", err)
+	}
+	defer closer.Close()
+	w, m := st.header.RowWidth(), st.header.ChunkLen(i)
+	values := make([]int64, m*w)
+	for row := range m {
+		if err := r.Read(values[row*w : (row+1)*w]); err != nil {
+			if err == io.EOF {
+				return ChunkProof{}, fmt.Errorf("%w: chunk %d ends after %d of its %d rows", ErrData, i, row, m)
+			}
+			return ChunkProof{}, err
+		}
+	}
+	if err := checkChunk(st.header, req.Salt, i, values, st.chunks[i]); err != nil {
+		return ChunkProof{}, err
+	}
+	a, out, err := st.shape.Assign(circuit.ChunkInput{Index: i, Values: values, Salt: req.Salt, Weights: st.weights, In: t.In, Blind: t.Blind})
+	if err != nil {
+		return ChunkProof{}, err
 	}
 	work, err := os.MkdirTemp("", "comet-chunk-")
 	if err != nil {
@@ -136,29 +163,70 @@ func ProveChunk(ctx context.Context, k *setup.Keys, req Request, t ChunkTask) (C
 	}
 	defer os.RemoveAll(work)
 	p := &prover{header: st.header, keys: k, work: work, proofs: make([]ChunkProof, len(st.chunks))}
-	err = readChunks(ctx, st.header, req.Rows, func(i int, values []int64) error {
-		if i < t.Index {
-			return nil
-		}
-		if err := checkChunk(st.header, req.Salt, i, values, st.chunks[i]); err != nil {
-			return err
-		}
-		a, out, err := st.shape.Assign(circuit.ChunkInput{Index: i, Values: values, Salt: req.Salt, Weights: st.weights, In: t.In, Blind: t.Blind})
-		if err != nil {
-			return err
-		}
-		if err := p.proveChunk(ctx, job{index: i, assignment: a, public: st.chunkPublic(i, t.In.Commitment(), out.Commitment())}); err != nil {
-			return err
-		}
-		return errChunkDone
-	})
-	if !errors.Is(err, errChunkDone) {
-		if err == nil {
-			err = fmt.Errorf("prove chunk %d: not read", t.Index)
-		}
+	if err := p.proveChunk(ctx, job{index: i, assignment: a, public: st.chunkPublic(i, t.In.Commitment(), out.Commitment())}); err != nil {
 		return ChunkProof{}, err
 	}
-	return p.proofs[t.Index], nil
+	return p.proofs[i], nil
+}
+
+// Offsets are where a CSV's header ends and each chunk's first row begins, in bytes.
+type Offsets struct {
+	Header int64
+	Chunks []int64
+}
+
+// ChunkOffsets splits the CSV at path into records, as dataset.Reader does, without
+// converting a value, and returns the offsets of h's chunks, so that the worker of a chunk
+// reads only its rows (CSVSourceAt) rather than every row before them.
+func ChunkOffsets(ctx context.Context, path string, h commitment.Header) (Offsets, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Offsets{}, err
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	var bom int64
+	if head, _ := br.Peek(3); bytes.Equal(head, []byte("\xEF\xBB\xBF")) {
+		if _, err := br.Discard(3); err != nil {
+			return Offsets{}, err
+		}
+		bom = 3
+	}
+	cr := csv.NewReader(br)
+	cr.ReuseRecord, cr.TrimLeadingSpace, cr.FieldsPerRecord = true, true, -1
+	if _, err := cr.Read(); err != nil {
+		return Offsets{}, fmt.Errorf("%s: header: %w", path, err)
+	}
+	o := Offsets{Header: bom + cr.InputOffset(), Chunks: make([]int64, h.Chunks())}
+	for i := range o.Chunks {
+		if err := ctx.Err(); err != nil {
+			return Offsets{}, err
+		}
+		o.Chunks[i] = bom + cr.InputOffset()
+		for range h.ChunkLen(i) {
+			if _, err := cr.Read(); err != nil {
+				return Offsets{}, fmt.Errorf("%s: chunk %d: %w", path, i, err)
+			}
+		}
+	}
+	return o, nil
+}
+
+// CSVSourceAt reads the CSV's header and then its rows from byte offset start on.
+func CSVSourceAt(path string, man *commitment.Manifest, header, start int64) Source {
+	return func(ctx context.Context) (RowReader, io.Closer, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		in := io.MultiReader(io.NewSectionReader(f, 0, header), io.NewSectionReader(f, start, math.MaxInt64-start))
+		r, err := dataset.NewReader(in, dataset.Options{Label: man.Label, Features: man.Features, Format: man.Format()})
+		if err != nil {
+			f.Close()
+			return nil, nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return r, f, nil
+	}
 }
 
 // SaveChunkProof puts a chunk proof made elsewhere into a work directory, where Prove

@@ -1,9 +1,11 @@
 package proof
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -28,8 +30,12 @@ func TestPlanProveChunkAssemble(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tasks) != 3 {
-		t.Fatalf("%d tasks, want 3", len(tasks))
+	off, err := ChunkOffsets(ctx, p.csv, p.manifest.Header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tasks) != 3 || len(off.Chunks) != 3 {
+		t.Fatalf("%d tasks, %d offsets, want 3", len(tasks), len(off.Chunks))
 	}
 	for _, task := range tasks {
 		data, err := json.Marshal(task)
@@ -43,7 +49,9 @@ func TestPlanProveChunkAssemble(t *testing.T) {
 		if sent.Index == 1 {
 			sent.Blind.Add(&sent.Blind, new(fr.Element).SetOne()) // a task the planner did not make
 		}
-		cp, err := ProveChunk(ctx, k, p.request(), sent)
+		req := p.request()
+		req.Rows = CSVSourceAt(p.csv, p.manifest, off.Header, off.Chunks[sent.Index])
+		cp, err := ProveChunk(ctx, k, req, sent)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +81,21 @@ func TestProveChunkRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrongSalt := p.request()
+	off, err := ChunkOffsets(ctx, p.csv, p.manifest.Header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(start int64) Request {
+		r := p.request()
+		r.Rows = CSVSourceAt(p.csv, p.manifest, off.Header, start)
+		return r
+	}
+	data, err := os.ReadFile(p.csv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secondRow := off.Chunks[2] + int64(bytes.IndexByte(data[off.Chunks[2]:], '\n')) + 1
+	wrongSalt := at(off.Chunks[2])
 	wrongSalt.Salt[0] ^= 1
 	outside := tasks[0]
 	outside.Index = 3
@@ -84,7 +106,9 @@ func TestProveChunkRefuses(t *testing.T) {
 		want error
 	}{
 		{"wrong salt", wrongSalt, tasks[2], ErrData},
-		{"index past the last chunk", p.request(), outside, nil},
+		{"index past the last chunk", at(off.Chunks[2]), outside, nil},
+		{"rows of another chunk", at(off.Chunks[1]), tasks[0], ErrData},
+		{"the last chunk from its second row", at(secondRow), tasks[2], ErrData},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := ProveChunk(ctx, k, c.req, c.task)
@@ -93,7 +117,9 @@ func TestProveChunkRefuses(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Plan(ctx, k, wrongSalt, filepath.Join(dir, "work2")); !errors.Is(err, ErrData) {
+	planWrong := p.request()
+	planWrong.Salt = wrongSalt.Salt
+	if _, err := Plan(ctx, k, planWrong, filepath.Join(dir, "work2")); !errors.Is(err, ErrData) {
 		t.Errorf("Plan with a wrong salt: %v", err)
 	}
 	var bad ChunkTask

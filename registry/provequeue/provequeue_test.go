@@ -137,6 +137,9 @@ func plan(t *testing.T) *run {
 	if r.tasks, err = proof.Plan(ctx, r.keys, r.request(), r.work); err != nil {
 		t.Fatal(err)
 	}
+	if r.spec.Offsets, err = proof.ChunkOffsets(ctx, r.csv, r.man.Header); err != nil {
+		t.Fatal(err)
+	}
 	return r
 }
 

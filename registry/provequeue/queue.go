@@ -36,11 +36,14 @@ const (
 )
 
 // ChunkArgs is one chunk's job. The paths are as the workers read them: the same machine
-// or a shared volume. Sealed holds the salt and the chunk's task (seal).
+// or a shared volume; the worker reads the CSV's header and its chunk's rows from Offset on.
+// Sealed holds the salt and the chunk's task (seal).
 type ChunkArgs struct {
 	Run      string `json:"run"`
 	Index    int    `json:"index"`
 	Data     string `json:"data"`
+	Header   int64  `json:"header"`
+	Offset   int64  `json:"offset"`
 	Manifest string `json:"manifest"`
 	Model    string `json:"model"`
 	Keys     string `json:"keys"`
@@ -131,10 +134,12 @@ func (q *Queue) setUp(ctx context.Context) error {
 	return nil
 }
 
-// Spec is what every chunk of a run shares: where the workers read the data, the manifest,
-// the model and the keys, and the provider the proof is for.
+// Spec is what every chunk of a run shares: where the workers read the data (and where its
+// chunks begin in it: proof.ChunkOffsets), the manifest, the model and the keys, and the
+// provider the proof is for.
 type Spec struct {
 	Data, Manifest, Model, Keys, Provider string
+	Offsets                               proof.Offsets
 }
 
 // Run is one enqueued proving run.
@@ -155,11 +160,15 @@ func (q *Queue) Enqueue(ctx context.Context, key *Key, spec Spec, salt commitmen
 	run := &Run{ID: hex.EncodeToString(id), Chunks: len(tasks), Started: time.Now()}
 	params := make([]river.InsertManyParams, len(tasks))
 	for i, t := range tasks {
+		if t.Index < 0 || t.Index >= len(spec.Offsets.Chunks) {
+			return nil, fmt.Errorf("enqueue: chunk %d: no offset (%d chunks)", t.Index, len(spec.Offsets.Chunks))
+		}
 		box, err := key.seal(run.ID, secrets{Salt: salt, Task: t})
 		if err != nil {
 			return nil, err
 		}
-		params[i] = river.InsertManyParams{Args: ChunkArgs{Run: run.ID, Index: t.Index, Data: spec.Data, Manifest: spec.Manifest,
+		params[i] = river.InsertManyParams{Args: ChunkArgs{Run: run.ID, Index: t.Index, Data: spec.Data,
+			Header: spec.Offsets.Header, Offset: spec.Offsets.Chunks[t.Index], Manifest: spec.Manifest,
 			Model: spec.Model, Keys: spec.Keys, Provider: spec.Provider, Sealed: box}}
 	}
 	tx, err := q.pool.Begin(ctx)

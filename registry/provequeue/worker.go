@@ -138,7 +138,7 @@ func (w *chunkWorker) Work(ctx context.Context, job *river.Job[ChunkArgs]) error
 	}
 	w.log.Info("proving chunk", "run", a.Run, "chunk", a.Index, "attempt", job.Attempt)
 	start := time.Now()
-	req := proof.Request{Manifest: man, Model: m, Salt: s.Salt, Rows: proof.CSVSource(a.Data, man), Provider: a.Provider}
+	req := proof.Request{Manifest: man, Model: m, Salt: s.Salt, Rows: proof.CSVSourceAt(a.Data, man, a.Header, a.Offset), Provider: a.Provider}
 	cp, err := proof.ProveChunk(ctx, keys, req, s.Task)
 	if errors.Is(err, proof.ErrData) || errors.Is(err, proof.ErrStatement) || errors.Is(err, setup.ErrMismatch) {
 		return river.JobCancel(err) // no worker can prove this chunk
