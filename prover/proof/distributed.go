@@ -212,7 +212,8 @@ func ChunkOffsets(ctx context.Context, path string, h commitment.Header) (Offset
 	return o, nil
 }
 
-// CSVSourceAt reads the CSV's header and then its rows from byte offset start on.
+// CSVSourceAt reads the CSV's first header bytes (its header line, as ChunkOffsets finds it)
+// and then the rows from byte offset start on, with the manifest's column roles and format.
 func CSVSourceAt(path string, man *commitment.Manifest, header, start int64) Source {
 	return func(ctx context.Context) (RowReader, io.Closer, error) {
 		f, err := os.Open(path)

@@ -29,7 +29,6 @@ import (
 	"github.com/comet-attest/comet/internal/atomicfile"
 	"github.com/comet-attest/comet/prover/circuit"
 	"github.com/comet-attest/comet/prover/commitment"
-	"github.com/comet-attest/comet/prover/dataset"
 	"github.com/comet-attest/comet/prover/model"
 	"github.com/comet-attest/comet/prover/setup"
 )
@@ -58,18 +57,7 @@ type Source func(ctx context.Context) (RowReader, io.Closer, error)
 
 // CSVSource reads the rows of a CSV file with the manifest's column roles and format.
 func CSVSource(path string, man *commitment.Manifest) Source {
-	return func(ctx context.Context) (RowReader, io.Closer, error) {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, nil, err
-		}
-		r, err := dataset.NewReader(f, dataset.Options{Label: man.Label, Features: man.Features, Format: man.Format()})
-		if err != nil {
-			f.Close()
-			return nil, nil, fmt.Errorf("%s: %w", path, err)
-		}
-		return r, f, nil
-	}
+	return CSVSourceAt(path, man, 0, 0) // no header apart: the file from its start
 }
 
 // Request is what a proof is about. The bound proven is the model's optimality_residual.
