@@ -287,3 +287,42 @@ func mustRead(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// The planner and the workers open the queue at once on a fresh database: the set-up runs
+// once, under its lock, and every opener gets a working queue.
+func TestOpenConcurrently(t *testing.T) {
+	url := pgtest.SchemaURL(t)
+	errs := make(chan error, 4)
+	for range cap(errs) {
+		go func() {
+			q, err := Open(context.Background(), url)
+			if err == nil {
+				_, err = q.Progress(context.Background(), &Run{ID: "none", Started: time.Now()})
+				q.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestProgressString(t *testing.T) {
+	for _, c := range []struct {
+		p    Progress
+		want string
+	}{
+		{Progress{Total: 8, Elapsed: time.Second}, "chunks 0/8, 0 running, 0.00 chunks/s"},
+		{Progress{Done: 2, Total: 8, Running: 2, Workers: map[string]int{"b": 1, "a": 1}, Elapsed: 4 * time.Second},
+			"chunks 2/8, 2 running (a: 1, b: 1), 0.50 chunks/s, ETA 12s"},
+		{Progress{Done: 8, Total: 8, Workers: map[string]int{"a": 8}, Retried: 1, Elapsed: 16 * time.Second},
+			"chunks 8/8, 0 running (a: 8), 0.50 chunks/s, 1 retried"},
+	} {
+		if got := c.p.String(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.p, got, c.want)
+		}
+	}
+}
