@@ -161,9 +161,8 @@ func runProve(cmd *cobra.Command, path string, f proveFlags) error {
 	}
 	req := proof.Request{Manifest: man, Model: m, Salt: salt, Rows: proof.CSVSource(path, man), Provider: f.provider}
 	start := time.Now()
-	var forget func() error
 	if f.queue != "" {
-		if forget, err = f.proveQueued(cmd, path, req, keys); err != nil {
+		if err := f.proveQueued(cmd, path, req, keys); err != nil {
 			return err
 		}
 	}
@@ -176,27 +175,22 @@ func runProve(cmd *cobra.Command, path string, f proveFlags) error {
 	if err := f.write(b); err != nil {
 		return err
 	}
-	if forget != nil {
-		if err := forget(); err != nil {
-			return err
-		}
-	}
 	fmt.Fprintf(cmd.OutOrStdout(), "proof of %s on %s (%s, %d reused) for provider %s written to %s in %v; tau = %s\n",
 		shape, count(man.N, "row"), count(len(b.Chunks), "chunk"), *reused, f.provider, f.out, time.Since(start).Round(time.Millisecond), b.Tau)
 	return nil
 }
 
 // proveQueued has the chunks proven by the queue's workers and saves their proofs into the
-// work directory, where Prove reuses them and proves only the final circuit; forget removes
-// the run's proofs from the queue once the bundle is written.
-func (f proveFlags) proveQueued(cmd *cobra.Command, data string, req proof.Request, keys *setup.Keys) (forget func() error, err error) {
+// work directory, where Prove reuses them and proves only the final circuit; the queue then
+// forgets them, since the work directory keeps them until the bundle is written.
+func (f proveFlags) proveQueued(cmd *cobra.Command, data string, req proof.Request, keys *setup.Keys) error {
 	ctx := cmd.Context()
 	if f.queueKeyFile == "" {
-		return nil, usageErrorf("--queue needs --queue-key-file, the key the workers share")
+		return usageErrorf("--queue needs --queue-key-file, the key the workers share")
 	}
 	key, created, err := provequeue.LoadOrCreateKey(f.queueKeyFile)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if created {
 		fmt.Fprintf(cmd.ErrOrStderr(), "created queue key %s: give it to each comet worker --prove --queue-key-file\n", f.queueKeyFile)
@@ -204,25 +198,25 @@ func (f proveFlags) proveQueued(cmd *cobra.Command, data string, req proof.Reque
 	var spec provequeue.Spec
 	for dst, src := range map[*string]string{&spec.Data: data, &spec.Manifest: f.manifest, &spec.Model: f.model, &spec.Keys: f.keys} {
 		if *dst, err = filepath.Abs(src); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	spec.Provider = f.provider
 	tasks, err := proof.Plan(ctx, keys, req, f.workDir)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if spec.Offsets, err = proof.ChunkOffsets(ctx, spec.Data, req.Manifest.Header); err != nil {
-		return nil, err
+		return err
 	}
 	q, err := provequeue.Open(ctx, f.queue)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	defer q.Close()
 	run, err := q.Enqueue(ctx, key, spec, req.Salt, tasks)
 	if err != nil {
-		q.Close()
-		return nil, err
+		return err
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "queued %s as run %s; waiting for comet worker --prove\n", count(len(tasks), "chunk"), run.ID)
 	var shown provequeue.Progress
@@ -240,12 +234,8 @@ func (f proveFlags) proveQueued(cmd *cobra.Command, data string, req proof.Reque
 		}
 	}
 	if err != nil {
-		defer q.Close()
 		// A signal ended ctx; the withdrawal still needs the database.
-		return nil, errors.Join(err, q.Cancel(context.WithoutCancel(ctx), run))
+		return errors.Join(err, q.Cancel(context.WithoutCancel(ctx), run))
 	}
-	return func() error {
-		defer q.Close()
-		return q.Forget(ctx, run)
-	}, nil
+	return q.Forget(ctx, run)
 }
