@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,10 +21,12 @@ import (
 	"github.com/comet-attest/comet/prover/model"
 	"github.com/comet-attest/comet/prover/proof"
 	"github.com/comet-attest/comet/prover/setup"
+	"github.com/comet-attest/comet/registry/provequeue"
 )
 
 type proveFlags struct {
 	manifest, model, saltFile, provider string
+	queue, queueKeyFile                 string
 	proving
 }
 
@@ -109,7 +112,11 @@ model's optimality residual and training metrics against the rows, then to prove
 parallel. The proof is bound to the model file and to the provider id it is made for
 (--provider, as registered with the registry): it verifies for no other file and no other
 provider. Each chunk's proof is kept in --work-dir, so an interrupted run resumes where it
-stopped (docs/proof.md).`,
+stopped (docs/proof.md).
+
+With --queue, the chunks are proven by comet worker --prove processes on any machines that
+read the same paths: one job per chunk, the salt and the chunk's accumulator sealed with the
+--queue-key-file key; comet prove shows progress per worker and assembles the bundle.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runProve(cmd, args[0], f)
@@ -120,6 +127,8 @@ stopped (docs/proof.md).`,
 	fl.StringVar(&f.model, "model", "", "model file (comet train) (required)")
 	fl.StringVar(&f.saltFile, "salt-file", "", "the dataset's private salt file (required)")
 	fl.StringVar(&f.provider, "provider", "", "the provider id the proof is for, as registered (required)")
+	fl.StringVar(&f.queue, "queue", "", "PostgreSQL URL of a chunk queue: comet worker --prove processes prove the chunks (docs/proof.md)")
+	fl.StringVar(&f.queueKeyFile, "queue-key-file", "", "with --queue: the key sealing the salt in the jobs, shared with the workers (created if missing)")
 	addProvingFlags(cmd, &f.proving, ".proof.json")
 	for _, name := range []string{"manifest", "model", "salt-file", "provider"} {
 		_ = cmd.MarkFlagRequired(name)
@@ -150,9 +159,15 @@ func runProve(cmd *cobra.Command, path string, f proveFlags) error {
 	if err != nil {
 		return err
 	}
-	opts, finish, reused := f.options(man.Header.Chunks(), "proving")
+	req := proof.Request{Manifest: man, Model: m, Salt: salt, Rows: proof.CSVSource(path, man), Provider: f.provider}
 	start := time.Now()
-	b, err := proof.Prove(ctx, keys, proof.Request{Manifest: man, Model: m, Salt: salt, Rows: proof.CSVSource(path, man), Provider: f.provider}, opts)
+	if f.queue != "" {
+		if err := f.proveQueued(cmd, path, req, keys); err != nil {
+			return err
+		}
+	}
+	opts, finish, reused := f.options(man.Header.Chunks(), "proving")
+	b, err := proof.Prove(ctx, keys, req, opts)
 	finish()
 	if err != nil {
 		return err
@@ -163,4 +178,64 @@ func runProve(cmd *cobra.Command, path string, f proveFlags) error {
 	fmt.Fprintf(cmd.OutOrStdout(), "proof of %s on %s (%s, %d reused) for provider %s written to %s in %v; tau = %s\n",
 		shape, count(man.N, "row"), count(len(b.Chunks), "chunk"), *reused, f.provider, f.out, time.Since(start).Round(time.Millisecond), b.Tau)
 	return nil
+}
+
+// proveQueued has the chunks proven by the queue's workers and saves their proofs into the
+// work directory, where Prove reuses them and proves only the final circuit; the queue then
+// forgets them, since the work directory keeps them until the bundle is written.
+func (f proveFlags) proveQueued(cmd *cobra.Command, data string, req proof.Request, keys *setup.Keys) error {
+	ctx := cmd.Context()
+	if f.queueKeyFile == "" {
+		return usageErrorf("--queue needs --queue-key-file, the key the workers share")
+	}
+	key, created, err := provequeue.LoadOrCreateKey(f.queueKeyFile)
+	if err != nil {
+		return err
+	}
+	if created {
+		fmt.Fprintf(cmd.ErrOrStderr(), "created queue key %s: give it to each comet worker --prove --queue-key-file\n", f.queueKeyFile)
+	}
+	var spec provequeue.Spec
+	for dst, src := range map[*string]string{&spec.Data: data, &spec.Manifest: f.manifest, &spec.Model: f.model, &spec.Keys: f.keys} {
+		if *dst, err = filepath.Abs(src); err != nil {
+			return err
+		}
+	}
+	spec.Provider = f.provider
+	tasks, err := proof.Plan(ctx, keys, req, f.workDir)
+	if err != nil {
+		return err
+	}
+	if spec.Offsets, err = proof.ChunkOffsets(ctx, spec.Data, req.Manifest.Header); err != nil {
+		return err
+	}
+	q, err := provequeue.Open(ctx, f.queue)
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	run, err := q.Enqueue(ctx, key, spec, req.Salt, tasks)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "queued %s as run %s; waiting for comet worker --prove\n", count(len(tasks), "chunk"), run.ID)
+	var shown provequeue.Progress
+	proofs, err := q.Wait(ctx, run, time.Second, func(p provequeue.Progress) {
+		if p.Done != shown.Done || p.Running != shown.Running || p.Retried != shown.Retried {
+			fmt.Fprintln(cmd.ErrOrStderr(), p)
+			shown = p
+		}
+	})
+	if err == nil {
+		for _, cp := range proofs {
+			if err = proof.SaveChunkProof(f.workDir, cp); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		// A signal ended ctx; the withdrawal still needs the database.
+		return errors.Join(err, q.Cancel(context.WithoutCancel(ctx), run))
+	}
+	return q.Forget(ctx, run)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net/url"
 	"os"
 	"testing"
 
@@ -38,4 +39,18 @@ func Schema(tb testing.TB) string {
 		}
 	})
 	return name
+}
+
+// SchemaURL is DSN with its search_path set to a new Schema, for code that takes its
+// schema from the connection string.
+func SchemaURL(tb testing.TB) string {
+	tb.Helper()
+	u, err := url.Parse(DSN())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	v := u.Query()
+	v.Set("search_path", Schema(tb))
+	u.RawQuery = v.Encode()
+	return u.String()
 }

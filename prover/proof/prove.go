@@ -29,7 +29,6 @@ import (
 	"github.com/comet-attest/comet/internal/atomicfile"
 	"github.com/comet-attest/comet/prover/circuit"
 	"github.com/comet-attest/comet/prover/commitment"
-	"github.com/comet-attest/comet/prover/dataset"
 	"github.com/comet-attest/comet/prover/model"
 	"github.com/comet-attest/comet/prover/setup"
 )
@@ -58,18 +57,7 @@ type Source func(ctx context.Context) (RowReader, io.Closer, error)
 
 // CSVSource reads the rows of a CSV file with the manifest's column roles and format.
 func CSVSource(path string, man *commitment.Manifest) Source {
-	return func(ctx context.Context) (RowReader, io.Closer, error) {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, nil, err
-		}
-		r, err := dataset.NewReader(f, dataset.Options{Label: man.Label, Features: man.Features, Format: man.Format()})
-		if err != nil {
-			f.Close()
-			return nil, nil, fmt.Errorf("%s: %w", path, err)
-		}
-		return r, f, nil
-	}
+	return CSVSourceAt(path, man, 0, 0) // no header apart: the file from its start
 }
 
 // Request is what a proof is about. The bound proven is the model's optimality_residual.
@@ -140,15 +128,9 @@ func Prove(ctx context.Context, k *setup.Keys, req Request, opts Options) (*Bund
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	st, err := boundStatement(req.Manifest, req.Model, req.Provider)
+	st, err := provingStatement(k, req)
 	if err != nil {
 		return nil, err
-	}
-	if k.Keyed() != circuit.Keyed(st.shape) {
-		return nil, fmt.Errorf("%w: keys are for %s, this proof needs %s", setup.ErrMismatch, k.Keyed(), st.shape)
-	}
-	if k.Chunk.PK == nil || k.Final.PK == nil {
-		return nil, errors.New("prove: proving keys not loaded")
 	}
 	final, err := check(ctx, st, req)
 	if err != nil {
@@ -208,6 +190,21 @@ func Prove(ctx context.Context, k *setup.Keys, req Request, opts Options) (*Bund
 		return nil, err
 	}
 	return b, nil
+}
+
+// provingStatement is req's statement, once the keys are known to be its shape's proving keys.
+func provingStatement(k *setup.Keys, req Request) (*statement, error) {
+	st, err := boundStatement(req.Manifest, req.Model, req.Provider)
+	if err != nil {
+		return nil, err
+	}
+	if k.Keyed() != circuit.Keyed(st.shape) {
+		return nil, fmt.Errorf("%w: keys are for %s, this proof needs %s", setup.ErrMismatch, k.Keyed(), st.shape)
+	}
+	if k.Chunk.PK == nil || k.Final.PK == nil {
+		return nil, errors.New("prove: proving keys not loaded")
+	}
+	return st, nil
 }
 
 func equalSums(a, b []fr.Element) bool {
