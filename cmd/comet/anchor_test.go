@@ -19,6 +19,9 @@ import (
 // comet anchor status and comet verify --rpc-url against a registry (in-process, on
 // loopback) that anchors on the loopback Starknet node.
 func TestAnchorStatusAndVerify(t *testing.T) {
+	if testing.Short() {
+		t.Skip("anchors on the loopback Starknet node and verifies (4 s)")
+	}
 	ctx := context.Background()
 	fix := registrytest.Get(t)
 	ch := starknettest.NewAnchored(t, starknettest.Config{})

@@ -20,6 +20,9 @@ import (
 // TestDatasetFeaturizeClaudette runs the legal-document flow's first step on the whole
 // CLAUDETTE corpus: featurize, then commit the features with the identifiers excluded.
 func TestDatasetFeaturizeClaudette(t *testing.T) {
+	if testing.Short() {
+		t.Skip("featurizes the whole CLAUDETTE corpus (4 s)")
+	}
 	dir := t.TempDir()
 	docs := shareddata.Path(t, "data", "legal-text", "claudette_tos_en_sentences.csv")
 	features := filepath.Join(dir, "features.csv")

@@ -16,6 +16,9 @@ import (
 // commit, train, setup, prove, verify; then a tampered bundle, keys of another shape and a
 // wrong salt.
 func TestProveVerifyCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("proves through the CLI (3 s)")
+	}
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(1, 1))
 	var sb strings.Builder

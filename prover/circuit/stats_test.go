@@ -27,6 +27,9 @@ var statShapes = []Shape{
 // TestStats pins the circuits' sizes, as gnark's internal/stats does: a circuit that grows
 // shows in the diff of testdata/stats.csv (regenerate with -update).
 func TestStats(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles every pinned shape (7 s); go test without -short checks stats.csv")
+	}
 	var sb strings.Builder
 	sb.WriteString("circuit,shape,constraints,public,secret,internal,per_row_feature\n")
 	for _, s := range statShapes {

@@ -15,6 +15,9 @@ import (
 // prove, encode, parse and verify, with only the manifest, the model and the verifying keys
 // on the verifier's side.
 func TestEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("proves a dataset end to end (5 s)")
+	}
 	tmp := t.TempDir()
 	cases := []struct {
 		name string

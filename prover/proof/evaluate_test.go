@@ -107,6 +107,9 @@ func (c evalCase) scores(t *testing.T) (scores, labels []float64) {
 // manifest and the evaluation keys, checks; the metrics are those of the model's fixed-point
 // scores on the test rows.
 func TestEvaluate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("proves evaluations end to end (7 s)")
+	}
 	ctx := context.Background()
 	for _, task := range []circuit.Task{circuit.Regression, circuit.Classification} {
 		t.Run(string(task), func(t *testing.T) {

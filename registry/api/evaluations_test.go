@@ -27,6 +27,9 @@ func fieldOf(err error) string {
 // logs it; anyone lists it with the model and fetches its proof and test manifest. Bad input
 // is a 4xx naming the field.
 func TestEvaluations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("proves and verifies an evaluation through the API (4 s)")
+	}
 	for _, db := range []dbKind{sqliteDB, postgresDB} {
 		t.Run(string(db), func(t *testing.T) { testEvaluations(t, db) })
 	}

@@ -155,6 +155,9 @@ func TestReplicaAnchorsWhileAWorkerLeads(t *testing.T) {
 // default unique states counted completed jobs, so a registry anchored once and then not
 // until its job cleaner ran a day later).
 func TestRegistryAnchorsAgain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("anchors twice on the loopback Starknet node (4 s)")
+	}
 	startAnchoredRegistry(t).anchorsTwice(t)
 }
 
@@ -176,6 +179,9 @@ func (r *anchoredRegistry) anchorsTwice(t *testing.T) {
 // with the RPC URL checks it against the contract (offline it is "not checked"). Then the
 // registry's log is swapped for a fork after anchoring, and the client catches it.
 func TestRegistryAnchorsEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("anchors on the loopback Starknet node end to end (5 s)")
+	}
 	ctx := context.Background()
 	r := startAnchoredRegistry(t)
 	s1 := r.submit(t, 1)

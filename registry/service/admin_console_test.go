@@ -17,6 +17,9 @@ import (
 // The console's reads and actions over a real store, log and queue: two logged models, an
 // honest anchor and a forged one, and each action leaving its audit record.
 func TestAdminConsole(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the console over a real store, log, queue and a forged anchor (3 s)")
+	}
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	set, err := keyset.Open(filepath.Join(t.TempDir(), "keys"), keyset.Policy{})
