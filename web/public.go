@@ -34,7 +34,7 @@ type PublicRecords interface {
 	ModelView(ctx context.Context, sha256 string) (*store.ModelView, error)
 	PublicModelFile(ctx context.Context, sha256, providerID string) (*store.ModelFile, error)
 	Provider(ctx context.Context, id string) (*store.Provider, error)
-	Revocation(ctx context.Context, attestationID string) (*store.Revocation, error)
+	Revoked(ctx context.Context, attestationID string) (bool, error)
 	Anchors(ctx context.Context, limit int) ([]store.Anchor, error)
 	AnchorCovering(ctx context.Context, index int64) (*store.Anchor, error)
 	PublicAttestations(ctx context.Context, p store.Page) ([]store.PublicModel, string, error)
@@ -390,11 +390,8 @@ func (s *Site) evaluationView(ctx context.Context, ev *store.Evaluation) (evalVi
 		v.IssuedAt = st.IssuedAt
 	}
 	if ev.AttestationID != nil {
-		_, err := s.cfg.Public.Records.Revocation(ctx, *ev.AttestationID)
-		switch {
-		case err == nil:
-			v.Revoked = true
-		case !errors.Is(err, store.ErrNotFound):
+		var err error
+		if v.Revoked, err = s.cfg.Public.Records.Revoked(ctx, *ev.AttestationID); err != nil {
 			return v, err
 		}
 	}

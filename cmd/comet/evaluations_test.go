@@ -28,12 +28,7 @@ func TestSubmitEval(t *testing.T) {
 	bin := buildComet(t)
 	dir := t.TempDir()
 	p := func(name string) string { return filepath.Join(dir, name) }
-	for name, b := range map[string][]byte{"model.json": fix.Model, "data.manifest.json": fix.Manifest, "model.proof.json": fix.Proof,
-		"test.manifest.json": testManifest, "model.eval.json": evalBundle} {
-		if err := os.WriteFile(p(name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeFixture(t, dir, fix, map[string][]byte{"test.manifest.json": testManifest, "model.eval.json": evalBundle})
 	config := writeConfig(t, dir, keysDir)
 	adminKey := strings.TrimSpace(mustRun(t, bin, nil, "admin", "init", "--create", "--config", config))
 	reg := startRegistry(t, bin, config)

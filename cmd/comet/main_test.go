@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -39,6 +40,17 @@ func writeFile(t *testing.T, dir, name, content string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// writeFixture writes the registry fixture's model, manifest and proof into dir under the names
+// the CLI flows use (model.json, data.manifest.json, model.proof.json), with extra files.
+func writeFixture(t *testing.T, dir string, fix *registrytest.Material, extra map[string][]byte) {
+	t.Helper()
+	files := map[string][]byte{"model.json": fix.Model, "data.manifest.json": fix.Manifest, "model.proof.json": fix.Proof}
+	maps.Copy(files, extra)
+	for name, b := range files {
+		writeFile(t, dir, name, string(b))
+	}
 }
 
 func TestDatasetCommitFJC(t *testing.T) {

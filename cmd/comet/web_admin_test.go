@@ -32,11 +32,7 @@ func TestWebAdminConsole(t *testing.T) {
 	bin := buildComet(t)
 	dir := t.TempDir()
 	p := func(name string) string { return filepath.Join(dir, name) }
-	for name, b := range map[string][]byte{"model.json": fix.Model, "data.manifest.json": fix.Manifest, "model.proof.json": fix.Proof} {
-		if err := os.WriteFile(p(name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeFixture(t, dir, fix, nil)
 	// The registry starts with no circuit keys: the console publishes them.
 	config := writeConfig(t, dir, p("published-keys"))
 	adminKey := strings.TrimSpace(mustRun(t, bin, nil, "admin", "init", "--create", "--config", config))

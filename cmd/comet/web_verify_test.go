@@ -27,11 +27,7 @@ func TestWebVerify(t *testing.T) {
 	bin := buildComet(t)
 	dir := t.TempDir()
 	p := func(name string) string { return filepath.Join(dir, name) }
-	for name, b := range map[string][]byte{"model.json": fix.Model, "data.manifest.json": fix.Manifest, "model.proof.json": fix.Proof} {
-		if err := os.WriteFile(p(name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeFixture(t, dir, fix, nil)
 	config := writeConfig(t, dir, fix.KeysDir)
 	adminKey := strings.TrimSpace(mustRun(t, bin, nil, "admin", "init", "--create", "--config", config))
 	reg := startRegistry(t, bin, config)

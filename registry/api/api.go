@@ -44,6 +44,7 @@ type Records interface {
 	Model(ctx context.Context, sha256 string) (*store.Model, error)
 	Attestation(ctx context.Context, id string) (*store.Attestation, error)
 	Revocation(ctx context.Context, attestationID string) (*store.Revocation, error)
+	Revoked(ctx context.Context, attestationID string) (bool, error)
 	Submission(ctx context.Context, id string) (*store.Submission, error)
 	Provider(ctx context.Context, id string) (*store.Provider, error)
 	Providers(ctx context.Context, status store.ProviderStatus, p store.Page) ([]store.Provider, string, error)

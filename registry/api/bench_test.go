@@ -129,13 +129,18 @@ func BenchmarkLookup(b *testing.B) {
 	if b.N == 1 {
 		return // the sizing run: seeding was the work
 	}
+	lookups(b, []string{seeded.url}, seeded.shas)
+}
+
+// lookups sends b.N lookups of random models from 16 clients, turn by turn to each of urls.
+func lookups(b *testing.B, urls, shas []string) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	order := make([]int, b.N)
 	for i := range order {
-		order[i] = rng.IntN(len(seeded.shas))
+		order[i] = rng.IntN(len(shas))
 	}
 	registrytest.Load(b, 16, func(hc *http.Client, i int) error {
-		resp, err := hc.Get(seeded.url + "/v1/models/" + seeded.shas[order[i]])
+		resp, err := hc.Get(urls[i%len(urls)] + "/v1/models/" + shas[order[i]])
 		if err != nil {
 			return err
 		}
@@ -297,22 +302,5 @@ func BenchmarkLookupReplicas(b *testing.B) {
 			first = srv
 		}
 	}
-	shas := seedModels(b, first.Store, 100_000)
-	rng := rand.New(rand.NewPCG(1, 2))
-	order := make([]int, b.N)
-	for i := range order {
-		order[i] = rng.IntN(len(shas))
-	}
-	registrytest.Load(b, 16, func(hc *http.Client, i int) error {
-		resp, err := hc.Get(urls[i%2] + "/v1/models/" + shas[order[i]])
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return err
-	})
+	lookups(b, urls, seedModels(b, first.Store, 100_000))
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 
@@ -105,14 +104,9 @@ func (a *API) evaluationView(ctx context.Context, ev *store.Evaluation) (wire.Ev
 	if ev.AttestationID == nil {
 		return v, nil
 	}
-	_, err := a.rec.Revocation(ctx, *ev.AttestationID)
-	switch {
-	case err == nil:
-		v.Revoked = true
-	case !errors.Is(err, store.ErrNotFound):
-		return v, err
-	}
-	return v, nil
+	var err error
+	v.Revoked, err = a.rec.Revoked(ctx, *ev.AttestationID)
+	return v, err
 }
 
 func (a *API) revokeEvaluation(c *gin.Context) {

@@ -35,6 +35,15 @@ const publicModelColumns = `m.sha256, COALESCE(s.model_name, m.name) AS name, CO
 	COALESCE(p.display_name, '') AS provider_name, m.dataset_commitment, m.created_at,
 	a.id AS attestation_id, a.issued_at, a.log_index, r.revoked_at`
 
+// publicModelsFrom joins each model to what publicModelColumns reads of it.
+const publicModelsFrom = `
+FROM models m
+LEFT JOIN attestations a ON a.model_sha256 = m.sha256
+LEFT JOIN submissions s ON s.id = a.submission_id
+LEFT JOIN providers p ON p.id = COALESCE(a.provider_id, m.provider_id)
+LEFT JOIN revocations r ON r.attestation_id = a.id
+`
+
 // PublicAttestations lists logged attestations newest first (by log index, which the log
 // assigns in order), with the model each is about. Revoked ones are listed, marked. An
 // attestation not yet in the log is not listed: it is public once the log holds it.
@@ -91,13 +100,7 @@ func (q Queries) ProviderModels(ctx context.Context, providerID string, p Page) 
 	}
 	args = append(args, n+1)
 	var out []PublicModel
-	err := q.db.WithContext(ctx).Raw(`SELECT `+publicModelColumns+`
-FROM models m
-LEFT JOIN attestations a ON a.model_sha256 = m.sha256
-LEFT JOIN submissions s ON s.id = a.submission_id
-LEFT JOIN providers p ON p.id = COALESCE(a.provider_id, m.provider_id)
-LEFT JOIN revocations r ON r.attestation_id = a.id
-WHERE `+where+`
+	err := q.db.WithContext(ctx).Raw(`SELECT `+publicModelColumns+publicModelsFrom+`WHERE `+where+`
 ORDER BY m.created_at DESC, m.sha256 DESC LIMIT ?`, args...).Scan(&out).Error
 	if err != nil {
 		return nil, "", translate("models of provider "+providerID, err)
@@ -119,13 +122,7 @@ func (q Queries) ModelsByPrefix(ctx context.Context, prefix string, limit int) (
 	}
 	// A range on the primary key: every hex digit sorts below '~'.
 	var out []PublicModel
-	err := q.db.WithContext(ctx).Raw(`SELECT `+publicModelColumns+`
-FROM models m
-LEFT JOIN attestations a ON a.model_sha256 = m.sha256
-LEFT JOIN submissions s ON s.id = a.submission_id
-LEFT JOIN providers p ON p.id = COALESCE(a.provider_id, m.provider_id)
-LEFT JOIN revocations r ON r.attestation_id = a.id
-WHERE m.sha256 >= ? AND m.sha256 < ?
+	err := q.db.WithContext(ctx).Raw(`SELECT `+publicModelColumns+publicModelsFrom+`WHERE m.sha256 >= ? AND m.sha256 < ?
 ORDER BY m.sha256 LIMIT ?`, prefix, prefix+"~", limit).Scan(&out).Error
 	return out, translate("models by prefix "+prefix, err)
 }

@@ -427,6 +427,16 @@ func (q Queries) Revocation(ctx context.Context, attestationID string) (*Revocat
 	return first[Revocation](ctx, q.db, "revocation of "+attestationID, "attestation_id = ?", attestationID)
 }
 
+// Revoked reports whether an attestation (a training attestation's or an evaluation's) is
+// revoked.
+func (q Queries) Revoked(ctx context.Context, attestationID string) (bool, error) {
+	_, err := q.Revocation(ctx, attestationID)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // RevocationByID reads a revocation by its id (envelope digest).
 func (q Queries) RevocationByID(ctx context.Context, id string) (*Revocation, error) {
 	return first[Revocation](ctx, q.db, "revocation "+id, "id = ?", id)
