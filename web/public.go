@@ -15,6 +15,7 @@ import (
 	"github.com/comet-attest/comet/internal/hexdigest"
 	"github.com/comet-attest/comet/prover/commitment"
 	"github.com/comet-attest/comet/registry/store"
+	"github.com/comet-attest/comet/registry/stored"
 )
 
 // PublicConfig is what the public pages read. Without Records the site serves the search
@@ -233,7 +234,7 @@ func (s *Site) modelPage(w http.ResponseWriter, r *http.Request) {
 		if v.IssuedAt != nil {
 			d.IssuedAt = *v.IssuedAt
 		}
-		tr, err := trainingOf(v.Envelope)
+		tr, err := stored.Training(v.Envelope)
 		if err != nil {
 			s.fail(w, r, fmt.Errorf("model %s: %w", sha, err))
 			return
@@ -382,7 +383,7 @@ func (s *Site) evaluationView(ctx context.Context, ev *store.Evaluation) (evalVi
 		v.IssuedAt = *ev.IssuedAt
 	}
 	if len(ev.Envelope) > 0 {
-		st, err := evaluationOf(ev.Envelope)
+		st, err := stored.Evaluation(ev.Envelope)
 		if err != nil {
 			return v, fmt.Errorf("evaluation %s: %w", ev.ID, err)
 		}

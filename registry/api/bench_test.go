@@ -19,13 +19,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/comet-attest/comet/registry/wire"
-
+	"github.com/comet-attest/comet/attest/attesttest"
+	"github.com/comet-attest/comet/attest/keys"
 	"github.com/comet-attest/comet/internal/config"
 	"github.com/comet-attest/comet/internal/pgtest"
 	"github.com/comet-attest/comet/registry/registrytest"
 	"github.com/comet-attest/comet/registry/server"
 	"github.com/comet-attest/comet/registry/store"
+	"github.com/comet-attest/comet/registry/wire"
 )
 
 // benchRegistry opens a registry on SQLite without starting its jobs, served on loopback,
@@ -53,13 +54,19 @@ func openBenchRegistry(b *testing.B, dir string) (*server.Server, string, func()
 	return srv, ts.URL, func() { ts.Close(); srv.Close(context.Background()) }
 }
 
-// seedModels writes n attested, logged models straight into the store.
+// seedModels writes n attested, logged models straight into the store. Each attestation is
+// a real signed envelope whose statement names its model, so that a lookup pays for reading
+// the featurizer out of it as it does in service.
 func seedModels(b *testing.B, st *store.Store, n int) []string {
 	b.Helper()
 	ctx := context.Background()
 	now := st.Now()
+	signer, err := keys.Generate("bench-registry")
+	if err != nil {
+		b.Fatal(err)
+	}
 	shas := make([]string, n)
-	err := st.InTx(ctx, func(tx *store.Tx) error {
+	err = st.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.Create(ctx, &store.Provider{ID: "bench-co", DisplayName: "Bench", Contact: "b@example.org", Status: store.ProviderApproved}); err != nil {
 			return err
 		}
@@ -79,11 +86,21 @@ func seedModels(b *testing.B, st *store.Store, n int) []string {
 			shas[i] = sha
 			idx := int64(i)
 			id := fmt.Sprintf("sub_%028x", i)
+			subj, tr := attesttest.Sample(i)
+			subj.SHA256, tr.Provider = sha, "bench-co"
+			env, lf, err := attesttest.SignWith(ctx, signer, subj, tr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			envJSON, err := json.Marshal(env)
+			if err != nil {
+				b.Fatal(err)
+			}
 			models = append(models, store.Model{SHA256: sha, Name: "model.json", ProviderID: "bench-co", DatasetCommitment: hex64(0), Body: []byte("{}"), CreatedAt: now})
 			subs = append(subs, store.Submission{ID: id, ProviderID: "bench-co", ModelSHA256: sha, DatasetCommitment: hex64(0), Manifest: []byte("{}"),
 				ProofSHA256: sha, Proof: []byte("{}"), Status: store.StatusLogged, CreatedAt: now, UpdatedAt: now})
 			atts = append(atts, store.Attestation{ID: hex64(uint64(i) + 1<<40), SubmissionID: id, ModelSHA256: sha, ProviderID: "bench-co",
-				Envelope: []byte("{}"), Leaf: []byte{1}, KeyID: "k+1", LogIndex: &idx, IssuedAt: now, CreatedAt: now, LoggedAt: &now})
+				Envelope: envJSON, Leaf: lf, KeyID: signer.KeyID(), LogIndex: &idx, IssuedAt: now, CreatedAt: now, LoggedAt: &now})
 		}
 		if err := st.InTx(ctx, func(tx *store.Tx) error {
 			for _, v := range []any{&models, &subs, &atts} {
@@ -144,12 +161,17 @@ func lookups(b *testing.B, urls, shas []string) {
 		if err != nil {
 			return err
 		}
-		_, err = io.Copy(io.Discard, resp.Body)
+		body, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
+		switch {
+		case err != nil:
+			return err
+		case resp.StatusCode != http.StatusOK:
 			return fmt.Errorf("status %d", resp.StatusCode)
+		case !bytes.Contains(body, []byte(`"featurizer":{`)):
+			return fmt.Errorf("lookup without the attested featurizer: %s", body)
 		}
-		return err
+		return nil
 	})
 }
 

@@ -6,11 +6,10 @@ import (
 
 	"github.com/comet-attest/comet/registry/wire"
 
-	"github.com/comet-attest/comet/attest/envelope"
-	"github.com/comet-attest/comet/attest/statement"
 	"github.com/comet-attest/comet/prover/commitment"
 	"github.com/comet-attest/comet/registry/keyset"
 	"github.com/comet-attest/comet/registry/store"
+	"github.com/comet-attest/comet/registry/stored"
 	"github.com/riverqueue/river/rivertype"
 )
 
@@ -47,15 +46,11 @@ func viewEvaluation(e *store.Evaluation) wire.Evaluation {
 }
 
 // featurizerOfEnvelope reads the featurizer from the training statement that a stored
-// envelope carries. The envelope is the registry's own, so its signature is not checked here.
+// envelope carries.
 func featurizerOfEnvelope(env []byte) (*wire.LookupFeaturizer, error) {
-	payload, err := envelope.ParsePayload(env)
+	tr, err := stored.Training(env)
 	if err != nil {
-		return nil, fmt.Errorf("attestation envelope: %w", err)
-	}
-	_, tr, err := statement.ParseTraining(payload)
-	if err != nil {
-		return nil, fmt.Errorf("attestation statement: %w", err)
+		return nil, err
 	}
 	f := tr.Featurizer
 	if f == nil {
