@@ -95,3 +95,31 @@ func BenchmarkProve(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkProveWorkers proves BenchmarkProve's n8192-d8-b32 case with one chunk proof at a
+// time (each on every core gnark is given) and with two at once, on one set of keys: whether
+// proving chunks side by side, which also overlaps one chunk's witness solving with another's
+// proving, beats gnark's own parallelism. Run it with GOMAXPROCS=1 too, for two single-threaded
+// proofs against one.
+//
+//	go test ./prover/proof -run '^$' -bench ProveWorkers -benchtime 1x -timeout 30m
+func BenchmarkProveWorkers(b *testing.B) {
+	ctx := context.Background()
+	const n, d = 8192, 8
+	p := commitAndTrain(b, wideCSV(b, b.TempDir(), n, d), dataSpec{label: "y", format: fixedpoint.Format{FractionBits: 16, ValueBits: 32},
+		chunkRows: 1024, train: train.Options{Kind: train.KindRidge, Lambda: 0.1, Intercept: true}, salt: 5})
+	keys, err := setup.Generate(ctx, p.shape(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers%d", workers), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := Prove(ctx, keys, p.request(), Options{Workers: workers}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n*d)/(b.Elapsed().Seconds()/float64(b.N)), "rf/s")
+		})
+	}
+}
