@@ -44,9 +44,9 @@ their sealed salt with --queue-key-file (docs/proof.md, "Distributed proving").`
 	fl.BoolVar(&pf.prove, "prove", false, "prove chunk jobs from --queue instead of working the registry's jobs")
 	fl.StringVar(&pf.queue, "queue", "", "with --prove: PostgreSQL URL of the chunk queue (search_path names its schema; default comet_prove)")
 	fl.StringVar(&pf.keyFile, "queue-key-file", "", "with --prove: the key comet prove --queue-key-file sealed the jobs with")
-	fl.StringVar(&pf.id, "id", "", "with --prove: this worker's name in comet prove's progress (default host-pid)")
+	fl.StringVar(&pf.id, "id", "", "with --prove: this worker's name in comet prove's progress, one per live worker on a queue (default host-pid)")
 	fl.IntVar(&pf.chunks, "chunks", 1, "with --prove: chunks proven at once (one proof already uses every core)")
-	fl.DurationVar(&pf.rescueAfter, "rescue-after", provequeue.DefaultRescueAfter, "with --prove: a chunk running this long is taken to be lost with its worker and retried; more than a chunk's proving time")
+	fl.DurationVar(&pf.rescueAfter, "rescue-after", provequeue.DefaultRescueAfter, "with --prove: a chunk running this long is retried even if its worker seems alive (a dead worker's are taken back at once); more than a chunk's proving time")
 	fl.DurationVar(&pf.stopAfter, "stop-timeout", time.Minute, "with --prove: how long the chunks in flight may finish after a signal")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if pf.prove {
@@ -107,9 +107,14 @@ func runProveWorker(cmd *cobra.Command, pf proveWorkerFlags) error {
 		return err
 	}
 	slog.Info("proving chunks", slog.Int("at_once", pf.chunks))
-	<-ctx.Done()
+	var lost error
+	select {
+	case <-ctx.Done():
+	case <-w.Lost():
+		lost = errors.New("lost the worker's database session: its chunks may go to other workers")
+	}
 	slog.Info("shutting down")
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pf.stopAfter)
 	defer cancel()
-	return w.Stop(stopCtx)
+	return errors.Join(w.Stop(stopCtx), lost)
 }

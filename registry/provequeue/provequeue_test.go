@@ -320,6 +320,8 @@ func TestProgressString(t *testing.T) {
 			"chunks 2/8, 2 running (a: 1, b: 1), 0.50 chunks/s, ETA 12s"},
 		{Progress{Done: 8, Total: 8, Workers: map[string]int{"a": 8}, Retried: 1, Elapsed: 16 * time.Second},
 			"chunks 8/8, 0 running (a: 8), 0.50 chunks/s, 1 retried"},
+		{Progress{Done: 3, Total: 8, Running: 1, Workers: map[string]int{"a": 3}, Retried: 2, Rescued: 1, Elapsed: 6 * time.Second},
+			"chunks 3/8, 1 running (a: 3), 0.50 chunks/s, ETA 10s, 2 retried, 1 taken back from dead workers"},
 	} {
 		if got := c.p.String(); got != c.want {
 			t.Errorf("%+v: %q, want %q", c.p, got, c.want)

@@ -197,7 +197,10 @@ type Progress struct {
 	// Running is the number of chunks being proven now; Retried the chunks whose jobs took
 	// more than one attempt (a worker died or failed on them).
 	Running, Retried int
-	Elapsed          time.Duration
+	// Rescued is the chunks this reading gave back to the queue because their worker had
+	// died (see liveness.go).
+	Rescued int64
+	Elapsed time.Duration
 }
 
 // Rate is the chunks proven per second since the run started.
@@ -237,6 +240,9 @@ func (p Progress) String() string {
 	if p.Retried > 0 {
 		fmt.Fprintf(&b, ", %d retried", p.Retried)
 	}
+	if p.Rescued > 0 {
+		fmt.Fprintf(&b, ", %d taken back from dead workers", p.Rescued)
+	}
 	return b.String()
 }
 
@@ -245,8 +251,15 @@ func (p Progress) String() string {
 var ErrChunkFailed = errors.New("a chunk could not be proven")
 
 // Progress reads the run's state; a chunk that gave up is ErrChunkFailed with its last error.
+// It first gives back to the queue the chunks of workers that died (see liveness.go), and
+// counts them in Rescued.
 func (q *Queue) Progress(ctx context.Context, run *Run) (Progress, error) {
 	p := Progress{Total: run.Chunks, Workers: map[string]int{}, Elapsed: time.Since(run.Started)}
+	rescued, err := q.rescueDeadWorkers(ctx, run)
+	if err != nil {
+		return p, fmt.Errorf("progress: %w", err)
+	}
+	p.Rescued = rescued
 	rows, err := q.pool.Query(ctx, `SELECT worker, count(*) FROM `+q.table("chunk_proofs")+` WHERE run = $1 GROUP BY worker`, run.ID)
 	if err != nil {
 		return p, fmt.Errorf("progress: %w", err)

@@ -38,7 +38,13 @@ type WorkerOptions struct {
 const DefaultRescueAfter = 30 * time.Minute
 
 // Worker proves chunk jobs until stopped.
-type Worker struct{ client *river.Client[pgx.Tx] }
+type Worker struct {
+	client *river.Client[pgx.Tx]
+	q      *Queue
+	id     string
+	log    *slog.Logger
+	live   *liveness
+}
 
 // NewWorker makes a worker on the queue that opens the jobs' secrets with key.
 func (q *Queue) NewWorker(key *Key, o WorkerOptions) (*Worker, error) {
@@ -76,14 +82,34 @@ func (q *Queue) NewWorker(key *Key, o WorkerOptions) (*Worker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("worker: river client: %w", err)
 	}
-	return &Worker{client: c}, nil
+	return &Worker{client: c, q: q, id: id, log: log}, nil
 }
 
-// Start starts fetching jobs.
-func (w *Worker) Start(ctx context.Context) error { return w.client.Start(ctx) }
+// Start takes the worker's liveness lock (see liveness.go; ErrWorkerIDInUse if a live
+// worker on the queue has its ID) and starts fetching jobs.
+func (w *Worker) Start(ctx context.Context) error {
+	live, err := w.q.holdLiveness(ctx, w.id, w.log)
+	if err != nil {
+		return err
+	}
+	if err := w.client.Start(ctx); err != nil {
+		live.release()
+		return err
+	}
+	w.live = live
+	return nil
+}
 
-// Stop waits for the chunks in flight, until ctx is done.
-func (w *Worker) Stop(ctx context.Context) error { return w.client.Stop(ctx) }
+// Lost is closed if the worker's liveness lock was lost while it ran (its database session
+// ended): the planner may have given its chunks to others, and it should stop.
+func (w *Worker) Lost() <-chan struct{} { return w.live.lost }
+
+// Stop waits for the chunks in flight, until ctx is done, and frees the liveness lock.
+func (w *Worker) Stop(ctx context.Context) error {
+	err := w.client.Stop(ctx)
+	w.live.release()
+	return err
+}
 
 type chunkWorker struct {
 	river.WorkerDefaults[ChunkArgs]

@@ -1,0 +1,132 @@
+package provequeue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/comet-attest/comet/prover/commitment"
+	"github.com/comet-attest/comet/prover/proof"
+)
+
+// TestDeadWorkersChunksAreTakenBack sets a run's chunks running under workers that hold
+// their liveness lock, one that never did and one that let it go, and checks that a
+// progress reading gives back exactly the chunks of the two dead ones, once.
+func TestDeadWorkersChunksAreTakenBack(t *testing.T) {
+	ctx := context.Background()
+	q := openQueue(t)
+	key, _, err := LoadOrCreateKey(filepath.Join(t.TempDir(), "queue.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Advisory lock keys are split in two 32-bit halves in pg_locks: live workers whose keys
+	// are negative and positive both count as alive.
+	alive := []string{"alive-0", "alive-1", "alive-2", "alive-3", "alive-4", "alive-5"}
+	var signs [2]int
+	for _, id := range alive {
+		var k int64
+		if err := q.pool.QueryRow(ctx, "SELECT "+fmt.Sprintf(livenessKey, "$1::text", "$2::text"), q.schema, id).Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+		signs[min(k>>63&1, 1)]++
+		l, err := q.holdLiveness(ctx, id, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(l.release)
+	}
+	if signs[0] == 0 || signs[1] == 0 {
+		t.Fatalf("the live workers' keys all have one sign (%v): pick other ids", signs)
+	}
+	if _, err := q.holdLiveness(ctx, "alive-0", slog.New(slog.DiscardHandler)); !errors.Is(err, ErrWorkerIDInUse) {
+		t.Errorf("a second worker named alive-0: %v, want ErrWorkerIDInUse", err)
+	}
+	gone, err := q.holdLiveness(ctx, "gone", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone.release()
+
+	owners := append(append([]string(nil), alive...), "gone", "never-locked")
+	tasks := make([]proof.ChunkTask, len(owners))
+	offsets := proof.Offsets{Chunks: make([]int64, len(owners))}
+	for i := range tasks {
+		tasks[i].Index = i
+	}
+	run, err := q.Enqueue(ctx, key, Spec{Offsets: offsets}, commitment.Salt{}, tasks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range owners {
+		if _, err := q.pool.Exec(ctx, `UPDATE `+q.table("river_job")+` SET state = 'running', attempt = 1, attempted_at = now(),
+			attempted_by = ARRAY['earlier-worker', $2] WHERE id = $1`, run.jobs[i], id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := q.Progress(ctx, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Rescued != 2 || p.Running != len(alive) {
+		t.Fatalf("progress %+v (%s): want 2 taken back, %d running", p, p, len(alive))
+	}
+	for i, id := range owners {
+		var state string
+		if err := q.pool.QueryRow(ctx, `SELECT state FROM `+q.table("river_job")+` WHERE id = $1`, run.jobs[i]).Scan(&state); err != nil {
+			t.Fatal(err)
+		}
+		want := "running"
+		if i >= len(alive) {
+			want = "available"
+		}
+		if state != want {
+			t.Errorf("chunk of %s: %s, want %s", id, state, want)
+		}
+	}
+	if p, err := q.Progress(ctx, run); err != nil || p.Rescued != 0 {
+		t.Errorf("second reading: %+v, %v", p, err)
+	}
+}
+
+// TestWorkerStopsWhenItLosesItsSession ends a running worker's lock session from outside,
+// as a database restart or a network cut would, and checks that the worker says so.
+func TestWorkerStopsWhenItLosesItsSession(t *testing.T) {
+	ctx := context.Background()
+	q := openQueue(t)
+	key, _, err := LoadOrCreateKey(filepath.Join(t.TempDir(), "queue.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := q.NewWorker(key, WorkerOptions{ID: "cut-off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	again, err := q.NewWorker(key, WorkerOptions{ID: "cut-off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := again.Start(ctx); !errors.Is(err, ErrWorkerIDInUse) {
+		t.Errorf("a second worker named cut-off started: %v", err)
+	}
+	pid := w.live.conn.PgConn().PID()
+	if _, err := q.pool.Exec(ctx, "SELECT pg_terminate_backend($1)", pid); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-w.Lost():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the worker did not notice it lost its session")
+	}
+	stop, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := w.Stop(stop); err != nil {
+		t.Fatal(err)
+	}
+}
