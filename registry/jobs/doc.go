@@ -12,7 +12,7 @@
 // rather than left in "verifying" forever.
 //
 // On PostgreSQL, QueueLog is worked by the one `comet serve` replica that holds the log-owner
-// lease (registry/logowner), from the moment it takes the lease (WorkLog); that replica also
+// lease (registry/pglock), from the moment it takes the lease (WorkLog); that replica also
 // appends what the others and the `comet worker` processes signed, on a ticker of its own
 // rather than as a River periodic job, which a holder killed mid-run would leave "running",
 // blocking the next runs until River rescued it.

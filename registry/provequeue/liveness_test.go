@@ -11,10 +11,11 @@ import (
 
 	"github.com/comet-attest/comet/prover/commitment"
 	"github.com/comet-attest/comet/prover/proof"
+	"github.com/comet-attest/comet/registry/pglock"
 )
 
 // TestDeadWorkersChunksAreTakenBack sets a run's chunks running under workers that hold
-// their liveness lock, one that never did and one that let it go, and checks that a
+// their lease, one that never did and one that let it go, and checks that a
 // progress reading gives back exactly the chunks of the two dead ones, once.
 func TestDeadWorkersChunksAreTakenBack(t *testing.T) {
 	ctx := context.Background()
@@ -24,32 +25,30 @@ func TestDeadWorkersChunksAreTakenBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Advisory lock keys are split in two 32-bit halves in pg_locks: live workers whose keys
-	// are negative and positive both count as alive.
-	alive := []string{"alive-0", "alive-1", "alive-2", "alive-3", "alive-4", "alive-5"}
+	// are negative and positive both count as alive, so the live ones have keys of both signs.
+	var alive []string
 	var signs [2]int
-	for _, id := range alive {
-		var k int64
-		if err := q.pool.QueryRow(ctx, "SELECT "+fmt.Sprintf(livenessKey, "$1::text", "$2::text"), q.schema, id).Scan(&k); err != nil {
-			t.Fatal(err)
+	for i := 0; signs[0] < 2 || signs[1] < 2; i++ {
+		if i == 64 {
+			t.Fatalf("64 workers' keys and still not two of each sign (%v)", signs)
 		}
-		signs[min(k>>63&1, 1)]++
-		l, err := q.holdLiveness(ctx, id, slog.New(slog.DiscardHandler))
+		// The number first: FNV's top bit hardly moves with a name's last bytes.
+		id := fmt.Sprintf("%d-alive", i)
+		alive = append(alive, id)
+		signs[pglock.Key(workerLease(q.schema, id))>>63&1]++
+		l, err := pglock.TryAcquire(ctx, q.pool, workerLease(q.schema, id), time.Second, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(l.release)
+		t.Cleanup(func() { _ = l.Release(context.Background()) })
 	}
-	if signs[0] == 0 || signs[1] == 0 {
-		t.Fatalf("the live workers' keys all have one sign (%v): pick other ids", signs)
-	}
-	if _, err := q.holdLiveness(ctx, "alive-0", slog.New(slog.DiscardHandler)); !errors.Is(err, ErrWorkerIDInUse) {
-		t.Errorf("a second worker named alive-0: %v, want ErrWorkerIDInUse", err)
-	}
-	gone, err := q.holdLiveness(ctx, "gone", slog.New(slog.DiscardHandler))
+	gone, err := pglock.TryAcquire(ctx, q.pool, workerLease(q.schema, "gone"), time.Second, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	gone.release()
+	if err := gone.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
 
 	owners := append(append([]string(nil), alive...), "gone", "never-locked")
 	tasks := make([]proof.ChunkTask, len(owners))
@@ -115,9 +114,9 @@ func TestWorkerStopsWhenItLosesItsSession(t *testing.T) {
 	if err := again.Start(ctx); !errors.Is(err, ErrWorkerIDInUse) {
 		t.Errorf("a second worker named cut-off started: %v", err)
 	}
-	pid := w.live.conn.PgConn().PID()
-	if _, err := q.pool.Exec(ctx, "SELECT pg_terminate_backend($1)", pid); err != nil {
-		t.Fatal(err)
+	if tag, err := q.pool.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND "+
+		"((classid::bigint << 32) | objid::bigint) = $1", pglock.Key(workerLease(q.schema, "cut-off"))); err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("end the worker's session: %v, %v", tag, err)
 	}
 	select {
 	case <-w.Lost():

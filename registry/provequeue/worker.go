@@ -19,6 +19,7 @@ import (
 	"github.com/comet-attest/comet/prover/model"
 	"github.com/comet-attest/comet/prover/proof"
 	"github.com/comet-attest/comet/prover/setup"
+	"github.com/comet-attest/comet/registry/pglock"
 )
 
 // WorkerOptions tune a worker; the zero value is usable.
@@ -43,7 +44,7 @@ type Worker struct {
 	q      *Queue
 	id     string
 	log    *slog.Logger
-	live   *liveness
+	lease  *pglock.Lease
 }
 
 // NewWorker makes a worker on the queue that opens the jobs' secrets with key.
@@ -85,30 +86,30 @@ func (q *Queue) NewWorker(key *Key, o WorkerOptions) (*Worker, error) {
 	return &Worker{client: c, q: q, id: id, log: log}, nil
 }
 
-// Start takes the worker's liveness lock (see liveness.go; ErrWorkerIDInUse if a live
-// worker on the queue has its ID) and starts fetching jobs.
+// Start takes the worker's lease (see liveness.go; ErrWorkerIDInUse if a live worker on the
+// queue has its ID) and starts fetching jobs.
 func (w *Worker) Start(ctx context.Context) error {
-	live, err := w.q.holdLiveness(ctx, w.id, w.log)
+	lease, err := pglock.TryAcquire(ctx, w.q.pool, workerLease(w.q.schema, w.id), pingEvery, w.log)
+	if errors.Is(err, pglock.ErrHeld) {
+		return fmt.Errorf("%w: a live worker on queue schema %q is named %q; give each worker its own --id", ErrWorkerIDInUse, w.q.schema, w.id)
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("worker: %w", err)
 	}
 	if err := w.client.Start(ctx); err != nil {
-		live.release()
-		return err
+		return errors.Join(err, lease.Release(context.WithoutCancel(ctx)))
 	}
-	w.live = live
+	w.lease = lease
 	return nil
 }
 
-// Lost is closed if the worker's liveness lock was lost while it ran (its database session
-// ended): the planner may have given its chunks to others, and it should stop.
-func (w *Worker) Lost() <-chan struct{} { return w.live.lost }
+// Lost is closed if the worker's lease was lost while it ran (its database session ended):
+// the planner may have given its chunks to others, and it should stop.
+func (w *Worker) Lost() <-chan struct{} { return w.lease.Lost() }
 
-// Stop waits for the chunks in flight, until ctx is done, and frees the liveness lock.
+// Stop waits for the chunks in flight, until ctx is done, and gives the lease up.
 func (w *Worker) Stop(ctx context.Context) error {
-	err := w.client.Stop(ctx)
-	w.live.release()
-	return err
+	return errors.Join(w.client.Stop(ctx), w.lease.Release(context.WithoutCancel(ctx)))
 }
 
 type chunkWorker struct {

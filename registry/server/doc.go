@@ -5,7 +5,7 @@
 // serving, and shuts everything down in order.
 //
 // On PostgreSQL a `comet serve` process is one of any number of replicas (replica.go): it
-// reads the shared log directory until it takes the log-owner lease (registry/logowner), then
+// reads the shared log directory until it takes the log-owner lease (registry/pglock), then
 // appends, and stops appending at once when it loses the lease.
 //
 // `comet serve` is a thin main over Open, Start and Serve; tests use the same path so that

@@ -13,7 +13,7 @@ import (
 
 	"github.com/comet-attest/comet/attest/tlog"
 	"github.com/comet-attest/comet/registry/jobs"
-	"github.com/comet-attest/comet/registry/logowner"
+	"github.com/comet-attest/comet/registry/pglock"
 	"github.com/comet-attest/comet/registry/service"
 	f_log "github.com/transparency-dev/formats/log"
 )
@@ -76,7 +76,7 @@ type replica struct {
 	view    *tlog.Log
 	logDir  string
 	openLog func(context.Context) (*tlog.Log, func(context.Context) error, error)
-	acquire func(context.Context) (*logowner.Lease, error)
+	acquire func(context.Context) (*pglock.Lease, error)
 	queue   *jobs.Queue
 	every   time.Duration // how often the holder logs what others signed
 	logger  *slog.Logger
@@ -87,7 +87,7 @@ type replica struct {
 	err    error         // why it was fenced; read after fenced is closed
 
 	// Held after run returns, for close to release in order.
-	lease       *logowner.Lease
+	lease       *pglock.Lease
 	shutdownLog func(context.Context) error
 	cancelLog   context.CancelFunc
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/comet-attest/comet/internal/config"
 	"github.com/comet-attest/comet/internal/pgtest"
-	"github.com/comet-attest/comet/registry/logowner"
+	"github.com/comet-attest/comet/registry/pglock"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -79,7 +79,7 @@ func TestReplicaFencesWhenItLosesTheLease(t *testing.T) {
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND "+
-		"((classid::bigint << 32) | objid::bigint) = $1", logowner.Key("log-owner/"+cfg.Database.Schema)); err != nil {
+		"((classid::bigint << 32) | objid::bigint) = $1", pglock.Key("log-owner/"+cfg.Database.Schema)); err != nil {
 		t.Fatal(err)
 	}
 	select {

@@ -21,7 +21,7 @@ import (
 	"github.com/comet-attest/comet/registry/api"
 	"github.com/comet-attest/comet/registry/jobs"
 	"github.com/comet-attest/comet/registry/keyset"
-	"github.com/comet-attest/comet/registry/logowner"
+	"github.com/comet-attest/comet/registry/pglock"
 	"github.com/comet-attest/comet/registry/service"
 	"github.com/comet-attest/comet/registry/store"
 	"github.com/prometheus/client_golang/prometheus"
@@ -106,7 +106,7 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 	if cfg.Postgres() {
 		// Processes started together on one data directory must not each generate the keys
 		// or issue a trust root version.
-		unlock, err := logowner.Lock(ctx, s.Store.PgxPool(), "start-up/"+s.Store.Schema())
+		unlock, err := pglock.Lock(ctx, s.Store.PgxPool(), "start-up/"+s.Store.Schema())
 		if err != nil {
 			return nil, err
 		}
@@ -149,8 +149,8 @@ func Open(ctx context.Context, cfg config.Config, o Options) (_ *Server, err err
 			openLog: func(ctx context.Context) (*tlog.Log, func(context.Context) error, error) {
 				return tlog.Open(ctx, cfg.Path(cfg.Log.Dir), logKey, logKey.Verifier(), logOpts)
 			},
-			acquire: func(ctx context.Context) (*logowner.Lease, error) {
-				return logowner.Acquire(ctx, pool, "log-owner/"+name, leaseInterval, o.Logger)
+			acquire: func(ctx context.Context) (*pglock.Lease, error) {
+				return pglock.Acquire(ctx, pool, "log-owner/"+name, leaseInterval, o.Logger)
 			},
 		}
 		s.closers = append(s.closers, s.replica.close)

@@ -1,15 +1,17 @@
-// Package logowner is the lease that makes one registry replica on PostgreSQL the only
-// appender to the transparency log: a session-level advisory lock on a connection of its
-// own. PostgreSQL releases such a lock when the session ends, so a holder that dies (SIGKILL
-// included: its kernel closes the socket) frees it at once, with no expiry to tune; a
-// holder that is alive but cut off notices within two intervals (the tick, then the ping's
-// timeout), when its ping fails, and must stop appending (Lost). The server may end a session
-// before its holder notices (a restart, pg_terminate_backend), so a new holder waits that long
-// before it appends.
+// Package pglock holds leases on PostgreSQL: session-level advisory locks, each on a
+// connection of its own. PostgreSQL releases such a lock when the session ends, so a holder
+// that dies (SIGKILL included: its kernel closes the socket) frees it at once, with no expiry
+// to tune; a holder that is alive but cut off notices within two intervals (the tick, then
+// the ping's timeout), when its ping fails, and must stop what the lease guards (Lost). The
+// server may end a session before its holder notices (a restart, pg_terminate_backend), so a
+// new holder of an exclusive lease waits that long before it acts.
 //
-// Lock is the same kind of lock held for a moment, for start-up work that processes must
-// not do at once (generating the registry's keys, issuing a trust root version).
-package logowner
+// The registry's log owner is one such lease (Acquire: one replica appends to the log); a
+// proving worker's liveness is another (TryAcquire: its name is its own while it lives, and
+// Held tells a planner which workers are alive). Lock is the same kind of lock held for a
+// moment, for start-up work that processes must not do at once (generating the registry's
+// keys, issuing a trust root version).
+package pglock
 
 import (
 	"context"
@@ -65,7 +67,7 @@ func Lock(ctx context.Context, pool *pgxpool.Pool, name string) (unlock func(), 
 // The lease lives on a connection taken out of pool for good.
 func Acquire(ctx context.Context, pool *pgxpool.Pool, name string, interval time.Duration, logger *slog.Logger) (*Lease, error) {
 	if interval <= 0 {
-		return nil, errors.New("logowner: the interval must be positive")
+		return nil, errors.New("pglock: the interval must be positive")
 	}
 	if logger == nil {
 		logger = slog.Default()
@@ -103,6 +105,60 @@ func Acquire(ctx context.Context, pool *pgxpool.Pool, name string, interval time
 		case <-time.After(interval):
 		}
 	}
+}
+
+// ErrHeld means another session holds the lease TryAcquire asked for.
+var ErrHeld = errors.New("lease held by another session")
+
+// TryAcquire is Acquire that tries once: ErrHeld if another session holds the lease.
+func TryAcquire(ctx context.Context, pool *pgxpool.Pool, name string, interval time.Duration, logger *slog.Logger) (*Lease, error) {
+	if interval <= 0 {
+		return nil, errors.New("pglock: the interval must be positive")
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	pc, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lease %s: %w", name, err)
+	}
+	conn := pc.Hijack()
+	key := Key(name)
+	var held bool
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&held); err != nil || !held {
+		conn.Close(context.WithoutCancel(ctx))
+		if err == nil {
+			err = ErrHeld
+		}
+		return nil, fmt.Errorf("lease %s: %w", name, err)
+	}
+	return keep(conn, key, interval, logger), nil
+}
+
+// Held reports which of the named leases some session of pool's database holds now.
+func Held(ctx context.Context, pool *pgxpool.Pool, names []string) (map[string]bool, error) {
+	byKey := make(map[int64]string, len(names))
+	keys := make([]int64, 0, len(names))
+	for _, n := range names {
+		byKey[Key(n)] = n
+		keys = append(keys, Key(n))
+	}
+	// pg_locks shows a bigint advisory key as its two 32-bit halves.
+	rows, err := pool.Query(ctx, `SELECT k FROM (SELECT (classid::bigint << 32) | objid::bigint AS k FROM pg_locks
+		WHERE locktype = 'advisory' AND granted AND objsubid = 1
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) l WHERE k = ANY($1)`, keys)
+	if err != nil {
+		return nil, fmt.Errorf("held leases: %w", err)
+	}
+	held, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("held leases: %w", err)
+	}
+	out := make(map[string]bool, len(held))
+	for _, k := range held {
+		out[byKey[k]] = true
+	}
+	return out, nil
 }
 
 // keep pings the lease's connection every interval until Release, and reports the lease

@@ -1,14 +1,16 @@
-package logowner_test
+package pglock_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"testing"
 	"time"
 
 	"github.com/comet-attest/comet/internal/pgtest"
-	"github.com/comet-attest/comet/registry/logowner"
+	"github.com/comet-attest/comet/registry/pglock"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -27,10 +29,10 @@ func pool(t *testing.T) *pgxpool.Pool {
 }
 
 // acquireSoon starts Acquire and returns a channel that receives its lease.
-func acquireSoon(t *testing.T, ctx context.Context, p *pgxpool.Pool, name string) <-chan *logowner.Lease {
-	c := make(chan *logowner.Lease, 1)
+func acquireSoon(t *testing.T, ctx context.Context, p *pgxpool.Pool, name string) <-chan *pglock.Lease {
+	c := make(chan *pglock.Lease, 1)
 	go func() {
-		l, err := logowner.Acquire(ctx, p, name, interval, quiet())
+		l, err := pglock.Acquire(ctx, p, name, interval, quiet())
 		if err != nil {
 			if ctx.Err() == nil {
 				t.Error(err)
@@ -50,11 +52,11 @@ func TestOneHolderAndTakeover(t *testing.T) {
 	defer cancel()
 	p := pool(t)
 	name := pgtest.Schema(t)
-	first, err := logowner.Acquire(ctx, p, name, interval, quiet())
+	first, err := pglock.Acquire(ctx, p, name, interval, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := logowner.Acquire(ctx, p, name+"-other", interval, quiet())
+	other, err := pglock.Acquire(ctx, p, name+"-other", interval, quiet())
 	if err != nil {
 		t.Fatalf("a lease of another name is independent: %v", err)
 	}
@@ -70,7 +72,7 @@ func TestOneHolderAndTakeover(t *testing.T) {
 		t.Fatal(err)
 	}
 	released := time.Now()
-	var l *logowner.Lease
+	var l *pglock.Lease
 	select {
 	case l = <-second:
 	case <-time.After(5 * time.Second):
@@ -81,7 +83,7 @@ func TestOneHolderAndTakeover(t *testing.T) {
 	third := acquireSoon(t, ctx, p, name)
 	// The holder's session dies as with a crashed holder or a restarted server.
 	if _, err := p.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted AND "+
-		"((classid::bigint << 32) | objid::bigint) = $1", logowner.Key(name)); err != nil {
+		"((classid::bigint << 32) | objid::bigint) = $1", pglock.Key(name)); err != nil {
 		t.Fatal(err)
 	}
 	killed := time.Now()
@@ -108,17 +110,17 @@ func TestOneHolderAndTakeover(t *testing.T) {
 func TestAcquireEndsWithItsContext(t *testing.T) {
 	p := pool(t)
 	name := pgtest.Schema(t)
-	held, err := logowner.Acquire(context.Background(), p, name, interval, quiet())
+	held, err := pglock.Acquire(context.Background(), p, name, interval, quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer held.Release(context.Background())
 	ctx, cancel := context.WithTimeout(context.Background(), 3*interval)
 	defer cancel()
-	if _, err := logowner.Acquire(ctx, p, name, interval, quiet()); err == nil {
+	if _, err := pglock.Acquire(ctx, p, name, interval, quiet()); err == nil {
 		t.Fatal("acquired a held lease")
 	}
-	if _, err := logowner.Acquire(context.Background(), p, name, 0, quiet()); err == nil {
+	if _, err := pglock.Acquire(context.Background(), p, name, 0, quiet()); err == nil {
 		t.Fatal("accepted a zero interval")
 	}
 }
@@ -129,13 +131,13 @@ func TestLockWaitsForUnlock(t *testing.T) {
 	defer cancel()
 	p := pool(t)
 	name := pgtest.Schema(t)
-	unlock, err := logowner.Lock(ctx, p, name)
+	unlock, err := pglock.Lock(ctx, p, name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := make(chan func(), 1)
 	go func() {
-		u, err := logowner.Lock(ctx, p, name)
+		u, err := pglock.Lock(ctx, p, name)
 		if err != nil {
 			t.Error(err)
 			close(got)
@@ -157,7 +159,57 @@ func TestLockWaitsForUnlock(t *testing.T) {
 	}
 	short, cancelShort := context.WithTimeout(ctx, 0)
 	defer cancelShort()
-	if _, err := logowner.Lock(short, p, name); err == nil {
+	if _, err := pglock.Lock(short, p, name); err == nil {
 		t.Fatal("Lock with an ended context succeeded")
+	}
+}
+
+// TryAcquire takes a free lease at once and refuses a held one with ErrHeld; Held sees
+// exactly the leases held now, by any session.
+func TestTryAcquireAndHeld(t *testing.T) {
+	ctx := context.Background()
+	p := pool(t)
+	base := pgtest.Schema(t)
+	names := []string{base + "/a", base + "/b", base + "/c"}
+	a, err := pglock.TryAcquire(ctx, p, names[0], interval, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pglock.TryAcquire(ctx, p, names[0], interval, quiet()); !errors.Is(err, pglock.ErrHeld) {
+		t.Fatalf("a held lease taken again: %v, want ErrHeld", err)
+	}
+	b, err := pglock.Acquire(ctx, p, names[1], interval, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		held []string
+	}{
+		{"two held", names[:2]},
+		{"one released", names[1:2]},
+		{"none", nil},
+	} {
+		switch c.name {
+		case "one released":
+			if err := a.Release(ctx); err != nil {
+				t.Fatal(err)
+			}
+		case "none":
+			if err := b.Release(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := pglock.Held(ctx, p, names)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]bool{}
+		for _, n := range c.held {
+			want[n] = true
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("%s: held %v, want %v", c.name, got, want)
+		}
 	}
 }
