@@ -593,6 +593,12 @@ func (s *Store) ModelView(ctx context.Context, sha256 string) (*ModelView, error
 	case err != nil:
 		return nil, translate("model "+sha256, err)
 	}
+	// pgx reads timestamptz in the local zone; the store's times are UTC everywhere else.
 	v.CreatedAt = v.CreatedAt.UTC()
+	for _, t := range []*time.Time{v.SubmissionUpdate, v.IssuedAt, v.RevokedAt} {
+		if t != nil {
+			*t = t.UTC()
+		}
+	}
 	return &v, nil
 }
