@@ -25,7 +25,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Lease is a held log-owner lease.
+// Lease is a held lease.
 type Lease struct {
 	conn   *pgx.Conn
 	key    int64
@@ -80,19 +80,19 @@ func Acquire(ctx context.Context, pool *pgxpool.Pool, name string, interval time
 			if err == nil {
 				conn = pc.Hijack()
 			} else if ctx.Err() != nil {
-				return nil, fmt.Errorf("log-owner lease: %w", err)
+				return nil, fmt.Errorf("lease %s: %w", name, err)
 			} else {
-				logger.WarnContext(ctx, "log-owner lease: no connection", slog.Any("error", err))
+				logger.WarnContext(ctx, "lease: no connection", slog.String("lease", name), slog.Any("error", err))
 			}
 		}
 		if conn != nil {
 			var held bool
 			err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&held)
 			if err == nil && held {
-				return keep(conn, key, interval, logger), nil
+				return keep(conn, name, key, interval, logger), nil
 			}
 			if err != nil && ctx.Err() == nil {
-				logger.WarnContext(ctx, "log-owner lease: try failed", slog.Any("error", err))
+				logger.WarnContext(ctx, "lease: try failed", slog.String("lease", name), slog.Any("error", err))
 				conn.Close(context.WithoutCancel(ctx))
 			}
 		}
@@ -101,7 +101,7 @@ func Acquire(ctx context.Context, pool *pgxpool.Pool, name string, interval time
 			if conn != nil {
 				conn.Close(context.WithoutCancel(ctx))
 			}
-			return nil, fmt.Errorf("log-owner lease: %w", ctx.Err())
+			return nil, fmt.Errorf("lease %s: %w", name, ctx.Err())
 		case <-time.After(interval):
 		}
 	}
@@ -132,7 +132,7 @@ func TryAcquire(ctx context.Context, pool *pgxpool.Pool, name string, interval t
 		}
 		return nil, fmt.Errorf("lease %s: %w", name, err)
 	}
-	return keep(conn, key, interval, logger), nil
+	return keep(conn, name, key, interval, logger), nil
 }
 
 // Held reports which of the named leases some session of pool's database holds now.
@@ -163,7 +163,7 @@ func Held(ctx context.Context, pool *pgxpool.Pool, names []string) (map[string]b
 
 // keep pings the lease's connection every interval until Release, and reports the lease
 // lost when a ping fails: the session, and the lock with it, may be gone.
-func keep(conn *pgx.Conn, key int64, interval time.Duration, logger *slog.Logger) *Lease {
+func keep(conn *pgx.Conn, name string, key int64, interval time.Duration, logger *slog.Logger) *Lease {
 	ctx, stop := context.WithCancel(context.Background())
 	l := &Lease{conn: conn, key: key, lost: make(chan struct{}), stop: stop, kept: make(chan struct{}), logger: logger}
 	go func() {
@@ -180,7 +180,7 @@ func keep(conn *pgx.Conn, key int64, interval time.Duration, logger *slog.Logger
 			err := conn.Ping(pctx)
 			cancel()
 			if err != nil && ctx.Err() == nil {
-				logger.Error("log-owner lease lost: the database does not answer on its session", slog.Any("error", err))
+				logger.Error("lease lost: the database does not answer on its session", slog.String("lease", name), slog.Any("error", err))
 				close(l.lost)
 				conn.Close(context.Background())
 				return
