@@ -137,7 +137,7 @@ func TestDistributedProve(t *testing.T) {
 		return start(t, bin, "worker", "--prove", "--queue", queue, "--queue-key-file", at("queue.key"), "--id", id)
 	}
 	coordinator := start(t, bin, append(prove, "--out", at("queued.proof.json"), "--queue", queue, "--queue-key-file", at("queue.key"))...)
-	coordinator.waitFor(t, regexp.MustCompile(`queued 8 chunks as run`), 2*time.Minute)
+	coordinator.waitFor(t, regexp.MustCompile(`queuing 8 chunks`), 2*time.Minute)
 	if key, err := os.ReadFile(at("queue.key")); err != nil || len(bytes.TrimSpace(key)) != 64 {
 		t.Fatalf("queue key: %v %q", err, key)
 	}

@@ -202,10 +202,6 @@ func (f proveFlags) proveQueued(cmd *cobra.Command, data string, req proof.Reque
 		}
 	}
 	spec.Provider = f.provider
-	tasks, err := proof.Plan(ctx, keys, req, f.workDir)
-	if err != nil {
-		return err
-	}
 	if spec.Offsets, err = proof.ChunkOffsets(ctx, spec.Data, req.Manifest.Header); err != nil {
 		return err
 	}
@@ -214,28 +210,28 @@ func (f proveFlags) proveQueued(cmd *cobra.Command, data string, req proof.Reque
 		return err
 	}
 	defer q.Close()
-	run, err := q.Enqueue(ctx, key, spec, req.Salt, tasks)
+	run, err := provequeue.Begin(req.Manifest.Header.Chunks())
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "queued %s as run %s; waiting for comet worker --prove\n", count(len(tasks), "chunk"), run.ID)
+	fmt.Fprintf(cmd.ErrOrStderr(), "run %s: queuing %s as they are read; start comet worker --prove\n", run.ID, count(run.Chunks, "chunk"))
 	var shown provequeue.Progress
-	proofs, err := q.Wait(ctx, run, time.Second, func(p provequeue.Progress) {
-		if p.Done != shown.Done || p.Running != shown.Running || p.Retried != shown.Retried {
+	proofs, err := q.Prove(ctx, key, spec, req.Salt, run, func(ctx context.Context, emit func(proof.ChunkTask) error) error {
+		return proof.PlanEach(ctx, keys, req, f.workDir, emit)
+	}, time.Second, func(p provequeue.Progress) {
+		if p.Done != shown.Done || p.Running != shown.Running || p.Retried != shown.Retried || p.Rescued > 0 {
 			fmt.Fprintln(cmd.ErrOrStderr(), p)
 			shown = p
 		}
 	})
-	if err == nil {
-		for _, cp := range proofs {
-			if err = proof.SaveChunkProof(f.workDir, cp); err != nil {
-				break
-			}
-		}
-	}
 	if err != nil {
-		// A signal ended ctx; the withdrawal still needs the database.
-		return errors.Join(err, q.Cancel(context.WithoutCancel(ctx), run))
+		return err
+	}
+	for _, cp := range proofs {
+		if err := proof.SaveChunkProof(f.workDir, cp); err != nil {
+			// The work directory may lack some: the run is withdrawn, and a rerun proves them.
+			return errors.Join(err, q.Cancel(context.WithoutCancel(ctx), run))
+		}
 	}
 	return q.Forget(ctx, run)
 }

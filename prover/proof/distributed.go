@@ -93,34 +93,35 @@ func (t *ChunkTask) UnmarshalJSON(data []byte) error {
 // (SaveChunkProof), Prove with the same WorkDir reuses them and proves only the final
 // circuit, so that the bundle is made exactly as a single machine's.
 func Plan(ctx context.Context, k *setup.Keys, req Request, workDir string) ([]ChunkTask, error) {
-	st, err := provingStatement(k, req)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := check(ctx, st, req); err != nil {
-		return nil, err
-	}
-	seed, err := loadState(workDir, fingerprint(k, st.weights, nil, st.chunks))
-	if err != nil {
-		return nil, err
-	}
-	p := &prover{seed: seed}
-	tasks := make([]ChunkTask, 0, len(st.chunks))
-	acc := circuit.ZeroAccumulator(st.shape)
-	err = readChunks(ctx, st.header, req.Rows, func(i int, values []int64) error {
-		g, err := st.shape.Contribution(values, st.weights)
-		if err != nil {
-			return err
-		}
-		t := ChunkTask{Index: i, In: acc, Blind: p.blinding(i)}
-		tasks = append(tasks, t)
-		acc = acc.Add(g, t.Blind)
-		return nil
-	})
-	if err != nil {
+	var tasks []ChunkTask
+	if err := PlanEach(ctx, k, req, workDir, func(t ChunkTask) error { tasks = append(tasks, t); return nil }); err != nil {
 		return nil, err
 	}
 	return tasks, nil
+}
+
+// PlanEach is Plan in one pass over the data that hands each chunk's task to emit, in
+// order, as soon as the chunk is read and matches its commitment, so that machines can
+// prove the first chunks while the rest are read. The gradient and the model's sums are
+// checked only once every chunk is read: on an error, tasks already emitted belong to a run
+// that must be withdrawn.
+func PlanEach(ctx context.Context, k *setup.Keys, req Request, workDir string, emit func(ChunkTask) error) error {
+	st, err := provingStatement(k, req)
+	if err != nil {
+		return err
+	}
+	seed, err := loadState(workDir, fingerprint(k, st.weights, nil, st.chunks))
+	if err != nil {
+		return err
+	}
+	p := &prover{seed: seed}
+	acc := circuit.ZeroAccumulator(st.shape)
+	_, err = checkEach(ctx, st, req, func(i int, g []fr.Element) error {
+		t := ChunkTask{Index: i, In: acc, Blind: p.blinding(i)}
+		acc = acc.Add(g, t.Blind)
+		return emit(t)
+	})
+	return err
 }
 
 // ProveChunk proves chunk t.Index of a planned run from req.Rows, which yields the rows from

@@ -256,6 +256,12 @@ func readChunks(ctx context.Context, h commitment.Header, src Source, fn func(i 
 // gradient on these rows must meet tau, and their training sums must be the model's. It
 // returns the unblinded total.
 func check(ctx context.Context, st *statement, req Request) (circuit.Accumulator, error) {
+	return checkEach(ctx, st, req, nil)
+}
+
+// checkEach is check that hands each chunk's contribution to each (when not nil) as soon as
+// the chunk is read and matches its commitment, before the sums are checked at the end.
+func checkEach(ctx context.Context, st *statement, req Request, each func(i int, g []fr.Element) error) (circuit.Accumulator, error) {
 	acc := circuit.ZeroAccumulator(st.shape)
 	err := readChunks(ctx, st.header, req.Rows, func(i int, values []int64) error {
 		if err := checkChunk(st.header, req.Salt, i, values, st.chunks[i]); err != nil {
@@ -266,6 +272,9 @@ func check(ctx context.Context, st *statement, req Request) (circuit.Accumulator
 			return err
 		}
 		acc = acc.Add(g, fr.Element{})
+		if each != nil {
+			return each(i, g)
+		}
 		return nil
 	})
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -20,10 +19,7 @@ import (
 func TestDeadWorkersChunksAreTakenBack(t *testing.T) {
 	ctx := context.Background()
 	q := openQueue(t)
-	key, _, err := LoadOrCreateKey(filepath.Join(t.TempDir(), "queue.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := testKey(t)
 	// Advisory lock keys are split in two 32-bit halves in pg_locks: live workers whose keys
 	// are negative and positive both count as alive, so the live ones have keys of both signs.
 	var alive []string
@@ -56,10 +52,7 @@ func TestDeadWorkersChunksAreTakenBack(t *testing.T) {
 	for i := range tasks {
 		tasks[i].Index = i
 	}
-	run, err := q.Enqueue(ctx, key, Spec{Offsets: offsets}, commitment.Salt{}, tasks)
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := enqueue(t, q, key, Spec{Offsets: offsets}, commitment.Salt{}, tasks)
 	for i, id := range owners {
 		if _, err := q.pool.Exec(ctx, `UPDATE `+q.table("river_job")+` SET state = 'running', attempt = 1, attempted_at = now(),
 			attempted_by = ARRAY['earlier-worker', $2] WHERE id = $1`, run.jobs[i], id); err != nil {
@@ -96,10 +89,7 @@ func TestDeadWorkersChunksAreTakenBack(t *testing.T) {
 func TestWorkerStopsWhenItLosesItsSession(t *testing.T) {
 	ctx := context.Background()
 	q := openQueue(t)
-	key, _, err := LoadOrCreateKey(filepath.Join(t.TempDir(), "queue.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := testKey(t)
 	w, err := q.NewWorker(key, WorkerOptions{ID: "cut-off"})
 	if err != nil {
 		t.Fatal(err)

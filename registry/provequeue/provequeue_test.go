@@ -192,7 +192,7 @@ func TestQueue(t *testing.T) {
 	if _, err := Open(ctx, strings.Replace(pgtest.DSN(), "?", "?search_path=a,b&", 1)); err == nil {
 		t.Error("a search_path of two schemas opened")
 	}
-	run, err := q.Enqueue(ctx, key, r.spec, r.salt, r.tasks)
+	run, err := Begin(len(r.tasks))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,10 @@ func TestQueue(t *testing.T) {
 	var last Progress
 	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	proofs, err := q.Wait(wctx, run, 200*time.Millisecond, func(p Progress) { last = p })
+	// Planned again in the same work directory, the run has plan's tasks.
+	proofs, err := q.Prove(wctx, key, r.spec, r.salt, run, func(ctx context.Context, emit func(proof.ChunkTask) error) error {
+		return proof.PlanEach(ctx, r.keys, r.request(), r.work, emit)
+	}, 200*time.Millisecond, func(p Progress) { last = p })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,10 +243,7 @@ func TestQueue(t *testing.T) {
 	if err := os.WriteFile(altered.Data, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	bad, err := q.Enqueue(ctx, key, altered, r.salt, r.tasks[1:2])
-	if err != nil {
-		t.Fatal(err)
-	}
+	bad := enqueue(t, q, key, altered, r.salt, r.tasks[1:2])
 	if _, err := q.Wait(wctx, bad, 200*time.Millisecond, func(Progress) {}); !errors.Is(err, ErrChunkFailed) || !strings.Contains(err.Error(), "data does not match") {
 		t.Errorf("altered data: %v", err)
 	}
@@ -253,10 +253,7 @@ func TestQueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealed, err := q.Enqueue(ctx, otherKey, r.spec, r.salt, r.tasks[:1])
-	if err != nil {
-		t.Fatal(err)
-	}
+	sealed := enqueue(t, q, otherKey, r.spec, r.salt, r.tasks[:1])
 	short, cancelShort := context.WithTimeout(ctx, 3*time.Second)
 	defer cancelShort()
 	var seen Progress
@@ -276,6 +273,76 @@ func TestQueue(t *testing.T) {
 	}
 	if p, err := q.Progress(ctx, run); err != nil || p.Done != 0 {
 		t.Errorf("a finished run withdrawn: %+v, %v", p, err)
+	}
+}
+
+// testKey makes a queue key in a temporary directory.
+func testKey(t *testing.T) *Key {
+	t.Helper()
+	key, _, err := LoadOrCreateKey(filepath.Join(t.TempDir(), "queue.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+// enqueue queues a run of the tasks at once.
+func enqueue(t *testing.T, q *Queue, key *Key, spec Spec, salt commitment.Salt, tasks []proof.ChunkTask) *Run {
+	t.Helper()
+	run, err := Begin(len(tasks))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Add(context.Background(), key, spec, salt, run, tasks); err != nil {
+		t.Fatal(err)
+	}
+	return run
+}
+
+// TestProveWithdrawsAFailedPlan: a planner that fails after some chunks are queued (as
+// proof.PlanEach does when the data's sums do not match the model) ends the run, and every
+// job it queued is cancelled, so that no worker proves a chunk of it.
+func TestProveWithdrawsAFailedPlan(t *testing.T) {
+	ctx := context.Background()
+	q := openQueue(t)
+	key := testKey(t)
+	const chunks = batch + 8
+	run, err := Begin(chunks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := Spec{Offsets: proof.Offsets{Chunks: make([]int64, chunks)}}
+	failed := errors.New("the rows give another ssr")
+	_, err = q.Prove(ctx, key, spec, commitment.Salt{}, run, func(ctx context.Context, emit func(proof.ChunkTask) error) error {
+		for i := range chunks {
+			if err := emit(proof.ChunkTask{Index: i}); err != nil {
+				return err
+			}
+		}
+		return failed
+	}, 50*time.Millisecond, func(Progress) {})
+	if !errors.Is(err, failed) {
+		t.Fatalf("Prove: %v, want the planner's error", err)
+	}
+	var states []string
+	rows, err := q.pool.Query(ctx, `SELECT state FROM `+q.table("river_job")+` WHERE args->>'run' = $1`, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		states = append(states, s)
+	}
+	if len(states) != batch {
+		t.Fatalf("%d jobs queued, want the first batch of %d", len(states), batch)
+	}
+	for _, s := range states {
+		if s != "cancelled" {
+			t.Fatalf("job states %v, want all cancelled", states)
+		}
 	}
 }
 

@@ -150,22 +150,28 @@ type Run struct {
 	jobs    []int64
 }
 
-// Enqueue inserts one job per task, in one transaction, each carrying the salt and its task
-// sealed with key.
-func (q *Queue) Enqueue(ctx context.Context, key *Key, spec Spec, salt commitment.Salt, tasks []proof.ChunkTask) (*Run, error) {
+// Begin names a run of the given number of chunks, whose jobs Add then inserts as their
+// tasks are planned (proof.PlanEach), so that workers start on the first chunks while the
+// planner reads the rest.
+func Begin(chunks int) (*Run, error) {
 	id := make([]byte, 16)
 	if _, err := rand.Read(id); err != nil {
 		return nil, err
 	}
-	run := &Run{ID: hex.EncodeToString(id), Chunks: len(tasks), Started: time.Now()}
+	return &Run{ID: hex.EncodeToString(id), Chunks: chunks, Started: time.Now()}, nil
+}
+
+// Add inserts one job per task of run, in one transaction, each carrying the salt and its
+// task sealed with key. It is not safe for concurrent use with itself or Cancel on one run.
+func (q *Queue) Add(ctx context.Context, key *Key, spec Spec, salt commitment.Salt, run *Run, tasks []proof.ChunkTask) error {
 	params := make([]river.InsertManyParams, len(tasks))
 	for i, t := range tasks {
 		if t.Index < 0 || t.Index >= len(spec.Offsets.Chunks) {
-			return nil, fmt.Errorf("enqueue: chunk %d: no offset (%d chunks)", t.Index, len(spec.Offsets.Chunks))
+			return fmt.Errorf("enqueue: chunk %d: no offset (%d chunks)", t.Index, len(spec.Offsets.Chunks))
 		}
 		box, err := key.seal(run.ID, secrets{Salt: salt, Task: t})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		params[i] = river.InsertManyParams{Args: ChunkArgs{Run: run.ID, Index: t.Index, Data: spec.Data,
 			Header: spec.Offsets.Header, Offset: spec.Offsets.Chunks[t.Index], Manifest: spec.Manifest,
@@ -173,20 +179,20 @@ func (q *Queue) Enqueue(ctx context.Context, key *Key, spec Spec, salt commitmen
 	}
 	tx, err := q.pool.Begin(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("enqueue: %w", err)
+		return fmt.Errorf("enqueue: %w", err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
 	res, err := q.client.InsertManyTx(ctx, tx, params)
 	if err != nil {
-		return nil, fmt.Errorf("enqueue: %w", err)
+		return fmt.Errorf("enqueue: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("enqueue: %w", err)
 	}
 	for _, r := range res {
 		run.jobs = append(run.jobs, r.Job.ID)
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("enqueue: %w", err)
-	}
-	return run, nil
+	return nil
 }
 
 // Progress is a run's state across its workers.
@@ -298,6 +304,58 @@ func (q *Queue) Progress(ctx context.Context, run *Run) (Progress, error) {
 		}
 	}
 	return p, rows.Err()
+}
+
+// batch is how many planned chunks Prove queues in one transaction.
+const batch = 32
+
+// Prove has run's chunks proven by the queue's workers. plan hands each chunk's task to
+// emit, in order, as it is planned (proof.PlanEach); Prove queues them in batches while the
+// workers prove the first ones, and calls report with the run's progress every interval. It
+// returns the chunk proofs in order once every chunk is proven and plan has returned nil
+// (plan checks the data's sums only at its end). Otherwise it stops plan, withdraws the run
+// (Cancel) and returns the first error.
+func (q *Queue) Prove(ctx context.Context, key *Key, spec Spec, salt commitment.Salt, run *Run,
+	plan func(context.Context, func(proof.ChunkTask) error) error, every time.Duration, report func(Progress)) ([]proof.ChunkProof, error) {
+	waitCtx, stopWaiting := context.WithCancel(ctx)
+	defer stopWaiting()
+	planCtx, stopPlanning := context.WithCancel(ctx)
+	defer stopPlanning()
+	planned := make(chan error, 1)
+	go func() {
+		var tasks []proof.ChunkTask
+		flush := func() error {
+			err := q.Add(planCtx, key, spec, salt, run, tasks)
+			tasks = tasks[:0]
+			return err
+		}
+		err := plan(planCtx, func(t proof.ChunkTask) error {
+			if tasks = append(tasks, t); len(tasks) == batch {
+				return flush()
+			}
+			return nil
+		})
+		if err == nil && len(tasks) > 0 {
+			err = flush()
+		}
+		if err != nil {
+			stopWaiting()
+		}
+		planned <- err
+	}()
+	proofs, err := q.Wait(waitCtx, run, every, report)
+	if err != nil {
+		stopPlanning()
+	}
+	// The planner's own error stands before the cancellation it caused in the wait.
+	if planErr := <-planned; planErr != nil && (err == nil || !errors.Is(planErr, context.Canceled)) {
+		err = planErr
+	}
+	if err != nil {
+		// A signal may have ended ctx; the withdrawal still needs the database.
+		return nil, errors.Join(err, q.Cancel(context.WithoutCancel(ctx), run))
+	}
+	return proofs, nil
 }
 
 // Wait polls the run every interval, calling report with its progress, until every chunk is
