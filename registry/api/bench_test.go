@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/comet-attest/comet/attest/attesttest"
+	"github.com/comet-attest/comet/attest/envelope"
 	"github.com/comet-attest/comet/attest/keys"
 	"github.com/comet-attest/comet/internal/config"
 	"github.com/comet-attest/comet/internal/pgtest"
@@ -92,7 +93,7 @@ func seedModels(b *testing.B, st *store.Store, n int) []string {
 			if err != nil {
 				b.Fatal(err)
 			}
-			envJSON, err := json.Marshal(env)
+			envJSON, err := envelope.Marshal(env)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -66,11 +66,9 @@ func Lock(ctx context.Context, pool *pgxpool.Pool, name string) (unlock func(), 
 // Acquire waits, trying every interval, until it holds the lease named name, or ctx ends.
 // The lease lives on a connection taken out of pool for good.
 func Acquire(ctx context.Context, pool *pgxpool.Pool, name string, interval time.Duration, logger *slog.Logger) (*Lease, error) {
-	if interval <= 0 {
-		return nil, errors.New("pglock: the interval must be positive")
-	}
-	if logger == nil {
-		logger = slog.Default()
+	logger, err := defaults(interval, logger)
+	if err != nil {
+		return nil, err
 	}
 	key := Key(name)
 	var conn *pgx.Conn
@@ -107,16 +105,25 @@ func Acquire(ctx context.Context, pool *pgxpool.Pool, name string, interval time
 	}
 }
 
-// ErrHeld means another session holds the lease TryAcquire asked for.
-var ErrHeld = errors.New("lease held by another session")
-
-// TryAcquire is Acquire that tries once: ErrHeld if another session holds the lease.
-func TryAcquire(ctx context.Context, pool *pgxpool.Pool, name string, interval time.Duration, logger *slog.Logger) (*Lease, error) {
+// defaults checks a lease's interval and fills in its logger.
+func defaults(interval time.Duration, logger *slog.Logger) (*slog.Logger, error) {
 	if interval <= 0 {
 		return nil, errors.New("pglock: the interval must be positive")
 	}
 	if logger == nil {
 		logger = slog.Default()
+	}
+	return logger, nil
+}
+
+// ErrHeld means another session holds the lease TryAcquire asked for.
+var ErrHeld = errors.New("lease held by another session")
+
+// TryAcquire is Acquire that tries once: ErrHeld if another session holds the lease.
+func TryAcquire(ctx context.Context, pool *pgxpool.Pool, name string, interval time.Duration, logger *slog.Logger) (*Lease, error) {
+	logger, err := defaults(interval, logger)
+	if err != nil {
+		return nil, err
 	}
 	pc, err := pool.Acquire(ctx)
 	if err != nil {
@@ -138,10 +145,10 @@ func TryAcquire(ctx context.Context, pool *pgxpool.Pool, name string, interval t
 // Held reports which of the named leases some session of pool's database holds now.
 func Held(ctx context.Context, pool *pgxpool.Pool, names []string) (map[string]bool, error) {
 	byKey := make(map[int64]string, len(names))
-	keys := make([]int64, 0, len(names))
-	for _, n := range names {
-		byKey[Key(n)] = n
-		keys = append(keys, Key(n))
+	keys := make([]int64, len(names))
+	for i, n := range names {
+		keys[i] = Key(n)
+		byKey[keys[i]] = n
 	}
 	// pg_locks shows a bigint advisory key as its two 32-bit halves.
 	rows, err := pool.Query(ctx, `SELECT k FROM (SELECT (classid::bigint << 32) | objid::bigint AS k FROM pg_locks

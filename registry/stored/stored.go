@@ -18,34 +18,29 @@ import (
 
 // Training reads the training predicate of a stored attestation envelope.
 func Training(env []byte) (*statement.Training, error) {
-	if tr, err := predicate[statement.Training](env, statement.TrainingPredicateType); err == nil {
-		return tr, nil
-	}
-	payload, err := envelope.ParsePayload(env)
-	if err != nil {
-		return nil, fmt.Errorf("attestation envelope: %w", err)
-	}
-	_, t, err := statement.ParseTraining(payload)
-	if err != nil {
-		return nil, fmt.Errorf("attestation statement: %w", err)
-	}
-	return t, nil
+	return read(env, statement.TrainingPredicateType, "attestation", statement.ParseTraining)
 }
 
 // Evaluation reads the evaluation predicate of a stored evaluation envelope.
 func Evaluation(env []byte) (*statement.Evaluation, error) {
-	if ev, err := predicate[statement.Evaluation](env, statement.EvaluationPredicateType); err == nil {
-		return ev, nil
+	return read(env, statement.EvaluationPredicateType, "evaluation", statement.ParseEvaluation)
+}
+
+// read decodes env's predicate quickly, or else with strict, whose error names what is wrong
+// with the kind of envelope it is.
+func read[P any](env []byte, predicateType, kind string, strict func([]byte) (statement.Subject, *P, error)) (*P, error) {
+	if p, err := predicate[P](env, predicateType); err == nil {
+		return p, nil
 	}
 	payload, err := envelope.ParsePayload(env)
 	if err != nil {
-		return nil, fmt.Errorf("evaluation envelope: %w", err)
+		return nil, fmt.Errorf("%s envelope: %w", kind, err)
 	}
-	_, st, err := statement.ParseEvaluation(payload)
+	_, p, err := strict(payload)
 	if err != nil {
-		return nil, fmt.Errorf("evaluation statement: %w", err)
+		return nil, fmt.Errorf("%s statement: %w", kind, err)
 	}
-	return st, nil
+	return p, nil
 }
 
 // predicate decodes the predicate of an envelope's in-toto statement of the given predicate

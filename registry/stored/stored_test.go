@@ -2,7 +2,6 @@ package stored_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
@@ -27,7 +26,7 @@ func signed(t testing.TB) ([]byte, *statement.Training) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := json.Marshal(env)
+	b, err := envelope.Marshal(env)
 	if err != nil {
 		t.Fatal(err)
 	}
