@@ -1,6 +1,7 @@
 package circuit
 
 import (
+	"errors"
 	"fmt"
 	"math/big"
 
@@ -82,7 +83,11 @@ func (c *Chunk) Define(api frontend.API) error {
 	// residuals is Σ e_r² and residualSum Σ e_r over the rows (e without the intercept's
 	// share), labelSquares Σ Y_r²: the training metrics' share of this chunk.
 	var residuals, residualSum, labelSquares frontend.Variable = 0, 0, 0
+	var rowErr error
 	packed, err := readRows(api, s, checker, c.Limbs, c.Padding, c.Rows, func(_ int, x []frontend.Variable) {
+		if rowErr != nil {
+			return
+		}
 		for j := range width {
 			colSum[j] = api.Add(colSum[j], x[j])
 		}
@@ -91,6 +96,11 @@ func (c *Chunk) Define(api frontend.API) error {
 		for j := range s.Features {
 			e = api.Add(e, api.Mul(x[j], c.Weights[j]))
 		}
+		// As one wire, e (not its d products and the label's limbs) is what x_j e and e²
+		// put on the right-hand side.
+		if e, rowErr = wire(api, e); rowErr != nil {
+			return
+		}
 		for j := range s.Features {
 			grad[j] = api.Add(grad[j], api.Mul(x[j], e))
 		}
@@ -98,7 +108,7 @@ func (c *Chunk) Define(api frontend.API) error {
 		residualSum = api.Add(residualSum, e)
 		labelSquares = api.Add(labelSquares, api.Mul(x[s.Features], x[s.Features]))
 	})
-	if err != nil {
+	if err = errors.Join(err, rowErr); err != nil {
 		return err
 	}
 	if s.Intercept {
@@ -224,6 +234,13 @@ func readRows(api frontend.API, s Shape, checker *limbs.Checker, limbVars, paddi
 // values hash to commitment, with the chunk layout of docs/commitment.md.
 func assertCommitment(api frontend.API, hash *sponge.Sponge, hi, lo, index, rows frontend.Variable, packed []frontend.Variable, want frontend.Variable) error {
 	chunkTag := commitment.ChunkTag()
+	// The sponge's S-boxes would otherwise carry every limb of each absorbed element.
+	for e := range packed {
+		var err error
+		if packed[e], err = wire(api, packed[e]); err != nil {
+			return err
+		}
+	}
 	digest, err := hash.Hash(chunkTag.BigInt(new(big.Int)), append([]frontend.Variable{hi, lo, index, rows}, packed...))
 	if err != nil {
 		return err

@@ -17,7 +17,7 @@ import (
 
 // Version names the circuits' construction. It enters every circuit id, so keys made for an
 // older construction are refused rather than misused.
-const Version = "comet/circuit/v2"
+const Version = "comet/circuit/v3"
 
 // ErrShape means a circuit shape is invalid.
 var ErrShape = errors.New("invalid circuit shape")
