@@ -1,7 +1,6 @@
 package circuit
 
 import (
-	"errors"
 	"fmt"
 	"math/big"
 
@@ -83,11 +82,7 @@ func (c *Chunk) Define(api frontend.API) error {
 	// residuals is Σ e_r² and residualSum Σ e_r over the rows (e without the intercept's
 	// share), labelSquares Σ Y_r²: the training metrics' share of this chunk.
 	var residuals, residualSum, labelSquares frontend.Variable = 0, 0, 0
-	var rowErr error
-	packed, err := readRows(api, s, checker, c.Limbs, c.Padding, c.Rows, func(_ int, x []frontend.Variable) {
-		if rowErr != nil {
-			return
-		}
+	packed, err := readRows(api, s, checker, c.Limbs, c.Padding, c.Rows, func(_ int, x []frontend.Variable) error {
 		for j := range width {
 			colSum[j] = api.Add(colSum[j], x[j])
 		}
@@ -98,8 +93,9 @@ func (c *Chunk) Define(api frontend.API) error {
 		}
 		// As one wire, e (not its d products and the label's limbs) is what x_j e and e²
 		// put on the right-hand side.
-		if e, rowErr = wire(api, e); rowErr != nil {
-			return
+		e, err := wire(api, e)
+		if err != nil {
+			return err
 		}
 		for j := range s.Features {
 			grad[j] = api.Add(grad[j], api.Mul(x[j], e))
@@ -107,8 +103,9 @@ func (c *Chunk) Define(api frontend.API) error {
 		residuals = api.Add(residuals, api.Mul(e, e))
 		residualSum = api.Add(residualSum, e)
 		labelSquares = api.Add(labelSquares, api.Mul(x[s.Features], x[s.Features]))
+		return nil
 	})
-	if err = errors.Join(err, rowErr); err != nil {
+	if err != nil {
 		return err
 	}
 	if s.Intercept {
@@ -173,9 +170,9 @@ func accumulate(api frontend.API, hash *sponge.Sponge, blind frontend.Variable, 
 // step that leaves exactly rows real rows, every value is in its b-bit range (by its limbs),
 // the padding rows are zero, and the values pack as docs/commitment.md packs them. It calls
 // row with each row's signed values x (the features, then the label), row by row in order,
-// and returns the packed elements for assertCommitment.
+// stops at the first error row returns, and returns the packed elements for assertCommitment.
 func readRows(api frontend.API, s Shape, checker *limbs.Checker, limbVars, padding []frontend.Variable, rows frontend.Variable,
-	row func(r int, x []frontend.Variable)) ([]frontend.Variable, error) {
+	row func(r int, x []frontend.Variable) error) ([]frontend.Variable, error) {
 	width, n := s.RowWidth(), s.Layout().Count()
 	// Padding is a 0/1 step: Padding[0] ∈ {0,1}, every increment ∈ {0,1} and the last value
 	// ∈ {0,1}, so it is 0 up to some row and 1 after; its sum fixes the step at Rows.
@@ -225,7 +222,9 @@ func readRows(api frontend.API, s Shape, checker *limbs.Checker, limbVars, paddi
 				closeGroup()
 			}
 		}
-		row(r, x)
+		if err := row(r, x); err != nil {
+			return nil, err
+		}
 	}
 	return packed, nil
 }
@@ -235,8 +234,8 @@ func readRows(api frontend.API, s Shape, checker *limbs.Checker, limbVars, paddi
 func assertCommitment(api frontend.API, hash *sponge.Sponge, hi, lo, index, rows frontend.Variable, packed []frontend.Variable, want frontend.Variable) error {
 	chunkTag := commitment.ChunkTag()
 	// The sponge's S-boxes would otherwise carry every limb of each absorbed element.
+	var err error
 	for e := range packed {
-		var err error
 		if packed[e], err = wire(api, packed[e]); err != nil {
 			return err
 		}

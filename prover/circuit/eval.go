@@ -204,7 +204,7 @@ func (c *EvalChunk) Define(api frontend.API) error {
 	scaleSquared := new(big.Int).Lsh(one, uint(2*s.FractionBits))
 	halfInverse := new(big.Int).ModInverse(new(big.Int).Lsh(one, uint(s.FractionBits+1)), api.Compiler().Field())
 	keys, reals := make([]frontend.Variable, perRow), make([]frontend.Variable, perRow)
-	packed, err := readRows(api, s, checker, c.Limbs, c.Padding, c.Rows, func(r int, x []frontend.Variable) {
+	packed, err := readRows(api, s, checker, c.Limbs, c.Padding, c.Rows, func(r int, x []frontend.Variable) error {
 		real := api.Sub(1, c.Padding[r])
 		var score frontend.Variable = 0
 		for j := range s.Features {
@@ -219,7 +219,7 @@ func (c *EvalChunk) Define(api frontend.API) error {
 			sum[0] = api.Add(sum[0], api.Mul(res, res))
 			sum[1] = api.Add(sum[1], y)
 			sum[2] = api.Add(sum[2], api.Mul(y, y))
-			return
+			return nil
 		}
 		// Y = ±2^f on real rows (padding rows are zero); positive is 1 for +2^f, 0 for −2^f.
 		api.AssertIsEqual(api.Mul(y, y), api.Mul(real, scaleSquared))
@@ -231,6 +231,7 @@ func (c *EvalChunk) Define(api frontend.API) error {
 		rc.Check(api.Mul(real, api.Sub(lohi[1], score, 1)), B)
 		keys[r] = api.Add(c.Bucket[r], api.Mul(positive, e.Buckets()))
 		reals[r] = real
+		return nil
 	})
 	if err != nil {
 		return err
